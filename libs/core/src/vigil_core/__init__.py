@@ -1,0 +1,1 @@
+"""Vigil core: what the API and the worker share. It never imports a service."""

@@ -1,0 +1,47 @@
+"""The one asyncpg pool factory and the loader for named SQL queries kept in .sql files."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+import asyncpg
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb columns come back as Python objects and go in from them.
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect(dsn: str, **kwargs) -> asyncpg.Connection:
+    """A single connection with Vigil's codecs (for LISTEN and tools)."""
+    conn = await asyncpg.connect(dsn, **kwargs)
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
+    )
+
+
+_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+
+
+def parse_queries(text: str) -> dict[str, str]:
+    """Split a .sql file into {name: statement} on `-- name: xyz` lines."""
+    parts = _NAME.split(text)
+    queries: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2]):
+        if name in queries:
+            raise ValueError(f"duplicate query name {name!r}")
+        queries[name] = body.strip()
+    return queries
+
+
+def load_queries(package: str, filename: str = "queries.sql") -> dict[str, str]:
+    """Read the named queries that live beside a module, once at import time."""
+    return parse_queries(resources.files(package).joinpath(filename).read_text("utf-8"))

@@ -1,0 +1,83 @@
+"""Typed settings read once from VIGIL_* environment variables (12-factor)."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal, Mapping
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Vigil cannot use."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    # PostgreSQL URL (postgresql://user:pass@host:port/db). Required by api, worker and migrate;
+    # `vigil dev` starts an embedded server when it is not set.
+    database_url: str | None = None
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    db_pool_min_size: int = 1
+    db_pool_max_size: int = 10
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # Worker: the safety-net wake-up when no NOTIFY arrives.
+    worker_poll_interval_s: float = 30.0
+    worker_concurrency: int = 1000
+    worker_claim_batch: int = 500
+    worker_result_buffer: int = 100_000
+    retention_days: int = 30
+
+    def __post_init__(self) -> None:
+        checks = {
+            "db_pool_min_size": self.db_pool_min_size >= 0,
+            "db_pool_max_size": self.db_pool_max_size >= max(1, self.db_pool_min_size),
+            "api_port": 1 <= self.api_port <= 65535,
+            "worker_poll_interval_s": self.worker_poll_interval_s > 0,
+            "worker_concurrency": self.worker_concurrency >= 1,
+            "worker_claim_batch": self.worker_claim_batch >= 1,
+            "worker_result_buffer": self.worker_result_buffer >= 1,
+            "retention_days": self.retention_days >= 1,
+        }
+        for field, ok in checks.items():
+            if not ok:
+                raise SettingsError(
+                    f"VIGIL_{field.upper()}={getattr(self, field)!r} is out of range"
+                )
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise SettingsError(
+                "VIGIL_DATABASE_URL is not set; set it to a PostgreSQL URL such as "
+                "postgresql://vigil:secret@127.0.0.1:5432/vigil"
+            )
+        return self.database_url
+
+
+PREFIX = "VIGIL_"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read VIGIL_* variables into Settings; an invalid value raises SettingsError naming it."""
+    environ = os.environ if environ is None else environ
+    fields = set(Settings.__struct_fields__)
+    raw: dict[str, object] = {}
+    for key, value in environ.items():
+        if key.startswith(PREFIX) and key[len(PREFIX):].lower() in fields:
+            raw[key[len(PREFIX):].lower()] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_name_variable(str(exc))) from None
+
+
+def _name_variable(message: str) -> str:
+    # msgspec says "... - at `$.field`"; operators know the variable, not the field.
+    head, sep, path = message.rpartition(" - at `$.")
+    if not sep:
+        return f"invalid Vigil setting: {message}"
+    field = path.rstrip("`")
+    return f"VIGIL_{field.upper()}: {head}"

@@ -1,0 +1,1 @@
+"""Vigil API: validates target definitions, stores them, and serves results."""

@@ -1,0 +1,1 @@
+"""Check results of a target."""

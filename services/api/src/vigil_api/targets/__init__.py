@@ -1,0 +1,1 @@
+"""Targets: the monitored endpoints and their validation."""

@@ -1,0 +1,1 @@
+"""Vigil worker: claims due checks, runs them, stores results and derives state."""

@@ -1,0 +1,1 @@
+"""The `vigil` command: migrate, api, worker and dev."""

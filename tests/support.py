@@ -1,0 +1,66 @@
+"""Test helpers: database URLs, free ports, `vigil` child processes and loopback servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+
+def database_url_for(server_url: str, database: str) -> str:
+    """The same server and credentials as `server_url`, another database."""
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn_vigil(args: list[str], env: Mapping[str, str]) -> subprocess.Popen:
+    """Run `vigil ARGS` as a real child process, as compose or Kubernetes would."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "vigil_cli", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 15) -> str:
+    """SIGTERM, wait, and return what it printed (for failure messages)."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out or ""
+
+
+async def wait_http_ok(url: str, deadline_s: float = 20, proc: subprocess.Popen | None = None) -> None:
+    """Poll `url` until it answers 200, or fail with what the process printed."""
+    end = time.monotonic() + deadline_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < end:
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError(f"process exited early:\n{stop_process(proc)}")
+            try:
+                async with session.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} did not answer 200 within {deadline_s}s")
