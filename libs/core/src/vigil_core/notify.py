@@ -25,3 +25,35 @@ def decode_target_changed(payload: str) -> TargetChanged | None:
         return _decoder.decode(payload)
     except msgspec.DecodeError:
         return None
+
+
+class StateChanged(msgspec.Struct, frozen=True, tag="state", tag_field="type"):
+    """Sent by the worker, in the transaction that changed a target's status."""
+
+    target_id: int
+    status: Literal["up", "down", "pending", "unknown"]
+    previous: Literal["up", "down", "pending", "unknown"]
+    since: str  # ISO 8601
+
+
+class ResultsStored(msgspec.Struct, frozen=True, tag="results", tag_field="type"):
+    """Sent by the worker after a flush: these targets have new results (at most 400 ids each)."""
+
+    target_ids: list[int]
+
+
+StatusEvent = StateChanged | ResultsStored
+RESULTS_IDS_PER_NOTIFY = 400
+
+_status_decoder = msgspec.json.Decoder(StatusEvent)
+
+
+def decode_status_event(payload: str) -> StatusEvent | None:
+    try:
+        return _status_decoder.decode(payload)
+    except msgspec.DecodeError:
+        return None
+
+
+def encode(event: TargetChanged | StatusEvent) -> str:
+    return msgspec.json.encode(event).decode()
