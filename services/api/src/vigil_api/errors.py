@@ -99,7 +99,7 @@ _DESCRIPTIONS = {
 
 # msgspec says "Expected `int`, got `str` - at `$.targets[0].port`"; missing and unknown
 # fields are reported at the object that holds them, with the name in backticks.
-_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at (?P<key>`key` in )?`\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _NAMED = re.compile(r"(?:missing required field|unknown field) `(?P<name>[^`]+)`")
 
 
@@ -107,7 +107,10 @@ def field_error_from_msgspec(exc: msgspec.ValidationError, prefix: str = "") -> 
     """Turn a msgspec validation message into a FieldError that names the JSON field."""
     m = _AT.match(str(exc))
     message, path = (m["msg"], m["path"] or "") if m else (str(exc), "")
-    path = path.lstrip(".")
+    if m and m["key"]:
+        message = f"key {_humanize(message)}"
+    # msgspec writes a map value as `$.labels[...]`; the field is the map.
+    path = path.replace("[...]", "").lstrip(".")
     if named := _NAMED.search(message):
         path = f"{path}.{named['name']}" if path else named["name"]
     if "missing required field" in message:
@@ -123,11 +126,19 @@ def _humanize(message: str) -> str:
     return message.replace("Expected", "must be").replace("`", "")
 
 
+# Python names of parameters whose JSON/query name differs (`state` is reserved by Litestar).
+_PARAM_NAMES = {"state_filter": "state", "open_": "open", "data": "body"}
+
+
 def on_validation(request: Request, exc: ValidationException) -> Response:
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            errors.append(FieldError(str(item.get("key") or "body"), str(item.get("message", "is invalid"))))
+            key = str(item.get("key") or "body")
+            message = _humanize(str(item.get("message", "is invalid")))
+            if key == "data":
+                message = "is required: send a JSON object"
+            errors.append(FieldError(_PARAM_NAMES.get(key, key), message))
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail or "the request is not valid"
     return problem(400, "Invalid request", detail, errors or None)
 

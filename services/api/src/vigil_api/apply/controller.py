@@ -117,7 +117,7 @@ class ApplyController(Controller):
                 new = _view(_row_of(params))
                 if (row := stored.get(name)) is None:
                     changes.append(Change(op="create", name=name, id=None,
-                                          fields={k: FieldChange(None, v) for k, v in new.items()}))
+                                          fields={k: FieldChange(None, v) for k, v in new.items() if v is not None}))
                     result.created.append(name)
                     if not dry_run:
                         await conn.execute(service.Q["insert_target"], *params)
