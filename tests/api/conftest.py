@@ -74,7 +74,8 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="on"))
+                                                    log_level="warning", lifespan="on",
+                                                    timeout_graceful_shutdown=3))
         self.task: asyncio.Task | None = None
 
     async def __aenter__(self) -> LiveServer:
@@ -88,7 +89,6 @@ class LiveServer:
 
     async def __aexit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.server.force_exit = True  # SSE streams would otherwise hold the shutdown
         async with asyncio.timeout(10):
             await self.task
 

@@ -74,7 +74,11 @@ class Database:
                 async with asyncio.timeout(5):
                     await pool.close()
             except TimeoutError:
+                # Shutdown must not hang on a connection a request never gave back.
                 pool.terminate()
+            except asyncio.CancelledError:
+                pool.terminate()
+                raise
 
 
 # The pool as handlers declare it; the app provides it through Database.pool().
