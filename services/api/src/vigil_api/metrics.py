@@ -15,7 +15,14 @@ from typing import Any
 import asyncpg
 from litestar import Request, Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -25,6 +32,9 @@ from vigil_core.logging import get_logger
 from .errors import DB_DOWN_ERRORS
 
 log = get_logger("vigil_api.metrics")
+
+# The *_created series double the exposition and no dashboard or alert uses them.
+disable_created_metrics()
 
 TARGETS_TTL_S = 5.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
