@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
 from litestar.params import QueryParameter
-
 from vigil_core.db import load_queries
 
 from ..database import PoolDep
