@@ -1,10 +1,10 @@
 """Property-based tests of the whole API from its own OpenAPI document (schemathesis 4).
 
-Every operation gets generated valid and invalid input (derandomized, so runs repeat); no
-answer may be a 5xx, and every answer must match the documented status codes, content types and schemas. The stateful run
-follows the document's links (create a target, then read, patch, pause, delete it).
-The app runs in this process, behind uvicorn on a loopback port in a thread of its own, so
-its database pool lives in one event loop for the whole run.
+Every operation gets generated valid and invalid input (derandomized, so runs repeat).
+No answer may be a 5xx, and every answer must match the documented status codes, content
+types and schemas. The stateful run follows the document's links (create a target, then
+read, patch, pause, delete it). The app runs in this process, behind uvicorn on a loopback
+port in a thread of its own, so its database pool lives in one event loop for the run.
 """
 
 from __future__ import annotations
