@@ -7,7 +7,7 @@ import json
 
 import aiohttp
 
-from vigil_cli.main import main
+from vigil_cli.main import build_parser
 
 TARGETS_YAML = """\
 targets:
@@ -25,7 +25,10 @@ targets:
 
 
 async def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = await asyncio.to_thread(main, ["apply", *argv])
+    # The subcommand as `vigil` runs it, minus main()'s logging set-up: that would point
+    # structlog at pytest's captured stderr, which is closed after this test.
+    args = build_parser().parse_args(["apply", *argv])
+    code = await asyncio.to_thread(args.func, None, args)
     out = capsys.readouterr()
     return code, out.out, out.err
 
