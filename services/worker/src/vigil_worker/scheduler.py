@@ -29,8 +29,7 @@ from vigil_core.db import load_queries
 from vigil_core.logging import get_logger
 from vigil_core.models import CheckResult
 
-from .checks import REGISTRY, CheckContext, ClaimedTarget, Outcome
-from .checks.base import failure
+from .checks import CheckContext, ClaimedTarget, Outcome, run_check
 from .metrics import WorkerMetrics
 from .results import TRANSIENT_DB_ERRORS, OfflineResult, ResultWriter
 
@@ -311,16 +310,8 @@ class Scheduler:
 
     async def _run_one(self, slot: _Slot, lag: float) -> None:
         target = slot.target
-        check = REGISTRY.get(target.kind)
         started = time.perf_counter()
-        if check is None:
-            outcome = failure("unsupported", f"no check for kind {target.kind!r}")
-        else:
-            try:
-                async with asyncio.timeout(target.timeout_s):
-                    outcome = await check(target, self._ctx)
-            except TimeoutError:
-                outcome = failure("timeout", f"no answer within {target.timeout_s:g}s")
+        outcome = await run_check(target, self._ctx)
         elapsed = time.perf_counter() - started
         # checked_at is on the database's clock: the slot's due time plus how late it started.
         checked_at = target.due_at + timedelta(seconds=lag)

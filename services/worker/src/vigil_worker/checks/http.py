@@ -12,7 +12,7 @@ import asyncio
 import ssl
 import time
 from contextvars import ContextVar
-from datetime import datetime
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,21 +21,35 @@ import aiohttp
 from .base import CheckContext, ClaimedTarget, Outcome, failure, ms
 from .tls import certificate_not_after
 
-# The phase marks of the request running in this task (None outside a check).
-_MARKS: ContextVar[dict[str, float] | None] = ContextVar("vigil_http_marks", default=None)
+
+@dataclass(slots=True)
+class _Probe:
+    """What one check learns while aiohttp connects: phase marks and the peer's certificate."""
+
+    marks: dict[str, float] = field(default_factory=dict)
+    peer_cert: bytes | None = None
+
+
+# The probe of the check running in this task (None outside a check).
+_PROBE: ContextVar[_Probe | None] = ContextVar("vigil_http_probe", default=None)
 
 
 class _TimedConnector(aiohttp.TCPConnector):
     async def _wrap_create_connection(self, factory: Any, *args: Any, **kwargs: Any) -> Any:
-        marks = _MARKS.get()
-        if marks is None:
+        probe = _PROBE.get()
+        if probe is None:
             return await super()._wrap_create_connection(factory, *args, **kwargs)
 
         def timed_factory() -> Any:
-            marks["tcp_done"] = time.perf_counter()
+            probe.marks["tcp_done"] = time.perf_counter()
             return factory()
 
-        return await super()._wrap_create_connection(timed_factory, *args, **kwargs)
+        transport, protocol = await super()._wrap_create_connection(timed_factory, *args, **kwargs)
+        # Read now: a short body is consumed and the connection released before we look.
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            probe.peer_cert = ssl_object.getpeercert(binary_form=True)  # also when unverified
+        return transport, protocol
 
 
 def _tracer() -> aiohttp.TraceConfig:
@@ -96,16 +110,6 @@ def _timings(marks: dict[str, float], start: float, end: float, tls: bool) -> di
     return out
 
 
-def _peer_not_after(resp: aiohttp.ClientResponse) -> datetime | None:
-    conn = resp.connection
-    transport = conn.transport if conn is not None else None
-    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-    if ssl_object is None:
-        return None
-    der = ssl_object.getpeercert(binary_form=True)  # present even when verification is off
-    return certificate_not_after(der) if der else None
-
-
 async def _read_body(resp: aiohttp.ClientResponse, cap: int, keep: bool) -> tuple[bytes, bool]:
     """Read at most `cap` bytes; returns (what was kept, whether the body went on past the cap)."""
     kept = bytearray()
@@ -142,8 +146,9 @@ def _keyword_verdict(body: bytes, truncated: bool, settings: dict[str, Any], cap
 
 async def check_http(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
     settings = target.settings
-    marks: dict[str, float] = {}
-    token = _MARKS.set(marks)
+    probe = _Probe()
+    marks = probe.marks
+    token = _PROBE.set(probe)
     start = time.perf_counter()
     try:
         async with ctx.http.request(
@@ -156,7 +161,7 @@ async def check_http(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
             trace_request_ctx=marks,
         ) as resp:
             tls = resp.url.scheme == "https"
-            not_after = _peer_not_after(resp)
+            not_after = certificate_not_after(probe.peer_cert) if probe.peer_cert else None
             if not status_ok(resp.status, settings.get("expected_status")):
                 return failure("status", f"unexpected status {resp.status}", status_code=resp.status,
                                timings=_timings(marks, start, time.perf_counter(), tls),
@@ -192,7 +197,7 @@ async def check_http(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
     except (OSError, asyncio.IncompleteReadError) as exc:
         return failure(_os_error_class(exc), str(exc) or type(exc).__name__)
     finally:
-        _MARKS.reset(token)
+        _PROBE.reset(token)
 
 
 def _os_error_class(exc: BaseException | None) -> str:
