@@ -36,6 +36,7 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # e.g. a query racing a connection that was just lost
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,   # 57P01 admin shutdown, 57P03 starting up
     asyncpg.exceptions.InsufficientResourcesError,  # 53xxx too many connections, disk full
