@@ -48,7 +48,7 @@ async def test_postgres_restart_loses_no_buffered_result(own_cluster, servers: S
         assert worker.scheduler.offline and held >= 10, f"offline={worker.scheduler.offline} held={held}"
         socket_dir = url.split("host=", 1)[1]
         _pg_ctl(pgdata, "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(pgdata / "log"), "start")
-        await wait_for(lambda: _v(len(worker.writer) == 0 and not worker.scheduler.offline),
+        await wait_for(lambda: len(worker.writer) == 0 and not worker.scheduler.offline,
                        timeout=15, what="buffer flushed after the restart")
         await asyncio.sleep(1.5)  # and back to normal claiming
         assert worker.writer.dropped == 0
@@ -64,6 +64,3 @@ async def test_postgres_restart_loses_no_buffered_result(own_cluster, servers: S
     finally:
         await db.close()
 
-
-async def _v(value: object) -> object:
-    return value

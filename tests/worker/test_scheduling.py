@@ -83,16 +83,13 @@ async def test_disable_and_delete_cancel_a_claimed_slot(db, db_url: str, servers
     async with running_worker(settings) as worker:
         await wait_for(lambda: db.fetchval("SELECT count(DISTINCT target_id) = 2 FROM checks"),
                        what="first checks")
-        await wait_for(lambda: _true(worker.scheduler.in_flight == 2), what="2nd slots claimed")
+        await wait_for(lambda: worker.scheduler.in_flight == 2, what="2nd slots claimed")
         await db.execute("UPDATE targets SET enabled = false WHERE id = $1", disabled)
         await db.execute("DELETE FROM targets WHERE id = $1", deleted)
-        await wait_for(lambda: _true(worker.scheduler.in_flight == 0), timeout=1,
+        await wait_for(lambda: worker.scheduler.in_flight == 0, timeout=1,
                        what="claimed slots cancelled")
         await asyncio.sleep(2.2)  # past the cancelled slots' due time
     assert await db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", disabled) == 1
     status = await db.fetchval("SELECT status FROM target_state WHERE target_id = $1", disabled)
     assert status == "unknown"
 
-
-async def _true(value: bool) -> bool:
-    return value

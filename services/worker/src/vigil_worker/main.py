@@ -147,4 +147,11 @@ def run(settings: Settings, metrics_port: int | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop, metrics_port=metrics_port)
 
-    asyncio.run(main())
+    try:
+        # Measured: one process sustains ~4000 ICMP checks/s on time with uvloop against
+        # ~3000/s falling behind with the default loop (docs/worker.md).
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
