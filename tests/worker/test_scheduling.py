@@ -93,3 +93,18 @@ async def test_disable_and_delete_cancel_a_claimed_slot(db, db_url: str, servers
     status = await db.fetchval("SELECT status FROM target_state WHERE target_id = $1", disabled)
     assert status == "unknown"
 
+
+
+async def test_bulk_update_spreads_only_reanchored_rows(db) -> None:
+    await db.execute("""INSERT INTO targets (name, kind, address, interval_s, timeout_s, enabled)
+                        SELECT 'u' || g, 'tcp', '127.0.0.1:9', 10, 1, g > 50
+                          FROM generate_series(1, 100) g""")
+    before = dict(await db.fetch("SELECT target_id, anchor_at FROM schedule"))
+    async with db.transaction():
+        # a rename re-anchors nothing; enabling 50 targets anchors (and spreads) those 50
+        await db.execute("UPDATE targets SET name = name || '!'")
+        await db.execute("UPDATE targets SET enabled = true")
+    after = dict(await db.fetch("SELECT target_id, anchor_at FROM schedule"))
+    assert {k: after[k] for k in before} == before
+    fresh = sorted(v for k, v in after.items() if k not in before)
+    assert len(fresh) == 50 and fresh[-1] - fresh[0] == dt.timedelta(seconds=9.8)
