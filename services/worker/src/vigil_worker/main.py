@@ -148,8 +148,7 @@ def run(settings: Settings, metrics_port: int | None = None) -> None:
         await serve(settings, stop, metrics_port=metrics_port)
 
     try:
-        # Measured: one process sustains ~4000 ICMP checks/s on time with uvloop against
-        # ~3000/s falling behind with the default loop (docs/worker.md).
+        # A cheaper event loop where available; see docs/worker.md for what was measured.
         import uvloop
     except ImportError:
         asyncio.run(main())

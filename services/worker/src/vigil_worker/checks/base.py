@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import time
@@ -67,19 +68,27 @@ async def resolve(host: str, port: int | None, type_: int) -> tuple[int, tuple, 
 
     An IP literal skips getaddrinfo and its thread pool.
     """
-    started = time.perf_counter()
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
+    literal = _ip_literal(host, port)
+    if literal is None:
+        started = time.perf_counter()
         try:
             family, _, _, _, sockaddr = (await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=type_))[0]
         except socket.gaierror as exc:
             return failure("dns", f"cannot resolve {host!r}: {exc.strerror or exc}")
         return family, sockaddr, time.perf_counter() - started
+    return literal[0], literal[1], 0.0
+
+
+@functools.lru_cache(maxsize=65536)
+def _ip_literal(host: str, port: int | None) -> tuple[int, tuple] | None:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
     if ip.version == 4:
-        return socket.AF_INET, (host, port or 0), 0.0
-    return socket.AF_INET6, (host, port or 0, 0, 0), 0.0
+        return socket.AF_INET, (host, port or 0)
+    return socket.AF_INET6, (host, port or 0, 0, 0)
 
 
 def ms(seconds: float) -> float:
