@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,12 +29,18 @@ def _pg_ctl(pgdata: Path, *args: str) -> None:
 
 
 @pytest.fixture
-def own_cluster(tmp_path: Path):
-    pgdata = tmp_path / "pgdata"
+def own_cluster():
+    # A private temp dir (as in tests/conftest.py): a concurrent pytest run may prune
+    # pytest's own basetemp under a running cluster.
+    root = Path(tempfile.mkdtemp(prefix="vigil-test-restart-"))
+    pgdata = root / "pgdata"
     url = embedded_pg.start(pgdata)
-    migrations.apply(url)
-    yield pgdata, url
-    embedded_pg.stop(pgdata)
+    try:
+        migrations.apply(url)
+        yield pgdata, url
+    finally:
+        embedded_pg.stop(pgdata)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_postgres_restart_loses_no_buffered_result(own_cluster, servers: Servers) -> None:
