@@ -59,7 +59,6 @@ async def query(session: aiohttp.ClientSession, base: str, promql: str) -> list[
     return body["data"]["result"]
 
 
-@pytest.mark.xfail(strict=False, reason="needs API /metrics and worker metrics port (merging)")
 async def test_prometheus_scrapes_api_and_worker_started_like_compose(empty_db: str, tmp_path: Path) -> None:
     prometheus = tool("prometheus")
     env = {"VIGIL_DATABASE_URL": empty_db, "VIGIL_LOG_LEVEL": "warning"}

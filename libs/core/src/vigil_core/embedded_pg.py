@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -32,6 +33,8 @@ def start(pgdata: Path) -> str:
             "the embedded PostgreSQL (pgserver) is not installed for this Python; "
             "use Python 3.11 or 3.12, or set VIGIL_DATABASE_URL"
         ) from exc
+    # pgserver logs every step at INFO, also from atexit after the streams are closed.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     pgdata.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the caller stops it explicitly with stop(), also on SIGTERM.
     server = pgserver.get_server(pgdata, cleanup_mode=None)
