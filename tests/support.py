@@ -64,3 +64,21 @@ async def wait_http_ok(url: str, deadline_s: float = 20, proc: subprocess.Popen 
                 pass
             await asyncio.sleep(0.05)
     raise AssertionError(f"{url} did not answer 200 within {deadline_s}s")
+
+
+async def create_target(http: aiohttp.ClientSession, base: str, body: dict) -> dict:
+    """POST a target through the API and return it; fails the test on anything but 201."""
+    async with http.post(f"{base}/api/v1/targets", json=body) as resp:
+        assert resp.status == 201, await resp.text()
+        return await resp.json()
+
+
+async def wait_for_checks(http: aiohttp.ClientSession, base: str, target_id: int, deadline_s: float) -> list[dict]:
+    """Poll GET .../checks until a result shows up or the deadline passes; returns the items."""
+    end = time.monotonic() + deadline_s
+    while True:
+        async with http.get(f"{base}/api/v1/targets/{target_id}/checks") as resp:
+            assert resp.status == 200, await resp.text()
+            items = (await resp.json())["items"]
+        if items or time.monotonic() >= end:
+            return items

@@ -13,7 +13,7 @@ import aiohttp
 import psutil
 import pytest
 
-from .support import free_port, wait_http_ok
+from .support import create_target, free_port, wait_for_checks, wait_http_ok
 
 
 def _processes_using(path: Path) -> list[psutil.Process]:
@@ -37,19 +37,12 @@ async def test_dev_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     )
     try:
         await wait_http_ok(f"http://127.0.0.1:{port}/readyz", deadline_s=60, proc=proc)
+        base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
-            async with http.post(
-                f"http://127.0.0.1:{port}/api/v1/targets",
-                json={"name": "self", "kind": "http", "url": f"http://127.0.0.1:{port}/healthz", "interval_s": 60, "timeout_s": 5},
-            ) as resp:
-                assert resp.status == 201, await resp.text()
-                tid = (await resp.json())["id"]
-            deadline = time.monotonic() + 10
-            items: list = []
-            while time.monotonic() < deadline and not items:
-                async with http.get(f"http://127.0.0.1:{port}/api/v1/targets/{tid}/checks") as resp:
-                    body = await resp.json()
-                    items = body["items"] if isinstance(body, dict) else body
+            target = await create_target(http, base, {
+                "name": "self", "kind": "http", "url": f"{base}/healthz", "interval_s": 60, "timeout_s": 5,
+            })
+            items = await wait_for_checks(http, base, target["id"], deadline_s=10)
         assert items and items[0]["ok"] is True
         assert (data_dir / "pgdata" / "PG_VERSION").exists()
         assert _processes_using(data_dir), "expected the embedded postgres to run from the data dir"

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from .support import free_port, spawn_vigil, stop_process, wait_http_ok
+from .support import create_target, free_port, spawn_vigil, stop_process, wait_for_checks, wait_http_ok
 
 
 @pytest.fixture
@@ -59,23 +59,11 @@ async def _wait_worker_idle(worker) -> None:
 async def test_posted_target_is_checked_within_two_seconds(running_system: str, loopback_http) -> None:
     target_url, hits = loopback_http
     async with aiohttp.ClientSession() as http:
-        async with http.post(
-            f"{running_system}/api/v1/targets",
-            json={"name": "loopback", "kind": "http", "url": target_url, "interval_s": 300, "timeout_s": 5},
-        ) as resp:
-            assert resp.status == 201, await resp.text()
-            target = await resp.json()
+        target = await create_target(http, running_system, {
+            "name": "loopback", "kind": "http", "url": target_url, "interval_s": 300, "timeout_s": 5,
+        })
         created = time.monotonic()
-
-        deadline = created + 2.0
-        checks: list = []
-        while time.monotonic() < deadline:
-            async with http.get(f"{running_system}/api/v1/targets/{target['id']}/checks") as resp:
-                assert resp.status == 200
-                body = await resp.json()
-                checks = body["items"] if isinstance(body, dict) else body
-            if checks:
-                break
+        checks = await wait_for_checks(http, running_system, target["id"], deadline_s=2.0)
         elapsed = time.monotonic() - created
 
     assert checks, "no check result within 2 s of the POST (the worker sleeps 60 s unless NOTIFY wakes it)"
@@ -88,17 +76,10 @@ async def test_posted_target_is_checked_within_two_seconds(running_system: str, 
 async def test_failed_target_is_recorded_with_error_class(running_system: str) -> None:
     dead_port = free_port()  # nothing listens here
     async with aiohttp.ClientSession() as http:
-        async with http.post(
-            f"{running_system}/api/v1/targets",
-            json={"name": "refused", "kind": "http", "url": f"http://127.0.0.1:{dead_port}/", "interval_s": 300, "timeout_s": 2},
-        ) as resp:
-            assert resp.status == 201
-            tid = (await resp.json())["id"]
-        deadline = time.monotonic() + 5
-        checks: list = []
-        while time.monotonic() < deadline and not checks:
-            async with http.get(f"{running_system}/api/v1/targets/{tid}/checks") as resp:
-                body = await resp.json()
-                checks = body["items"] if isinstance(body, dict) else body
+        target = await create_target(http, running_system, {
+            "name": "refused", "kind": "http", "url": f"http://127.0.0.1:{dead_port}/", "interval_s": 300,
+            "timeout_s": 2,
+        })
+        checks = await wait_for_checks(http, running_system, target["id"], deadline_s=5)
     assert checks and checks[0]["ok"] is False
     assert checks[0]["error_class"] == "refused"
