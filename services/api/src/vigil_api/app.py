@@ -19,6 +19,7 @@ from .checks.controller import CheckController
 from .errors import EXCEPTION_HANDLERS
 from .health import healthz, readyz
 from .targets.controller import TargetController
+from .ui.controller import UIController
 
 log = get_logger("vigil_api")
 
@@ -42,7 +43,7 @@ def create_app(settings: Settings) -> Litestar:
         return state.pool
 
     return Litestar(
-        route_handlers=[healthz, readyz, TargetController, CheckController],
+        route_handlers=[healthz, readyz, TargetController, CheckController, UIController],
         dependencies={"pool": Provide(provide_pool, sync_to_thread=False)},
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
