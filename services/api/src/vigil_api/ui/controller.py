@@ -14,6 +14,7 @@ from importlib import resources
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 # No inline script, no inline style, nothing from another origin: user text can never run.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -105,15 +106,15 @@ class UIController(Controller):
         return _shell(request)
 
     @get("/targets/{target_id:int}", operation_id="uiTarget")
-    async def target(self, request: Request, target_id: int) -> Response:
+    async def target(self, request: Request, target_id: FromPath[int]) -> Response:
         return _shell(request)
 
     @get("/targets/{target_id:int}/edit", operation_id="uiEditTarget")
-    async def edit_target(self, request: Request, target_id: int) -> Response:
+    async def edit_target(self, request: Request, target_id: FromPath[int]) -> Response:
         return _shell(request)
 
     @get("/ui/{asset_path:path}", operation_id="uiAsset")
-    async def asset(self, request: Request, asset_path: str) -> Response:
+    async def asset(self, request: Request, asset_path: FromPath[str]) -> Response:
         asset = ASSETS.get(asset_path.lstrip("/"))
         if asset is None or asset_path.endswith("index.html"):
             raise NotFoundException(f"no UI asset named {asset_path!r}")
