@@ -192,6 +192,8 @@ export function renderDashboard(main) {
       return;
     }
     replace(tbody, items.map(renderRow));
+    // The time to first useful paint, for anyone measuring (and the 10k-target test).
+    if (!performance.getEntriesByName("vigil:rows").length) performance.mark("vigil:rows");
   }
 
   async function load() {
