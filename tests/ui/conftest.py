@@ -70,8 +70,9 @@ def watch_page(page: Page) -> Watch:
             w.add(f"console.{msg.type}: {msg.text} ({msg.location.get('url', '')})")
 
     def on_request_failed(req) -> None:
-        # An EventSource cut off by a navigation or by closing the page is not a failure.
-        if req.resource_type == "eventsource" and "ERR_ABORTED" in (req.failure or ""):
+        # Cancelled on purpose (a navigation, or the page's AbortController when it leaves a
+        # view): the user sees nothing wrong. Real failures are refused, reset, 4xx or 5xx.
+        if "ERR_ABORTED" in (req.failure or ""):
             return
         w.add(f"request failed: {req.method} {req.url} {req.failure}")
 

@@ -49,10 +49,10 @@ async def seed_history(
         at = now - timedelta(minutes=i)
         failed = status == "down" and i <= 6
         total = max(1.0, rnd.gauss(base_ms, base_ms * 0.1))
+        # The worker's keys: ttfb and total count from the start of the check.
         timings = None if failed else {
-            "dns_ms": round(total * 0.06, 2), "connect_ms": round(total * 0.14, 2),
-            "tls_ms": round(total * 0.25, 2), "ttfb_ms": round(total * 0.45, 2),
-            "transfer_ms": round(total * 0.10, 2),
+            "dns": round(total * 0.06, 2), "connect": round(total * 0.14, 2),
+            "tls": round(total * 0.25, 2), "ttfb": round(total * 0.88, 2), "total": round(total, 2),
         }
         checks.append((target_id, at, not failed, None if failed else total, None if failed else 200,
                        "refused" if failed else None,

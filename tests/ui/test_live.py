@@ -19,7 +19,7 @@ async def test_http_target_from_the_form_follows_its_server_live(page: Page, sta
     await page.get_by_role("link", name="New target").click()
     await page.get_by_label("Name", exact=True).fill("loopback web")
     await page.get_by_label("HTTP(S)").check()
-    await page.get_by_label("URL").fill(loopback.url)
+    await page.get_by_label("URL", exact=True).fill(loopback.url)
     await page.get_by_label("Interval (seconds)").fill("1")
     await page.get_by_label("Timeout (seconds)").fill("0.5")
     await page.get_by_label("Down after").fill("1")

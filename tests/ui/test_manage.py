@@ -59,7 +59,7 @@ async def test_api_validation_errors_appear_next_to_their_field(page: Page, stac
     page.watch.expect(r"status of 400|HTTP 400: POST .*/api/v1/targets")
     await page.goto(stack.base + "/targets/new")
     await page.get_by_label("Name", exact=True).fill("bad input")
-    url = page.get_by_label("URL")
+    url = page.get_by_label("URL", exact=True)
     await url.fill("ftp://example.invalid/")
     await url.press("Enter")  # the keyboard submits the form
 
@@ -88,7 +88,7 @@ async def test_tcp_and_icmp_forms_send_their_own_fields(page: Page, stack: Stack
     ]:
         await page.goto(stack.base + "/targets/new")
         await page.get_by_label(kind_label).check()
-        await expect(page.get_by_label("URL")).to_be_hidden()
+        await expect(page.get_by_label("URL", exact=True)).to_be_hidden()
         await page.get_by_label("Name", exact=True).fill(name)
         for label, value in fill.items():
             await page.get_by_label(label, exact=True).fill(value)

@@ -149,29 +149,40 @@ export function dailyBars(rows, { days = 90, width = 800, height = 36 } = {}) {
   return svg;
 }
 
-const PHASE_ORDER = ["dns", "connect", "tls", "send", "ttfb", "first_byte", "wait", "transfer", "download", "body"];
+/** The phases of one check, in order, from the worker's timings {dns, connect, tls, ttfb, total}
+ * where ttfb and total count from the start: dns, connect, tls, wait (server), transfer. */
+export function phases(timings) {
+  if (!timings || typeof timings !== "object") return [];
+  const num = (k) => (typeof timings[k] === "number" ? timings[k] : null);
+  const out = [];
+  let at = 0;
+  for (const k of ["dns", "connect", "tls"]) {
+    if (num(k) !== null) {
+      out.push([k, num(k)]);
+      at += num(k);
+    }
+  }
+  if (num("ttfb") !== null) {
+    out.push(["wait", Math.max(0, num("ttfb") - at)]);
+    at = num("ttfb");
+  }
+  if (num("total") !== null && num("total") > at && num("ttfb") !== null) out.push(["transfer", num("total") - at]);
+  return out;
+}
 
-/** Phase timings of one check as a stacked bar and a legend; returns null without timings. */
+/** Phase timings of one check as a stacked bar and a legend; null without timings. */
 export function timingBar(timings, { width = 140, height = 10 } = {}) {
-  if (!timings || typeof timings !== "object") return null;
-  const phases = Object.entries(timings)
-    .filter(([k, v]) => typeof v === "number" && !/^total/.test(k))
-    .map(([k, v]) => [k.replace(/_ms$/, ""), v])
-    .sort((a, b) => {
-      const ia = PHASE_ORDER.indexOf(a[0]);
-      const ib = PHASE_ORDER.indexOf(b[0]);
-      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
-    });
-  if (!phases.length) return null;
-  const total = phases.reduce((sum, [, v]) => sum + Math.max(0, v), 0) || 1;
+  const parts = phases(timings);
+  if (!parts.length) return null;
+  const total = parts.reduce((sum, [, v]) => sum + v, 0) || 1;
   const svg = s("svg", { class: "timing", width, height, viewBox: `0 0 ${width} ${height}`, "aria-hidden": "true" });
   let x = 0;
-  phases.forEach(([name, v], i) => {
-    const pw = (Math.max(0, v) / total) * width;
+  parts.forEach(([name, v], i) => {
+    const pw = (v / total) * width;
     svg.append(s("rect", { class: `ph ph-${i % 6}`, x: round(x), y: 0, width: round(Math.max(pw, 0.5)), height },
       s("title", {}, `${name}: ${ms(v)}`)));
     x += pw;
   });
-  const text = phases.map(([name, v]) => `${name} ${ms(v)}`).join(" · ");
+  const text = parts.map(([name, v]) => `${name} ${ms(v)}`).join(" · ");
   return { svg, text };
 }

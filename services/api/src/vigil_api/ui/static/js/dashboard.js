@@ -57,6 +57,15 @@ export function renderDashboard(main) {
   let rows = new Map(); // id -> {tr, item}
   let abort = new AbortController();
   const run = queue(4);
+  // Extras cost three requests per row, so only rows that scroll into view load them.
+  const seen = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      seen.unobserve(entry.target);
+      const row = rows.get(Number(entry.target.dataset.id));
+      if (row) loadExtras(row.item);
+    }
+  }, { rootMargin: "200px" });
 
   const countsEl = h("div", { class: "counts", role: "group", "aria-label": "Filter by state" });
   const search = h("input", { id: "f-q", type: "search", placeholder: "Name contains…", value: filters.q, autocomplete: "off" });
@@ -163,7 +172,7 @@ export function renderDashboard(main) {
       spark: h("td", { class: "spark-cell" }),
     };
     replace(cells.status, badge(item.status),
-      item.since ? h("span", { class: "since", title: `since ${item.since}` }, duration((Date.now() - new Date(item.since)) / 1000)) : null);
+      item.since ? h("span", { class: "since", title: `since ${item.since}` }, duration(item.for_s ?? (Date.now() - new Date(item.since)) / 1000)) : null);
     fillUptime(cells.u24, item.uptime_24h);
     const x = extrasFor(item);
     fillUptime(cells.u7, x.u7);
@@ -178,11 +187,12 @@ export function renderDashboard(main) {
         h("span", { class: "meta" }, h("span", { class: "kind" }, item.kind), h("span", { class: "addr" }, address(item)))),
       cells.u24, cells.u7, cells.u30, cells.lat, cells.spark);
     rows.set(item.id, { tr, item, cells });
-    loadExtras(item);
+    seen.observe(tr);
     return tr;
   }
 
   function renderRows(items) {
+    seen.disconnect();
     rows = new Map();
     if (!items.length) {
       const anyFilter = Object.values(filters).some(Boolean);
@@ -283,6 +293,7 @@ export function renderDashboard(main) {
     refresh.cancel();
     typed.cancel();
     clearInterval(periodic);
+    seen.disconnect();
     unsubscribe();
   };
 }

@@ -63,6 +63,8 @@ function open() {
   });
   source.addEventListener("state", onData("state"));
   source.addEventListener("result", onData("result"));
+  // The server lost events itself (its database connection dropped): re-read everything.
+  source.addEventListener("resync", () => emit("resync", null));
   source.addEventListener("error", () => {
     show("reconnecting", "Reconnecting…");
     if (source.readyState === EventSource.CLOSED) {

@@ -83,9 +83,10 @@ export function renderForm(main, id) {
     enabled: check({ checked: true }),
   };
   const kindRadios = KINDS.map(([value, label, help]) =>
-    h("label", { class: "kind-option" },
-      h("input", { type: "radio", name: "kind", value, checked: value === "http" }),
-      h("span", { class: "kind-name" }, label), h("span", { class: "kind-help" }, help)));
+    h("div", { class: "kind-option" },
+      h("input", { type: "radio", name: "kind", value, id: `k-${value}`, checked: value === "http", "aria-describedby": `kh-${value}` }),
+      h("label", { class: "kind-name", for: `k-${value}` }, label),
+      h("span", { class: "kind-help", id: `kh-${value}` }, help)));
   const formError = h("div", { class: "alert", role: "alert", hidden: true });
   const submit = h("button", { class: "button primary", type: "submit" }, editing ? "Save changes" : "Create target");
   const kindError = h("p", { class: "field-error", id: "e-kind", hidden: true });

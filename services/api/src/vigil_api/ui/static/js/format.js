@@ -18,9 +18,10 @@ export function uptimeClass(value) {
 
 export function ms(value) {
   if (value === null || value === undefined) return "–";
-  if (value >= 10000) return (value / 1000).toFixed(1) + " s";
-  if (value >= 100) return Math.round(value) + " ms";
-  if (value >= 10) return value.toFixed(1) + " ms";
+  if (value === 0) return "0 ms";
+  if (value >= 9999.5) return (value / 1000).toFixed(1) + " s";
+  if (value >= 99.95) return Math.round(value) + " ms";
+  if (value >= 9.995) return value.toFixed(1) + " ms";
   return value.toFixed(2) + " ms";
 }
 

@@ -10,7 +10,7 @@ import { badge } from "./dashboard.js";
 import { navigate } from "./router.js";
 
 const WINDOWS = ["24h", "7d", "30d"];
-const RECENT = 25;
+const RECENT = 20;
 
 /** The target's live status: from the target itself if the API includes it, else from the summary. */
 async function fetchStatus(target, signal) {
