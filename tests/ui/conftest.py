@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from ..support import free_port, spawn_vigil, stop_process, wait_http_ok
+from ..conftest import _admin
+from ..support import database_url_for, free_port, spawn_vigil, stop_process, wait_http_ok
 
 CHROMIUM = os.environ.get("VIGIL_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
@@ -130,8 +132,8 @@ class Stack:
         self.api = spawn_vigil(["api", "--port", str(self.port)], self.env)
         await wait_http_ok(self.base + "/readyz", deadline_s=30, proc=self.api)
 
-    def stop_api(self) -> str:
-        out = stop_process(self.api) if self.api else ""
+    def stop_api(self, timeout: float = 15) -> str:
+        out = stop_process(self.api, timeout=timeout) if self.api else ""
         self.api = None
         return out
 
@@ -157,9 +159,30 @@ class Stack:
             return r.status, await r.json(content_type=None)
 
 
+@pytest.fixture(scope="session")
+def shared_db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
+    """One migrated database for the browser tests that share a running stack."""
+    name = f"vigil_ui_{uuid.uuid4().hex[:12]}"
+    _admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    yield database_url_for(pg_server_url, name)
+    _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def stack(shared_db_url: str) -> AsyncIterator[Stack]:
+    """The API and a worker, started once and shared: each test uses its own target names
+    (and labels, where it counts states), so tests do not see each other's targets."""
+    st = Stack(shared_db_url, worker=True)
+    await st.start()
+    try:
+        yield st
+    finally:
+        st.stop()
+
+
 @pytest.fixture
-async def stack(db_url: str) -> AsyncIterator[Stack]:
-    """The API and a worker on the test's fresh database."""
+async def own_stack(db_url: str) -> AsyncIterator[Stack]:
+    """The API and a worker on the test's own database, for a test that stops the API."""
     st = Stack(db_url, worker=True)
     await st.start()
     try:

@@ -12,7 +12,7 @@ from .conftest import LIVE_DEADLINE_MS, Loopback, Stack
 NO_RELOAD = "window.__vigilTestMarker"
 
 
-async def test_http_target_from_the_form_follows_its_server_live(page: Page, stack: Stack, loopback: Loopback) -> None:
+async def test_http_target_from_the_form_follows_its_server_live(stack: Stack, loopback: Loopback, page: Page) -> None:
     await page.goto(stack.base + "/")
     await page.evaluate(f"{NO_RELOAD} = 'same page'")
 
@@ -24,11 +24,15 @@ async def test_http_target_from_the_form_follows_its_server_live(page: Page, sta
     await page.get_by_label("Timeout (seconds)").fill("0.5")
     await page.get_by_label("Down after").fill("1")
     await page.get_by_label("Up after").fill("1")
+    await page.get_by_label("Labels", exact=True).fill("suite: live")
     await page.get_by_role("button", name="Create target").click()
     await expect(page).to_have_url(re.compile(r"/targets/\d+$"))
     await expect(page.get_by_role("heading", level=1)).to_have_text("loopback web")
 
     await page.get_by_role("link", name="All targets").click()
+    # Other tests' targets share this database: the label filter narrows list and counts.
+    await page.get_by_label("Label", exact=True).fill("suite:live")
+    await expect(page.locator(".count.c-all .n")).to_have_text("1")
     row = page.locator("tbody tr", has=page.get_by_role("link", name="loopback web", exact=True))
     badge = row.locator(".badge")
     await expect(badge).to_have_text("Up", timeout=LIVE_DEADLINE_MS)
@@ -47,7 +51,8 @@ async def test_http_target_from_the_form_follows_its_server_live(page: Page, sta
     page.watch.assert_clean()
 
 
-async def test_page_reconnects_after_an_api_restart(page: Page, stack: Stack, loopback: Loopback) -> None:
+async def test_page_reconnects_after_an_api_restart(own_stack: Stack, loopback: Loopback, page: Page) -> None:
+    stack = own_stack
     target = await stack.post("/targets", {
         "name": "survives restarts", "kind": "http", "url": loopback.url,
         "interval_s": 1, "timeout_s": 0.5, "failure_threshold": 1, "success_threshold": 1,
@@ -59,7 +64,8 @@ async def test_page_reconnects_after_an_api_restart(page: Page, stack: Stack, lo
     await expect(live).to_have_attribute("data-state", "live", timeout=LIVE_DEADLINE_MS)
     await expect(badge).to_have_text("Up", timeout=LIVE_DEADLINE_MS)
 
-    stack.stop_api()
+    # An open event stream keeps uvicorn from finishing a graceful stop; 3 s, then SIGKILL.
+    stack.stop_api(timeout=3)
     await expect(live).to_have_attribute("data-state", "reconnecting", timeout=LIVE_DEADLINE_MS)
     await stack.start_api()
     await expect(live).to_have_attribute("data-state", "live", timeout=LIVE_DEADLINE_MS)

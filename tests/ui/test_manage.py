@@ -12,7 +12,7 @@ from .conftest import Stack
 REFUSED_URL = "http://127.0.0.1:9/"  # the discard port: nothing listens on loopback
 
 
-async def test_edit_interval_pause_resume_and_delete(page: Page, stack: Stack) -> None:
+async def test_edit_interval_pause_resume_and_delete(stack: Stack, page: Page) -> None:
     target = await stack.post("/targets", {
         "name": "edit me", "kind": "http", "url": REFUSED_URL, "interval_s": 60, "timeout_s": 5,
     })
@@ -50,12 +50,12 @@ async def test_edit_interval_pause_resume_and_delete(page: Page, stack: Stack) -
     await expect(dialog).to_contain_text("cannot be undone")
     await dialog.get_by_role("button", name="Delete").click()
     await expect(page).to_have_url(stack.base + "/")
-    await expect(page.locator("tbody")).to_contain_text("No targets yet")
+    await expect(page.get_by_role("link", name="edit me", exact=True)).to_have_count(0)
     assert (await stack.get(f"/targets/{tid}"))[0] == 404
     page.watch.assert_clean()
 
 
-async def test_api_validation_errors_appear_next_to_their_field(page: Page, stack: Stack) -> None:
+async def test_api_validation_errors_appear_next_to_their_field(stack: Stack, page: Page) -> None:
     page.watch.expect(r"status of 400|HTTP 400: POST .*/api/v1/targets")
     await page.goto(stack.base + "/targets/new")
     await page.get_by_label("Name", exact=True).fill("bad input")
@@ -81,7 +81,7 @@ async def test_api_validation_errors_appear_next_to_their_field(page: Page, stac
     page.watch.assert_clean()
 
 
-async def test_tcp_and_icmp_forms_send_their_own_fields(page: Page, stack: Stack) -> None:
+async def test_tcp_and_icmp_forms_send_their_own_fields(stack: Stack, page: Page) -> None:
     for kind_label, name, fill in [
         ("TCP", "db port", {"Host": "127.0.0.1", "Port": "9"}),
         ("ICMP ping", "loopback ping", {"Host": "127.0.0.1"}),

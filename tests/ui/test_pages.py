@@ -27,7 +27,7 @@ async def wait_for_checks(stack: Stack, target_id: int, count: int, deadline_s: 
     raise AssertionError(f"target {target_id} had fewer than {count} checks after {deadline_s}s")
 
 
-async def test_every_page_loads_cleanly(page: Page, stack: Stack, loopback: Loopback) -> None:
+async def test_every_page_loads_cleanly(stack: Stack, loopback: Loopback, page: Page) -> None:
     target = await stack.post("/targets", {
         "name": "clean page", "kind": "http", "url": loopback.url,
         "interval_s": 1, "timeout_s": 0.5, "labels": {"env": "test"},
@@ -45,7 +45,7 @@ async def test_every_page_loads_cleanly(page: Page, stack: Stack, loopback: Loop
         await page.goto(stack.base + path)
         await expect(ready).to_be_visible(timeout=LIVE_DEADLINE_MS)
         await expect(page.locator("#live")).to_have_attribute("data-state", "live")
-        await page.wait_for_timeout(1500)  # live updates arrive meanwhile
+        await page.wait_for_timeout(1000)  # live updates arrive meanwhile
         page.watch.assert_clean()
 
 
@@ -119,7 +119,7 @@ async def test_screenshots(browser: Browser, api_only: Stack, db_url: str, artif
 
 @pytest.mark.parametrize("count", [10_000], ids=["10k-targets"])
 async def test_dashboard_first_rows_paint_within_a_second(
-    page: Page, api_only: Stack, db_url: str, count: int
+    api_only: Stack, db_url: str, count: int, page: Page
 ) -> None:
     conn = await connect(db_url)
     try:

@@ -9,7 +9,7 @@ from .conftest import Stack
 XSS = "<img src=x onerror=alert(1)>"
 
 
-async def test_html_in_a_name_renders_as_text_everywhere(page: Page, stack: Stack) -> None:
+async def test_html_in_a_name_renders_as_text_everywhere(stack: Stack, page: Page) -> None:
     target = await stack.post("/targets", {
         "name": XSS, "kind": "http", "url": "http://127.0.0.1:9/", "interval_s": 60, "timeout_s": 5,
     })

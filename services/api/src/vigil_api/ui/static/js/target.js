@@ -12,11 +12,16 @@ import { navigate } from "./router.js";
 const WINDOWS = ["24h", "7d", "30d"];
 const RECENT = 20;
 
-/** The target's live status: from the target itself if the API includes it, else from the summary. */
+/** The target's live state, from its summary row (the name search always includes it). */
 async function fetchStatus(target, signal) {
-  if (target.status) return target;
-  const data = await api.get("/summary", { q: target.name, limit: 100 }, signal);
-  return data.items.find((i) => i.id === target.id) || null;
+  let cursor = null;
+  for (let page = 0; page < 10; page++) {
+    const data = await api.get("/summary", { q: target.name, limit: 1000, cursor }, signal);
+    const item = data.items.find((i) => i.id === target.id);
+    if (item || !data.next) return item || null;
+    cursor = data.next;
+  }
+  return null;
 }
 
 function stat(label, value, extra, cls) {
