@@ -119,7 +119,7 @@ export function renderForm(main, id) {
     h("fieldset", {},
       h("legend", {}, "Labels"),
       field("labels", "Labels", inputs.labels, "One per line: key: value. Filter by them on the dashboard.", { wide: true }),
-      field("enabled", "Check this target (uncheck to pause it)", inputs.enabled)),
+      field("enabled", "Check this target (uncheck to pause it)", inputs.enabled, null, { wide: true })),
     h("div", { class: "form-actions" },
       submit,
       h("a", { class: "button", href: editing ? `/targets/${id}` : "/", "data-link": true }, "Cancel")));
