@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from ..conftest import _admin
-from ..support import database_url_for, free_port, spawn_vigil, stop_process, wait_http_ok
+from ..conftest import database_from_template
+from ..support import free_port, spawn_vigil, stop_process, wait_http_ok
 
 CHROMIUM = os.environ.get("VIGIL_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
@@ -159,47 +159,43 @@ class Stack:
             return r.status, await r.json(content_type=None)
 
 
+@asynccontextmanager
+async def running_stack(db_url: str, *, worker: bool) -> AsyncIterator[Stack]:
+    st = Stack(db_url, worker=worker)
+    await st.start()
+    try:
+        yield st
+    finally:
+        st.stop()
+
+
 @pytest.fixture(scope="session")
 def shared_db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
     """One migrated database for the browser tests that share a running stack."""
-    name = f"vigil_ui_{uuid.uuid4().hex[:12]}"
-    _admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield database_url_for(pg_server_url, name)
-    _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database_from_template(pg_server_url, template_db, "vigil_ui") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 async def stack(shared_db_url: str) -> AsyncIterator[Stack]:
     """The API and a worker, started once and shared: each test uses its own target names
     (and labels, where it counts states), so tests do not see each other's targets."""
-    st = Stack(shared_db_url, worker=True)
-    await st.start()
-    try:
+    async with running_stack(shared_db_url, worker=True) as st:
         yield st
-    finally:
-        st.stop()
 
 
 @pytest.fixture
 async def own_stack(db_url: str) -> AsyncIterator[Stack]:
     """The API and a worker on the test's own database, for a test that stops the API."""
-    st = Stack(db_url, worker=True)
-    await st.start()
-    try:
+    async with running_stack(db_url, worker=True) as st:
         yield st
-    finally:
-        st.stop()
 
 
 @pytest.fixture
 async def api_only(db_url: str) -> AsyncIterator[Stack]:
     """The API alone: nothing is checked, so the data the test seeds stays as seeded."""
-    st = Stack(db_url, worker=False)
-    await st.start()
-    try:
+    async with running_stack(db_url, worker=False) as st:
         yield st
-    finally:
-        st.stop()
 
 
 class Loopback:
