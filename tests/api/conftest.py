@@ -73,9 +73,11 @@ class LiveServer:
     def __init__(self, app: Litestar) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="on",
-                                                    timeout_graceful_shutdown=3))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=3
+            )
+        )
         self.task: asyncio.Task | None = None
 
     async def __aenter__(self) -> LiveServer:

@@ -10,8 +10,9 @@ GW = {"name": "gw", "kind": "icmp", "host": "::1"}
 
 
 async def apply(client, targets, **params):
-    resp = await client.post("/api/v1/apply", json={"targets": targets},
-                             params={k: str(v).lower() for k, v in params.items()})
+    resp = await client.post(
+        "/api/v1/apply", json={"targets": targets}, params={k: str(v).lower() for k, v in params.items()}
+    )
     return resp
 
 
@@ -27,8 +28,12 @@ async def test_apply_creates_updates_and_leaves_equal_targets_alone(client, db) 
     second = (await apply(client, [{**WEB, "interval_s": 15}, DB, GW])).json()
     assert (second["created"], second["updated"], second["unchanged"]) == (["gw"], ["web"], ["db"])
     change = next(c for c in second["changes"] if c["name"] == "web")
-    assert change == {"op": "update", "name": "web", "id": before["web"]["id"],
-                      "fields": {"interval_s": {"old": 30.0, "new": 15.0}}}
+    assert change == {
+        "op": "update",
+        "name": "web",
+        "id": before["web"]["id"],
+        "fields": {"interval_s": {"old": 30.0, "new": 15.0}},
+    }
     after = {t["name"]: t for t in (await client.get("/api/v1/targets")).json()["items"]}
     assert after["web"]["id"] == before["web"]["id"] and after["web"]["interval_s"] == 15
     assert after["db"]["updated_at"] == before["db"]["updated_at"], "an unchanged target is not written"

@@ -7,7 +7,7 @@ import json
 
 import aiohttp
 
-from vigil_cli.main import main
+from vigil_cli.main import build_parser
 
 TARGETS_YAML = """\
 targets:
@@ -25,7 +25,10 @@ targets:
 
 
 async def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = await asyncio.to_thread(main, ["apply", *argv])
+    # The subcommand as `vigil` runs it, minus main()'s logging set-up: that would point
+    # structlog at pytest's captured stderr, which is closed after this test.
+    args = build_parser().parse_args(["apply", *argv])
+    code = await asyncio.to_thread(args.func, None, args)
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -47,8 +50,13 @@ async def test_cli_applies_yaml_then_shows_a_dry_run_diff(live, tmp_path, capsys
     path.write_text(TARGETS_YAML.replace("interval_s: 30", "interval_s: 10").split("  - name: db")[0])
     code, out, _ = await run_cli(capsys, "-f", str(path), "--api-url", live.url, "--prune", "--dry-run")
     assert code == 0
-    assert out.splitlines() == ["~ web", "    interval_s: 30.0 -> 10.0", "    timeout_s: 10.0 -> 5.0", "- db",
-                                "dry run, nothing changed: 0 created, 1 updated, 1 deleted, 0 unchanged"]
+    assert out.splitlines() == [
+        "~ web",
+        "    interval_s: 30.0 -> 10.0",
+        "    timeout_s: 10.0 -> 5.0",
+        "- db",
+        "dry run, nothing changed: 0 created, 1 updated, 1 deleted, 0 unchanged",
+    ]
     assert (await stored(live))["web"]["interval_s"] == 30
 
     code, out, _ = await run_cli(capsys, "-f", str(path), "--api-url", live.url, "--prune")

@@ -35,25 +35,38 @@ async def test_state_change_reaches_the_stream_within_a_second(live, db) -> None
         # what the worker sends in the transaction that changes the state
         async with db.transaction():
             await db.execute("UPDATE target_state SET status = 'down', since = now() WHERE target_id = $1", t["id"])
-            payload = encode(StateChanged(target_id=t["id"], status="down", previous="up",
-                                          since="2026-01-01T00:00:00+00:00"))
+            payload = encode(
+                StateChanged(target_id=t["id"], status="down", previous="up", since="2026-01-01T00:00:00+00:00")
+            )
             await db.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL, payload)
         msg = await stream.next_event("state", timeout=1.0)
         assert time.monotonic() - start < 1.0
-        assert msg.json() == {"target_id": t["id"], "status": "down", "previous": "up",
-                              "since": "2026-01-01T00:00:00+00:00"}
+        assert msg.json() == {
+            "target_id": t["id"],
+            "status": "down",
+            "previous": "up",
+            "since": "2026-01-01T00:00:00+00:00",
+        }
 
 
 async def test_results_stored_sends_the_latest_result(live, db) -> None:
     t = await create(live)
-    await db.execute("""UPDATE target_state SET last_checked_at = now(), last_ok = false, last_latency_ms = 42,
-                        last_status_code = 503, last_error_class = 'status' WHERE target_id = $1""", t["id"])
+    await db.execute(
+        """UPDATE target_state SET last_checked_at = now(), last_ok = false, last_latency_ms = 42,
+                        last_status_code = 503, last_error_class = 'status' WHERE target_id = $1""",
+        t["id"],
+    )
     async with SSEStream(f"{live.url}/api/v1/events") as stream:
         await _connected(stream)
         await db.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL, encode(ResultsStored(target_ids=[t["id"]])))
         msg = (await stream.next_event("result", timeout=1.0)).json()
         assert {k: msg[k] for k in ("target_id", "ok", "latency_ms", "status_code", "error_class")} == {
-            "target_id": t["id"], "ok": False, "latency_ms": 42.0, "status_code": 503, "error_class": "status"}
+            "target_id": t["id"],
+            "ok": False,
+            "latency_ms": 42.0,
+            "status_code": 503,
+            "error_class": "status",
+        }
         assert msg["checked_at"]
 
 
@@ -62,8 +75,13 @@ async def test_target_filter_and_heartbeat(live, db) -> None:
     async with SSEStream(f"{live.url}/api/v1/events?target_id={b['id']}") as stream:
         await _connected(stream)
         for target in (a, b):
-            await db.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL, encode(StateChanged(
-                target_id=target["id"], status="up", previous="pending", since="2026-01-01T00:00:00Z")))
+            await db.execute(
+                "SELECT pg_notify($1, $2)",
+                STATUS_CHANNEL,
+                encode(
+                    StateChanged(target_id=target["id"], status="up", previous="pending", since="2026-01-01T00:00:00Z")
+                ),
+            )
         assert (await stream.next_event("state")).json()["target_id"] == b["id"]
         # nothing else for b: the next message is a heartbeat comment (every 0.3 s in the tests)
         msg = await stream.next(timeout=2)
@@ -77,11 +95,15 @@ async def test_one_listen_connection_for_many_subscribers(live, app, db) -> None
         await _connected(s)
     try:
         listening = await db.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'")
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'"
+        )
         assert listening == 1
         assert app.state.hub.subscriber_count == 3
-        await db.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL, encode(StateChanged(
-            target_id=1, status="down", previous="up", since="2026-01-01T00:00:00Z")))
+        await db.execute(
+            "SELECT pg_notify($1, $2)",
+            STATUS_CHANNEL,
+            encode(StateChanged(target_id=1, status="down", previous="up", since="2026-01-01T00:00:00Z")),
+        )
         for s in streams:
             assert (await s.next_event("state")).json()["target_id"] == 1
     finally:

@@ -19,11 +19,15 @@ def promtool_check(text: str) -> None:
 
 async def test_metrics_are_lint_clean_and_carry_target_series(client, db) -> None:
     up = await create(client, name='web "quoted"')
-    down = (await client.post("/api/v1/targets", json={"name": "db", "kind": "tcp", "host": "127.0.0.1",
-                                                       "port": 5432})).json()
+    down = (
+        await client.post("/api/v1/targets", json={"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": 5432})
+    ).json()
     pending = await create(client, name="new", url="http://127.0.0.1:14/")
-    await db.execute("""UPDATE target_state SET status = 'up', last_latency_ms = 250,
-                        tls_expires_at = '2030-01-01T00:00:00Z' WHERE target_id = $1""", up["id"])
+    await db.execute(
+        """UPDATE target_state SET status = 'up', last_latency_ms = 250,
+                        tls_expires_at = '2030-01-01T00:00:00Z' WHERE target_id = $1""",
+        up["id"],
+    )
     await db.execute("UPDATE target_state SET status = 'down', last_latency_ms = 1500 WHERE target_id = $1", down["id"])
     assert (await client.get(f"/api/v1/targets/{up['id']}")).status_code == 200
     assert (await client.get("/api/v1/targets/999999")).status_code == 404

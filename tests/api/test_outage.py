@@ -36,8 +36,11 @@ class RestartablePostgres:
     def start(self) -> None:
         import pgserver
 
-        pgserver.pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.pgdata / "log"),
-                         "start"], pgdata=self.pgdata, user="pgserver" if os.geteuid() == 0 else None)
+        pgserver.pg_ctl(
+            ["-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.pgdata / "log"), "start"],
+            pgdata=self.pgdata,
+            user="pgserver" if os.geteuid() == 0 else None,
+        )
 
 
 @pytest.fixture
@@ -75,8 +78,11 @@ async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
         # down from the start: the process runs, says it is alive, and not ready
         assert (await _status(s, "GET", f"{base}/healthz"))[0] == 200
         assert (await _status(s, "GET", f"{base}/readyz"))[0] == 503
-        for method, path, body in [("GET", "/api/v1/targets", None), ("POST", "/api/v1/targets", HTTP_TARGET),
-                                   ("GET", "/api/v1/summary", None)]:
+        for method, path, body in [
+            ("GET", "/api/v1/targets", None),
+            ("POST", "/api/v1/targets", HTTP_TARGET),
+            ("GET", "/api/v1/summary", None),
+        ]:
             status, problem = await _status(s, method, f"{base}{path}", json=body)
             assert status == 503 and problem["title"] == "Database unavailable", (path, problem)
         assert (await _status(s, "GET", f"{base}/metrics"))[0] == 200
@@ -104,8 +110,13 @@ async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
             assert (await stream.next_event("resync", timeout=15)).json() == {"reason": "reconnected"}
             conn = await asyncpg.connect(pg.url)
             try:
-                await conn.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL, encode(StateChanged(
-                    target_id=target["id"], status="down", previous="up", since="2026-01-01T00:00:00Z")))
+                await conn.execute(
+                    "SELECT pg_notify($1, $2)",
+                    STATUS_CHANNEL,
+                    encode(
+                        StateChanged(target_id=target["id"], status="down", previous="up", since="2026-01-01T00:00:00Z")
+                    ),
+                )
             finally:
                 await conn.close()
             assert (await stream.next_event("state", timeout=2)).json()["target_id"] == target["id"]

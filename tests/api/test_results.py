@@ -36,8 +36,9 @@ async def test_check_pages_have_no_duplicates_or_gaps_while_rows_arrive(client, 
         assert times == sorted(times, reverse=True), "newest first"
         seen += [c["error_message"] for c in page["items"]]
         # new checks arrive between pages, newer than everything paged so far
-        await db.executemany(INSERT_CHECK, [(t["id"], datetime.now(UTC), True, 1.0, 200, None, f"new-{len(seen)}-{k}")
-                                            for k in range(3)])
+        await db.executemany(
+            INSERT_CHECK, [(t["id"], datetime.now(UTC), True, 1.0, 200, None, f"new-{len(seen)}-{k}") for k in range(3)]
+        )
         if not (cursor := page["next"]):
             break
     assert await db.fetchval("SELECT count(*) FROM checks WHERE error_message LIKE 'new-%'") >= 30
@@ -50,13 +51,20 @@ async def test_check_pages_have_no_duplicates_or_gaps_while_rows_arrive(client, 
 
 async def test_checks_time_range_and_limit(client, db) -> None:
     t = await create(client)
-    base = datetime(2026, 1, 1, tzinfo=UTC)
-    await db.execute("SELECT vigil_ensure_check_partitions(((now() AT TIME ZONE 'UTC')::date - $1::date) + 1, 0)",
-                     base.date())
-    await db.executemany(INSERT_CHECK, [(t["id"], base + timedelta(minutes=i), True, 1.0, 200, None, str(i))
-                                        for i in range(10)])
-    page = (await client.get(f"/api/v1/targets/{t['id']}/checks", params={
-        "since": (base + timedelta(minutes=2)).isoformat(), "until": (base + timedelta(minutes=5)).isoformat()})).json()
+    # within the partitions that always exist (yesterday onwards)
+    base = (datetime.now(UTC) - timedelta(hours=20)).replace(second=0, microsecond=0)
+    await db.executemany(
+        INSERT_CHECK, [(t["id"], base + timedelta(minutes=i), True, 1.0, 200, None, str(i)) for i in range(10)]
+    )
+    page = (
+        await client.get(
+            f"/api/v1/targets/{t['id']}/checks",
+            params={
+                "since": (base + timedelta(minutes=2)).isoformat(),
+                "until": (base + timedelta(minutes=5)).isoformat(),
+            },
+        )
+    ).json()
     assert [c["error_message"] for c in page["items"]] == ["4", "3", "2"]
     assert page["next"] is None
     page = (await client.get(f"/api/v1/targets/{t['id']}/checks?limit=2")).json()
@@ -81,8 +89,7 @@ async def _write_history(db, target_id: int, hours: int, seed: int) -> list[tupl
     hours_map: dict[datetime, dict] = {}
     for r in stored:
         h = r["checked_at"].replace(minute=0, second=0, microsecond=0)
-        agg = hours_map.setdefault(h, {"checks": 0, "ok": 0, "sum": 0.0, "max": 0.0, "n": 0,
-                                       "b": [0] * BUCKET_COUNT})
+        agg = hours_map.setdefault(h, {"checks": 0, "ok": 0, "sum": 0.0, "max": 0.0, "n": 0, "b": [0] * BUCKET_COUNT})
         agg["checks"] += 1
         agg["ok"] += r["ok"]
         if r["latency_ms"] is not None:
@@ -93,7 +100,8 @@ async def _write_history(db, target_id: int, hours: int, seed: int) -> list[tupl
     await db.executemany(
         """INSERT INTO check_rollups_hourly (target_id, hour, checks, ok, latency_sum_ms, latency_max_ms,
                                              latency_count, latency_buckets) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)""",
-        [(target_id, h, a["checks"], a["ok"], a["sum"], a["max"], a["n"], a["b"]) for h, a in hours_map.items()])
+        [(target_id, h, a["checks"], a["ok"], a["sum"], a["max"], a["n"], a["b"]) for h, a in hours_map.items()],
+    )
     return [tuple(r) for r in stored]
 
 
@@ -104,9 +112,11 @@ def _brute_force(stored: list[tuple], since: datetime, until: datetime) -> dict:
     for v in lat:
         buckets[bucket_index(v)] += 1
     return {
-        "checks": len(rows), "ok": sum(r[1] for r in rows),
+        "checks": len(rows),
+        "ok": sum(r[1] for r in rows),
         "uptime_pct": round(100 * sum(r[1] for r in rows) / len(rows), 4) if rows else None,
-        "avg": sum(lat) / len(lat) if lat else None, "max": max(lat) if lat else None,
+        "avg": sum(lat) / len(lat) if lat else None,
+        "max": max(lat) if lat else None,
         "p95": percentile(buckets, 0.95, max(lat)) if lat else None,
         "true_p50": sorted(lat)[max(0, int(0.5 * len(lat)) - 1)] if lat else None,
     }
@@ -123,7 +133,9 @@ async def test_uptime_from_rollups_equals_brute_force_over_raw_checks(client, db
     stored = await _write_history(db, t["id"], hours=31 * 24, seed=7)
     if query == "custom":
         now = datetime.now(UTC)
-        query = f"since={(now - timedelta(days=3, minutes=17)).isoformat()}&until={(now - timedelta(days=1)).isoformat()}"
+        query = (
+            f"since={(now - timedelta(days=3, minutes=17)).isoformat()}&until={(now - timedelta(days=1)).isoformat()}"
+        )
         query = query.replace("+", "%2B")
     got = (await client.get(f"/api/v1/targets/{t['id']}/uptime?{query}")).json()
     since = datetime.fromisoformat(got["since"])
@@ -137,8 +149,11 @@ async def test_uptime_from_rollups_equals_brute_force_over_raw_checks(client, db
     assert got["latency_ms"]["p95"] == pytest.approx(want["p95"], rel=1e-9)
     # the bucket estimate lands within the true value's bucket
     p50 = got["latency_ms"]["p50"]
-    assert bucket_index(p50) in (bucket_index(want["true_p50"]) - 1, bucket_index(want["true_p50"]),
-                                 bucket_index(want["true_p50"]) + 1)
+    assert bucket_index(p50) in (
+        bucket_index(want["true_p50"]) - 1,
+        bucket_index(want["true_p50"]),
+        bucket_index(want["true_p50"]) + 1,
+    )
 
 
 async def test_uptime_daily_and_latency_points(client, db) -> None:
@@ -165,38 +180,59 @@ async def test_incidents_list_with_duration_and_cause(client, db) -> None:
     now = datetime.now(UTC)
     await db.executemany(
         "INSERT INTO incidents (target_id, started_at, ended_at, cause) VALUES ($1, $2, $3, $4)",
-        [(a["id"], now - timedelta(hours=5), now - timedelta(hours=4), "timeout"),
-         (b["id"], now - timedelta(hours=3), now - timedelta(hours=2, minutes=30), "refused"),
-         (a["id"], now - timedelta(minutes=10), None, "status 503")])
+        [
+            (a["id"], now - timedelta(hours=5), now - timedelta(hours=4), "timeout"),
+            (b["id"], now - timedelta(hours=3), now - timedelta(hours=2, minutes=30), "refused"),
+            (a["id"], now - timedelta(minutes=10), None, "status 503"),
+        ],
+    )
     all_ = (await client.get("/api/v1/incidents")).json()
     assert [(i["target_name"], i["cause"]) for i in all_["items"]] == [
-        ("a", "status 503"), ("b", "refused"), ("a", "timeout")]
+        ("a", "status 503"),
+        ("b", "refused"),
+        ("a", "timeout"),
+    ]
     assert all_["items"][2]["duration_s"] == pytest.approx(3600)
     assert all_["items"][0]["ended_at"] is None and all_["items"][0]["duration_s"] >= 600
 
     mine = (await client.get(f"/api/v1/targets/{a['id']}/incidents?limit=1")).json()
     assert [i["cause"] for i in mine["items"]] == ["status 503"] and mine["next"]
-    more = (await client.get(f"/api/v1/targets/{a['id']}/incidents", params={"limit": 1, "cursor": mine["next"]})).json()
+    more = (
+        await client.get(f"/api/v1/targets/{a['id']}/incidents", params={"limit": 1, "cursor": mine["next"]})
+    ).json()
     assert [i["cause"] for i in more["items"]] == ["timeout"] and more["next"] is None
     open_ = (await client.get("/api/v1/incidents?open=true")).json()
     assert [i["cause"] for i in open_["items"]] == ["status 503"]
 
 
 async def test_summary_states_counts_filters_and_pages(client, db) -> None:
-    specs = [("api-1", "http", "up", {"env": "prod"}), ("api-2", "http", "down", {"env": "prod"}),
-             ("db", "tcp", "up", {"env": "dev"}), ("gw", "icmp", "pending", {}), ("old", "icmp", "up", {})]
+    specs = [
+        ("api-1", "http", "up", {"env": "prod"}),
+        ("api-2", "http", "down", {"env": "prod"}),
+        ("db", "tcp", "up", {"env": "dev"}),
+        ("gw", "icmp", "pending", {}),
+        ("old", "icmp", "up", {}),
+    ]
     ids = {}
     for name, kind, status, labels in specs:
         body = {"name": name, "kind": kind, "labels": labels}
         body |= {"url": "http://127.0.0.1:9/"} if kind == "http" else {"host": "127.0.0.1"}
         body |= {"port": 5432} if kind == "tcp" else {}
         ids[name] = (await client.post("/api/v1/targets", json=body)).json()["id"]
-        await db.execute("UPDATE target_state SET status = $2, since = now() - interval '1 hour', "
-                         "last_checked_at = now(), last_latency_ms = 12.5 WHERE target_id = $1", ids[name], status)
+        await db.execute(
+            "UPDATE target_state SET status = $2, since = now() - interval '1 hour', "
+            "last_checked_at = now(), last_latency_ms = 12.5 WHERE target_id = $1",
+            ids[name],
+            status,
+        )
     await client.post(f"/api/v1/targets/{ids['old']}/pause")
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    await db.execute("INSERT INTO check_rollups_hourly (target_id, hour, checks, ok, latency_buckets) "
-                     "VALUES ($1, $2, 4, 3, $3)", ids["api-1"], hour, [0] * BUCKET_COUNT)
+    await db.execute(
+        "INSERT INTO check_rollups_hourly (target_id, hour, checks, ok, latency_buckets) VALUES ($1, $2, 4, 3, $3)",
+        ids["api-1"],
+        hour,
+        [0] * BUCKET_COUNT,
+    )
 
     s = (await client.get("/api/v1/summary")).json()
     assert s["counts"] == {"up": 2, "down": 1, "pending": 1, "unknown": 0, "paused": 1, "total": 5}
@@ -215,7 +251,9 @@ async def test_summary_states_counts_filters_and_pages(client, db) -> None:
 
     names, cursor = [], None
     for _ in range(10):
-        page = (await client.get("/api/v1/summary", params={"limit": 2, **({"cursor": cursor} if cursor else {})})).json()
+        page = (
+            await client.get("/api/v1/summary", params={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        ).json()
         names += [i["name"] for i in page["items"]]
         if not (cursor := page["next"]):
             break

@@ -79,8 +79,11 @@ async def test_crud_round_trip(client) -> None:
     cleared = (await client.patch(f"/api/v1/targets/{t['id']}", json={"keyword": None})).json()
     assert cleared["keyword"] is None
 
-    replaced = (await client.put(f"/api/v1/targets/{t['id']}",
-                                 json={"name": "db", "kind": "tcp", "host": "localhost", "port": 5432})).json()
+    replaced = (
+        await client.put(
+            f"/api/v1/targets/{t['id']}", json={"name": "db", "kind": "tcp", "host": "localhost", "port": 5432}
+        )
+    ).json()
     assert (replaced["kind"], replaced["host"], replaced["port"], replaced["url"]) == ("tcp", "localhost", 5432, None)
     assert replaced["interval_s"] == 60 and replaced["timeout_s"] == 10  # PUT resets what it leaves out
 
@@ -109,10 +112,13 @@ async def test_pause_and_resume(client, db) -> None:
     assert await db.fetchval("SELECT count(*) FROM schedule WHERE target_id = $1", t["id"]) == 0
 
 
-@pytest.mark.parametrize("change", [
-    pytest.param({"interval_s": 10}, id="interval"),
-    pytest.param({"url": "http://127.0.0.1:11/"}, id="address"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"interval_s": 10}, id="interval"),
+        pytest.param({"url": "http://127.0.0.1:11/"}, id="address"),
+    ],
+)
 async def test_patch_of_interval_or_address_reschedules_at_once(client, db, change) -> None:
     t = await create(client, interval_s=3600, timeout_s=5)
     # as if the worker had just checked it: next check an hour away
@@ -132,7 +138,9 @@ async def test_list_pages_by_id_without_gaps(client) -> None:
     ids = [(await create(client, name=f"t{i:02}", url=f"http://127.0.0.1:{1000 + i}/"))["id"] for i in range(7)]
     seen, cursor = [], None
     while True:
-        page = (await client.get("/api/v1/targets", params={"limit": 3, **({"cursor": cursor} if cursor else {})})).json()
+        page = (
+            await client.get("/api/v1/targets", params={"limit": 3, **({"cursor": cursor} if cursor else {})})
+        ).json()
         seen += [t["id"] for t in page["items"]]
         if not (cursor := page["next"]):
             break

@@ -88,25 +88,67 @@ async def test_invalid_create_is_400_naming_the_field(client, db, body, field) -
 
 
 VALID_CREATE = [
-    pytest.param(HTTP_TARGET, {"url": HTTP_TARGET["url"], "method": "GET", "expected_status": ["2xx", "3xx"],
-                               "verify_tls": True, "follow_redirects": True, "max_redirects": 10},
-                 id="http-defaults"),
-    pytest.param({**HTTP_TARGET, "url": "https://[::1]:8443/health?x=1", "method": "HEAD",
-                  "expected_status": [200, "3xx"], "keyword": "ok", "keyword_absent": "error",
-                  "headers": {"X-Probe": "vigil"}, "verify_tls": False, "follow_redirects": False,
-                  "max_redirects": 0},
-                 {"method": "HEAD", "expected_status": [200, "3xx"], "keyword": "ok", "keyword_absent": "error",
-                  "headers": {"X-Probe": "vigil"}, "verify_tls": False, "follow_redirects": False,
-                  "max_redirects": 0}, id="http-every-option"),
+    pytest.param(
+        HTTP_TARGET,
+        {
+            "url": HTTP_TARGET["url"],
+            "method": "GET",
+            "expected_status": ["2xx", "3xx"],
+            "verify_tls": True,
+            "follow_redirects": True,
+            "max_redirects": 10,
+        },
+        id="http-defaults",
+    ),
+    pytest.param(
+        {
+            **HTTP_TARGET,
+            "url": "https://[::1]:8443/health?x=1",
+            "method": "HEAD",
+            "expected_status": [200, "3xx"],
+            "keyword": "ok",
+            "keyword_absent": "error",
+            "headers": {"X-Probe": "vigil"},
+            "verify_tls": False,
+            "follow_redirects": False,
+            "max_redirects": 0,
+        },
+        {
+            "method": "HEAD",
+            "expected_status": [200, "3xx"],
+            "keyword": "ok",
+            "keyword_absent": "error",
+            "headers": {"X-Probe": "vigil"},
+            "verify_tls": False,
+            "follow_redirects": False,
+            "max_redirects": 0,
+        },
+        id="http-every-option",
+    ),
     pytest.param(TCP, {"host": "127.0.0.1", "port": 5432, "url": None, "method": None}, id="tcp-ipv4"),
     pytest.param({**TCP, "host": "::1"}, {"host": "::1", "port": 5432}, id="tcp-ipv6"),
     pytest.param(ICMP, {"host": "::1", "port": None}, id="icmp"),
-    pytest.param({"name": "short", "kind": "icmp", "host": "localhost", "interval_s": 4},
-                 {"interval_s": 4, "timeout_s": 2}, id="timeout-default-halves-short-interval"),
-    pytest.param({**HTTP_TARGET, "labels": {"env": "prod", "team.name/x": ""}, "failure_threshold": 3,
-                  "success_threshold": 2, "enabled": False},
-                 {"labels": {"env": "prod", "team.name/x": ""}, "failure_threshold": 3, "success_threshold": 2,
-                  "enabled": False}, id="common-fields"),
+    pytest.param(
+        {"name": "short", "kind": "icmp", "host": "localhost", "interval_s": 4},
+        {"interval_s": 4, "timeout_s": 2},
+        id="timeout-default-halves-short-interval",
+    ),
+    pytest.param(
+        {
+            **HTTP_TARGET,
+            "labels": {"env": "prod", "team.name/x": ""},
+            "failure_threshold": 3,
+            "success_threshold": 2,
+            "enabled": False,
+        },
+        {
+            "labels": {"env": "prod", "team.name/x": ""},
+            "failure_threshold": 3,
+            "success_threshold": 2,
+            "enabled": False,
+        },
+        id="common-fields",
+    ),
 ]
 
 
@@ -121,14 +163,15 @@ async def test_valid_create_round_trips(client, body, expected) -> None:
 
 
 async def test_malformed_json_is_400(client, db) -> None:
-    resp = await client.post("/api/v1/targets", content=b'{"name": "x",',
-                             headers={"content-type": "application/json"})
+    resp = await client.post("/api/v1/targets", content=b'{"name": "x",', headers={"content-type": "application/json"})
     assert resp.status_code == 400
     assert resp.json()["errors"][0]["field"] == "body"
     assert "JSON" in resp.json()["errors"][0]["message"]
 
 
-@pytest.mark.parametrize("body", [b"", b"[]", b"null", b'"text"', b"42"], ids=["empty", "array", "null", "string", "number"])
+@pytest.mark.parametrize(
+    "body", [b"", b"[]", b"null", b'"text"', b"42"], ids=["empty", "array", "null", "string", "number"]
+)
 async def test_body_that_is_not_an_object_is_400(client, body) -> None:
     resp = await client.post("/api/v1/targets", content=body, headers={"content-type": "application/json"})
     assert resp.status_code == 400, resp.text
@@ -155,19 +198,23 @@ async def test_duplicate_name_is_409(client, db) -> None:
     assert (await client.get(f"/api/v1/targets/{other['id']}")).json()["name"] == "other"
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/api/v1/targets/999999", None),
-    ("PUT", "/api/v1/targets/999999", HTTP_TARGET),
-    ("PATCH", "/api/v1/targets/999999", {"interval_s": 30}),
-    ("DELETE", "/api/v1/targets/999999", None),
-    ("POST", "/api/v1/targets/999999/pause", None),
-    ("POST", "/api/v1/targets/999999/resume", None),
-    ("GET", "/api/v1/targets/999999/checks", None),
-    ("GET", "/api/v1/targets/999999/uptime", None),
-    ("GET", "/api/v1/targets/999999/uptime/daily", None),
-    ("GET", "/api/v1/targets/999999/latency", None),
-    ("GET", "/api/v1/targets/999999/incidents", None),
-], ids=lambda v: v if isinstance(v, str) and not v.startswith("/") else None)
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/targets/999999", None),
+        ("PUT", "/api/v1/targets/999999", HTTP_TARGET),
+        ("PATCH", "/api/v1/targets/999999", {"interval_s": 30}),
+        ("DELETE", "/api/v1/targets/999999", None),
+        ("POST", "/api/v1/targets/999999/pause", None),
+        ("POST", "/api/v1/targets/999999/resume", None),
+        ("GET", "/api/v1/targets/999999/checks", None),
+        ("GET", "/api/v1/targets/999999/uptime", None),
+        ("GET", "/api/v1/targets/999999/uptime/daily", None),
+        ("GET", "/api/v1/targets/999999/latency", None),
+        ("GET", "/api/v1/targets/999999/incidents", None),
+    ],
+    ids=lambda v: v if isinstance(v, str) and not v.startswith("/") else None,
+)
 async def test_unknown_id_is_404(client, method, path, body) -> None:
     resp = await client.request(method, path, json=body)
     assert resp.status_code == 404, resp.text
@@ -197,30 +244,46 @@ async def test_invalid_patch_is_400_and_changes_nothing(client, body, field) -> 
     assert (await client.get(f"/api/v1/targets/{target['id']}")).json() == target
 
 
-@pytest.mark.parametrize(("path", "field"), [
-    ("/api/v1/targets?limit=0", "limit"),
-    ("/api/v1/targets?limit=abc", "limit"),
-    ("/api/v1/targets?cursor=!!!", "cursor"),
-    ("/api/v1/summary?state=sleeping", "state"),
-    ("/api/v1/summary?label=nocolon", "label"),
-    ("/api/v1/summary?cursor=eyJ4Ijp0cnVlfQ", "cursor"),
-    ("/api/v1/incidents?limit=5000", "limit"),
-    ("/api/v1/incidents?cursor=WyJ4IiwxXQ", "cursor"),
-], ids=["limit-zero", "limit-text", "cursor-garbage", "state-unknown", "label-no-colon", "cursor-wrong-shape",
-        "incidents-limit", "incidents-cursor"])
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/targets?limit=0", "limit"),
+        ("/api/v1/targets?limit=abc", "limit"),
+        ("/api/v1/targets?cursor=!!!", "cursor"),
+        ("/api/v1/summary?state=sleeping", "state"),
+        ("/api/v1/summary?label=nocolon", "label"),
+        ("/api/v1/summary?cursor=eyJ4Ijp0cnVlfQ", "cursor"),
+        ("/api/v1/incidents?limit=5000", "limit"),
+        ("/api/v1/incidents?cursor=WyJ4IiwxXQ", "cursor"),
+    ],
+    ids=[
+        "limit-zero",
+        "limit-text",
+        "cursor-garbage",
+        "state-unknown",
+        "label-no-colon",
+        "cursor-wrong-shape",
+        "incidents-limit",
+        "incidents-cursor",
+    ],
+)
 async def test_invalid_query_is_400_naming_the_parameter(client, path, field) -> None:
     resp = await client.get(path)
     assert resp.status_code == 400, resp.text
     assert field in [e["field"] for e in resp.json()["errors"]], resp.json()
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("window=2h", "window"),
-    ("window=24h&since=2024-01-01T00:00:00Z", "window"),
-    ("since=2024-01-02T00:00:00Z&until=2024-01-01T00:00:00Z", "since"),
-    ("until=2024-01-01T00:00:00Z", "since"),
-    ("since=yesterday", "since"),
-], ids=["window-unknown", "window-and-since", "since-after-until", "until-alone", "since-not-a-time"])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("window=2h", "window"),
+        ("window=24h&since=2024-01-01T00:00:00Z", "window"),
+        ("since=2024-01-02T00:00:00Z&until=2024-01-01T00:00:00Z", "since"),
+        ("until=2024-01-01T00:00:00Z", "since"),
+        ("since=yesterday", "since"),
+    ],
+    ids=["window-unknown", "window-and-since", "since-after-until", "until-alone", "since-not-a-time"],
+)
 async def test_invalid_uptime_range_is_400(client, query, field) -> None:
     target = await create(client)
     resp = await client.get(f"/api/v1/targets/{target['id']}/uptime?{query}")

@@ -12,7 +12,6 @@ import asyncpg
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-
 from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 

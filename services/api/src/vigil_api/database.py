@@ -13,7 +13,6 @@ from typing import TypeAlias
 
 import asyncpg
 from litestar.di import NamedDependency
-
 from vigil_core.db import create_pool
 from vigil_core.logging import get_logger
 

@@ -16,7 +16,6 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-
 from vigil_core.logging import get_logger
 
 log = get_logger("vigil_api.errors")

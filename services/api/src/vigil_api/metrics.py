@@ -25,7 +25,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-
 from vigil_core.db import parse_queries
 from vigil_core.logging import get_logger
 

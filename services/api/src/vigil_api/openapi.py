@@ -26,6 +26,20 @@ def _request_components() -> dict[str, Any]:
     return components
 
 
+# OpenAPI links: a created target's id feeds every operation on that target, so clients
+# (and schemathesis' stateful tests) can follow create -> read/patch/pause/delete.
+_TARGET_OPERATIONS = ("getTarget", "replaceTarget", "updateTarget", "pauseTarget", "resumeTarget", "deleteTarget",
+                      "listTargetChecks", "getTargetUptime", "getTargetDailyUptime", "getTargetLatency",
+                      "listTargetIncidents")
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    create = schema["paths"]["/api/v1/targets"]["post"]["responses"]["201"]
+    create["links"] = {
+        op: {"operationId": op, "parameters": {"target_id": "$response.body#/id"}} for op in _TARGET_OPERATIONS
+    }
+
+
 class ExactJsonRenderPlugin(JsonRenderPlugin):
     def __init__(self) -> None:
         super().__init__()
@@ -36,6 +50,7 @@ class ExactJsonRenderPlugin(JsonRenderPlugin):
         if self._patched is None:
             schemas = openapi_schema.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(self._components)
+            _add_links(openapi_schema)
             self._patched = openapi_schema
         return super().render(request, self._patched)
 

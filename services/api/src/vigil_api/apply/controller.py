@@ -15,7 +15,6 @@ import asyncpg
 import msgspec
 from litestar import Controller, post
 from litestar.params import JSONBody, QueryParameter
-
 from vigil_core.db import load_queries
 
 from ..body import StrictBody

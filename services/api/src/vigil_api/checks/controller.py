@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import FromPath, QueryParameter
-
+from litestar.params import QueryParameter
 from vigil_core.db import load_queries
 
 from ..database import PoolDep
 from ..errors import InvalidInput, NotFound, responses
 from ..pagination import decode_cursor, encode_cursor
+from ..params import TargetId
 from ..timerange import as_utc
 
 Q = load_queries(__package__)
@@ -48,7 +48,7 @@ class CheckController(Controller):
          responses=responses(400, 404, 503))
     async def list_checks(
         self,
-        target_id: FromPath[int],
+        target_id: TargetId,
         pool: PoolDep,
         since: Annotated[datetime | None, QueryParameter(description="Oldest check time (inclusive)")] = None,
         until: Annotated[datetime | None, QueryParameter(description="Newest check time (exclusive)")] = None,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from ..errors import DatabaseUnavailable, responses
 from .hub import EventHub, Subscriber
 
 HEARTBEAT_S = 15.0
@@ -41,7 +41,7 @@ class EventController(Controller):
     tags = ["events"]
 
     @get("/", operation_id="streamEvents", summary="Live state changes and results (Server-Sent Events)",
-         media_type="text/event-stream")
+         media_type="text/event-stream", responses=responses(400, 503))
     async def events(
         self,
         request: Request,
@@ -52,7 +52,9 @@ class EventController(Controller):
         {target_id,checked_at,ok,latency_ms,status_code,error_class}; `event: resync` after the
         server lost its database connection (refetch what you show); `: heartbeat` every 15 s.
         A client that cannot keep up is disconnected and should reconnect."""
-        hub: EventHub = request.app.state.hub
+        hub: EventHub | None = request.app.state.hub
+        if hub is None:  # the app was not started through its lifespan
+            raise DatabaseUnavailable("live events are not running")
         sub = hub.subscribe(frozenset(target_id) if target_id else None)
         heartbeat_s = getattr(request.app.state, "sse_heartbeat_s", HEARTBEAT_S)
         return ServerSentEvent(stream(hub, sub, heartbeat_s))

@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 import asyncpg
 import msgspec
-
 from vigil_core.db import connect, load_queries
 from vigil_core.logging import get_logger
 from vigil_core.notify import STATUS_CHANNEL, ResultsStored, StateChanged, decode_status_event

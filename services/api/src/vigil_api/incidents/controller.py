@@ -8,13 +8,13 @@ from typing import Annotated
 import asyncpg
 import msgspec
 from litestar import Controller, get
-from litestar.params import FromPath, QueryParameter
-
+from litestar.params import QueryParameter
 from vigil_core.db import load_queries
 
 from ..database import PoolDep
 from ..errors import NotFound, responses
 from ..pagination import decode_cursor, encode_cursor
+from ..params import TargetId
 
 Q = load_queries(__package__)
 
@@ -65,7 +65,7 @@ class IncidentController(Controller):
 
     @get("/targets/{target_id:int}/incidents", operation_id="listTargetIncidents",
          summary="A target's incidents, newest first", responses=responses(400, 404, 503))
-    async def list_for_target(self, target_id: FromPath[int], pool: PoolDep, limit: Limit = 50,
+    async def list_for_target(self, target_id: TargetId, pool: PoolDep, limit: Limit = 50,
                               cursor: Cursor = None, open_: Open = None) -> IncidentPage:
         async with pool.acquire() as conn:
             if not await conn.fetchval(Q["target_exists"], target_id):

@@ -30,3 +30,15 @@ SELECT CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, count(*)::
    AND ($2::jsonb IS NULL OR t.labels @> $2::jsonb)
    AND ($3::text IS NULL OR strpos(lower(t.name), lower($3)) > 0)
  GROUP BY 1;
+
+-- name: state_counts
+-- Unfiltered counts without joining 100k targets: every target's state ...
+SELECT status, count(*)::bigint AS n FROM target_state GROUP BY status;
+
+-- name: disabled_counts
+-- ... less the disabled ones (few; read through targets_disabled_idx), which count as paused.
+SELECT s.status, count(*)::bigint AS n
+  FROM targets t
+  JOIN target_state s ON s.target_id = t.id
+ WHERE NOT t.enabled
+ GROUP BY s.status;

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar import Controller, delete, get, patch, post, put
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ..body import StrictBody
 from ..database import PoolDep
 from ..errors import NotFound, responses
 from ..pagination import decode_cursor, encode_cursor
+from ..params import TargetId
 from . import rules, service
 from .schemas import Target, TargetCreate, TargetPage, TargetUpdate
 
@@ -51,8 +52,8 @@ class TargetController(Controller):
         items = [service.to_target(r) for r in rows[:limit]]
         return TargetPage(items=items, next=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
-    @get("/{target_id:int}", operation_id="getTarget", summary="Get a target", responses=responses(404, 503))
-    async def get_target(self, target_id: FromPath[int], pool: PoolDep) -> Target:
+    @get("/{target_id:int}", operation_id="getTarget", summary="Get a target", responses=responses(400, 404, 503))
+    async def get_target(self, target_id: TargetId, pool: PoolDep) -> Target:
         row = await pool.fetchrow(service.Q["get_target"], target_id)
         if row is None:
             raise NotFound("target", target_id)
@@ -60,7 +61,7 @@ class TargetController(Controller):
 
     @put("/{target_id:int}", operation_id="replaceTarget", summary="Replace a target",
          dto=StrictBody.of(TargetCreate), return_dto=None, responses=WRITE_ERRORS)
-    async def replace(self, target_id: FromPath[int], data: JSONBody[TargetCreate], pool: PoolDep) -> Target:
+    async def replace(self, target_id: TargetId, data: JSONBody[TargetCreate], pool: PoolDep) -> Target:
         """Replace every field of a target; fields left out take their defaults."""
         target = rules.check(data)
         async with pool.acquire() as conn:
@@ -68,30 +69,29 @@ class TargetController(Controller):
 
     @patch("/{target_id:int}", operation_id="updateTarget", summary="Change some fields of a target",
            dto=StrictBody.of(TargetUpdate), return_dto=None, responses=WRITE_ERRORS)
-    async def update(self, target_id: FromPath[int], data: JSONBody[TargetUpdate], pool: PoolDep) -> Target:
+    async def update(self, target_id: TargetId, data: JSONBody[TargetUpdate], pool: PoolDep) -> Target:
         """Change only the fields sent (null clears keyword or keyword_absent). `enabled: false`
         pauses the target. A new interval or address takes effect in the worker at once."""
         async with pool.acquire() as conn:
             return service.to_target(await service.patch(conn, target_id, data))
 
     @post("/{target_id:int}/pause", operation_id="pauseTarget", summary="Pause a target",
-          status_code=200, responses=responses(404, 503))
-    async def pause(self, target_id: FromPath[int], pool: PoolDep) -> Target:
+          status_code=200, responses=responses(400, 404, 503))
+    async def pause(self, target_id: TargetId, pool: PoolDep) -> Target:
         """Stop checking the target (same as PATCH {"enabled": false}); its history is kept."""
         async with pool.acquire() as conn:
             return service.to_target(await service.set_enabled(conn, target_id, False))
 
     @post("/{target_id:int}/resume", operation_id="resumeTarget", summary="Resume a paused target",
-          status_code=200, responses=responses(404, 503))
-    async def resume(self, target_id: FromPath[int], pool: PoolDep) -> Target:
+          status_code=200, responses=responses(400, 404, 503))
+    async def resume(self, target_id: TargetId, pool: PoolDep) -> Target:
         """Check the target again, starting at once (same as PATCH {"enabled": true})."""
         async with pool.acquire() as conn:
             return service.to_target(await service.set_enabled(conn, target_id, True))
 
     @delete("/{target_id:int}", operation_id="deleteTarget", summary="Delete a target",
-            status_code=HTTP_204_NO_CONTENT, responses=responses(404, 503))
-    async def delete_target(self, target_id: FromPath[int], pool: PoolDep) -> Response[None]:
+            status_code=HTTP_204_NO_CONTENT, responses=responses(400, 404, 503))
+    async def delete_target(self, target_id: TargetId, pool: PoolDep) -> None:
         """Delete a target with its state and incidents. Raw checks age out with retention."""
         async with pool.acquire() as conn:
             await service.delete(conn, target_id)
-        return Response(None, status_code=HTTP_204_NO_CONTENT)

@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 import msgspec
-
 from vigil_core.db import load_queries
 
 from ..body import convert_strict

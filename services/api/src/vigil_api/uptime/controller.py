@@ -7,20 +7,19 @@ latency buckets (vigil_core.rollups), exact to within one bucket.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 
 import asyncpg
 import msgspec
 from litestar import Controller, get
-from litestar.params import FromPath, QueryParameter
-
+from litestar.params import QueryParameter
 from vigil_core.db import load_queries
 from vigil_core.rollups import percentile
 
 from ..database import PoolDep
 from ..errors import InvalidInput, NotFound, responses
+from ..params import TargetId
 from ..timerange import WINDOW_PATTERN, WINDOWS, as_utc, ceil_hour, floor_hour
 
 Q = load_queries(__package__)
@@ -111,7 +110,7 @@ class UptimeController(Controller):
          responses=responses(400, 404, 503))
     async def uptime(
         self,
-        target_id: FromPath[int],
+        target_id: TargetId,
         pool: PoolDep,
         window: Annotated[str | None, QueryParameter(pattern=WINDOW_PATTERN,
                                        description="1h, 24h, 7d or 30d (default 24h)")] = None,
@@ -131,7 +130,7 @@ class UptimeController(Controller):
          responses=responses(400, 404, 503))
     async def daily(
         self,
-        target_id: FromPath[int],
+        target_id: TargetId,
         pool: PoolDep,
         days: Annotated[int, QueryParameter(ge=1, le=400, description="Days back, today included")] = 90,
     ) -> list[DailyUptime]:
@@ -148,7 +147,7 @@ class UptimeController(Controller):
          responses=responses(400, 404, 503))
     async def latency(
         self,
-        target_id: FromPath[int],
+        target_id: TargetId,
         pool: PoolDep,
         window: Annotated[str, QueryParameter(pattern=WINDOW_PATTERN, description="1h, 24h, 7d or 30d")] = "24h",
     ) -> list[LatencyPoint]:
