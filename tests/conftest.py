@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -19,17 +22,21 @@ TEMPLATE = f"vigil_template_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     """The server the tests use: VIGIL_TEST_DATABASE_URL, or a pgserver cluster for this session."""
     if url := os.environ.get("VIGIL_TEST_DATABASE_URL"):
         yield url
         return
-    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    # A private temp dir, not pytest's basetemp: a concurrent pytest run prunes old basetemps,
+    # and that would delete a running cluster's data directory.
+    root = Path(tempfile.mkdtemp(prefix="vigil-test-pg-"))
+    pgdata = root / "data"
     url = embedded_pg.start(pgdata)
     try:
         yield url
     finally:
         embedded_pg.stop(pgdata)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _admin(url: str, sql: str) -> None:

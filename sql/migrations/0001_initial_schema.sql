@@ -27,7 +27,7 @@ CREATE TABLE targets (
             WHEN 'tcp'  THEN address ~ '^(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):[0-9]{1,5}$'
                          AND substring(address from ':([0-9]{1,5})$')::integer BETWEEN 1 AND 65535
             WHEN 'icmp' THEN address ~ '^[^/\[\]]+$'
-            ELSE false
+            ELSE true  -- an unknown kind is targets_kind_valid's to reject
         END),
     CONSTRAINT targets_interval_valid CHECK (interval_s >= 1 AND interval_s <= 86400),
     CONSTRAINT targets_timeout_valid CHECK (timeout_s > 0 AND timeout_s < interval_s),

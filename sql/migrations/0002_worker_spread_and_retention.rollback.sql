@@ -3,3 +3,4 @@ DROP FUNCTION IF EXISTS vigil_drop_old_check_partitions(integer);
 DROP TRIGGER IF EXISTS targets_spread_update ON targets;
 DROP TRIGGER IF EXISTS targets_spread_insert ON targets;
 DROP FUNCTION IF EXISTS vigil_targets_spread();
+DROP FUNCTION IF EXISTS vigil_targets_spread_rows(bigint[]);

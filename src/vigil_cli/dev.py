@@ -55,14 +55,15 @@ def run_dev(settings: Settings, host: str, port: int, data_dir: Path) -> int:
             children.append(subprocess.Popen(base + role, env=env, preexec_fn=_die_with_parent))
         print(f"vigil dev: API and UI at http://{host}:{port}/  (Ctrl-C stops everything)", flush=True)
 
+        failed = False
         while not stopping:
             for child in children:
                 if child.poll() is not None:
-                    print(f"vigil dev: {' '.join(child.args[3:4])} exited with {child.returncode}; "
-                          "stopping", file=sys.stderr, flush=True)
-                    stopping = True
+                    print(f"vigil dev: {child.args[3]} exited with {child.returncode}; stopping",
+                          file=sys.stderr, flush=True)
+                    stopping = failed = True
             time.sleep(0.2)
-        return 0 if all(c.poll() is None for c in children) else 1
+        return 1 if failed else 0
     finally:
         _stop_children(children)
         if embedded:

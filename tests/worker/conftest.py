@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import ssl
 import subprocess
 import time
@@ -51,12 +52,14 @@ async def running_worker(settings: Settings, **kw: object) -> AsyncIterator[Work
         await asyncio.wait_for(task, timeout=30)
 
 
-async def wait_for(predicate: Callable[[], Awaitable[object]], timeout: float = 10.0,
+async def wait_for(predicate: Callable[[], Awaitable[object] | object], timeout: float = 10.0,
                    what: str = "condition", every: float = 0.02) -> object:
-    """Poll an async predicate until it returns something truthy."""
+    """Poll a predicate (plain or async) until it returns something truthy."""
     end = time.monotonic() + timeout
     while True:
-        value = await predicate()
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > end:

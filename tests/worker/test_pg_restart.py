@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,12 +29,18 @@ def _pg_ctl(pgdata: Path, *args: str) -> None:
 
 
 @pytest.fixture
-def own_cluster(tmp_path: Path):
-    pgdata = tmp_path / "pgdata"
+def own_cluster():
+    # A private temp dir (as in tests/conftest.py): a concurrent pytest run may prune
+    # pytest's own basetemp under a running cluster.
+    root = Path(tempfile.mkdtemp(prefix="vigil-test-restart-"))
+    pgdata = root / "pgdata"
     url = embedded_pg.start(pgdata)
-    migrations.apply(url)
-    yield pgdata, url
-    embedded_pg.stop(pgdata)
+    try:
+        migrations.apply(url)
+        yield pgdata, url
+    finally:
+        embedded_pg.stop(pgdata)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_postgres_restart_loses_no_buffered_result(own_cluster, servers: Servers) -> None:
@@ -48,7 +56,7 @@ async def test_postgres_restart_loses_no_buffered_result(own_cluster, servers: S
         assert worker.scheduler.offline and held >= 10, f"offline={worker.scheduler.offline} held={held}"
         socket_dir = url.split("host=", 1)[1]
         _pg_ctl(pgdata, "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(pgdata / "log"), "start")
-        await wait_for(lambda: _v(len(worker.writer) == 0 and not worker.scheduler.offline),
+        await wait_for(lambda: len(worker.writer) == 0 and not worker.scheduler.offline,
                        timeout=15, what="buffer flushed after the restart")
         await asyncio.sleep(1.5)  # and back to normal claiming
         assert worker.writer.dropped == 0
@@ -64,6 +72,3 @@ async def test_postgres_restart_loses_no_buffered_result(own_cluster, servers: S
     finally:
         await db.close()
 
-
-async def _v(value: object) -> object:
-    return value

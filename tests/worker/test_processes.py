@@ -20,6 +20,7 @@ INTERVAL = dt.timedelta(seconds=1)
 def _worker(db_url: str, port: int) -> subprocess.Popen:
     return spawn_vigil(["worker", "--metrics-port", str(port)],
                        {"VIGIL_DATABASE_URL": db_url, "VIGIL_LOG_FORMAT": "json",
+                        "VIGIL_WORKER_METRICS_HOST": "127.0.0.1",
                         "VIGIL_WORKER_LISTENER_PING_S": "1", "VIGIL_WORKER_GRACE_S": "5"})
 
 

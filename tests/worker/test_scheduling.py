@@ -83,10 +83,10 @@ async def test_disable_and_delete_cancel_a_claimed_slot(db, db_url: str, servers
     async with running_worker(settings) as worker:
         await wait_for(lambda: db.fetchval("SELECT count(DISTINCT target_id) = 2 FROM checks"),
                        what="first checks")
-        await wait_for(lambda: _true(worker.scheduler.in_flight == 2), what="2nd slots claimed")
+        await wait_for(lambda: worker.scheduler.in_flight == 2, what="2nd slots claimed")
         await db.execute("UPDATE targets SET enabled = false WHERE id = $1", disabled)
         await db.execute("DELETE FROM targets WHERE id = $1", deleted)
-        await wait_for(lambda: _true(worker.scheduler.in_flight == 0), timeout=1,
+        await wait_for(lambda: worker.scheduler.in_flight == 0, timeout=1,
                        what="claimed slots cancelled")
         await asyncio.sleep(2.2)  # past the cancelled slots' due time
     assert await db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", disabled) == 1
@@ -94,5 +94,17 @@ async def test_disable_and_delete_cancel_a_claimed_slot(db, db_url: str, servers
     assert status == "unknown"
 
 
-async def _true(value: bool) -> bool:
-    return value
+
+async def test_bulk_update_spreads_only_reanchored_rows(db) -> None:
+    await db.execute("""INSERT INTO targets (name, kind, address, interval_s, timeout_s, enabled)
+                        SELECT 'u' || g, 'tcp', '127.0.0.1:9', 10, 1, g > 50
+                          FROM generate_series(1, 100) g""")
+    before = dict(await db.fetch("SELECT target_id, anchor_at FROM schedule"))
+    async with db.transaction():
+        # a rename re-anchors nothing; enabling 50 targets anchors (and spreads) those 50
+        await db.execute("UPDATE targets SET name = name || '!'")
+        await db.execute("UPDATE targets SET enabled = true")
+    after = dict(await db.fetch("SELECT target_id, anchor_at FROM schedule"))
+    assert {k: after[k] for k in before} == before
+    fresh = sorted(v for k, v in after.items() if k not in before)
+    assert len(fresh) == 50 and fresh[-1] - fresh[0] == dt.timedelta(seconds=9.8)

@@ -31,7 +31,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     retention_days: int = 30
     # Worker (vigil_worker): /metrics and /healthz (port 0 disables), shutdown grace, the claim
     # lookahead, the listener's self-ping period, maintenance period, HTTP body cap, ICMP socket.
-    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_host: str = "0.0.0.0"  # Prometheus scrapes it from elsewhere, like any exporter
     worker_metrics_port: int = 9100
     worker_grace_s: float = 20.0
     worker_lookahead_s: float = 0.5

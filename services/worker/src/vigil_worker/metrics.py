@@ -62,7 +62,7 @@ class WorkerMetrics:
 
 
 async def start_http(metrics: WorkerMetrics, port: int, healthy: Callable[[], tuple[bool, dict]],
-                     host: str = "0.0.0.0") -> web.AppRunner:
+                     host: str) -> web.AppRunner:
     """Serve /metrics and /healthz on `port`; returns the runner to clean up at exit."""
 
     async def get_metrics(request: web.Request) -> web.Response:

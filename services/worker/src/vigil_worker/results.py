@@ -64,6 +64,7 @@ class ResultWriter:
         self.dropped = 0
         self._last_drop_log = 0.0
         self.connected = True
+        metrics.buffer_depth.set_function(lambda: len(self))  # read at scrape time
 
     def __len__(self) -> int:
         return len(self._buffer) + self._writing
@@ -73,7 +74,6 @@ class ResultWriter:
             self._drop(1, "buffer_full")
             return
         self._buffer.append(result)
-        self._metrics.buffer_depth.set(len(self))
         self._pending.set()
 
     def _drop(self, n: int, reason: str) -> None:
@@ -121,7 +121,6 @@ class ResultWriter:
                     raise
                 finally:
                     self._writing = 0
-                    self._metrics.buffer_depth.set(len(self))
                     if not self._buffer:
                         self._idle.set()
 

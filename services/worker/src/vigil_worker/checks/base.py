@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -61,14 +63,29 @@ def failure(error_class: str, message: str, **kw: Any) -> Outcome:
     return Outcome(ok=False, error_class=error_class, error_message=message[:500], **kw)
 
 
-async def resolve(host: str, port: int | None, type_: int) -> tuple[int, tuple]:
-    """(family, sockaddr) of `host`; an IP literal skips getaddrinfo and its thread pool."""
+async def resolve(host: str, port: int | None, type_: int) -> tuple[int, tuple, float] | Outcome:
+    """(family, sockaddr, seconds spent) of `host`, or the `dns` failure.
+
+    An IP literal skips getaddrinfo and its thread pool.
+    """
+    literal = _ip_literal(host, port)
+    if literal is None:
+        started = time.perf_counter()
+        try:
+            family, _, _, _, sockaddr = (await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=type_))[0]
+        except socket.gaierror as exc:
+            return failure("dns", f"cannot resolve {host!r}: {exc.strerror or exc}")
+        return family, sockaddr, time.perf_counter() - started
+    return literal[0], literal[1], 0.0
+
+
+@functools.lru_cache(maxsize=65536)
+def _ip_literal(host: str, port: int | None) -> tuple[int, tuple] | None:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        family, _, _, _, sockaddr = (await asyncio.get_running_loop().getaddrinfo(
-            host, port, type=type_))[0]
-        return family, sockaddr
+        return None
     if ip.version == 4:
         return socket.AF_INET, (host, port or 0)
     return socket.AF_INET6, (host, port or 0, 0, 0)

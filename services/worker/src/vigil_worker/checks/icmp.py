@@ -182,13 +182,10 @@ class Pinger:
 
 
 async def check_icmp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
-    host = target.address.strip("[]")
-    start = time.perf_counter()
-    try:
-        family, sockaddr = await resolve(host, None, socket.SOCK_RAW)
-    except socket.gaierror as exc:
-        return failure("dns", f"cannot resolve {host!r}: {exc.strerror or exc}")
-    resolved = time.perf_counter()
+    resolved = await resolve(target.address.strip("[]"), None, socket.SOCK_RAW)
+    if isinstance(resolved, Outcome):
+        return resolved
+    family, sockaddr, dns_s = resolved
     try:
         rtt = await ctx.pinger.ping(sockaddr[0], family)
     except IcmpUnavailable as exc:
@@ -196,5 +193,5 @@ async def check_icmp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
     except OSError as exc:
         cls = "unreachable" if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH) else "send"
         return failure(cls, f"cannot send to {sockaddr[0]}: {exc.strerror or exc}")
-    timings = {"dns": ms(resolved - start), "rtt": ms(rtt)}
+    timings = {"dns": ms(dns_s), "rtt": ms(rtt)}
     return Outcome(ok=True, latency_ms=timings["rtt"], timings=timings)

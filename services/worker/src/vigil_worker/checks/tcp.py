@@ -18,12 +18,11 @@ def split_host_port(address: str) -> tuple[str, int]:
 async def check_tcp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
     host, port = split_host_port(target.address)
     loop = asyncio.get_running_loop()
-    start = time.perf_counter()
-    try:
-        family, sockaddr = await resolve(host, port, socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        return failure("dns", f"cannot resolve {host!r}: {exc.strerror or exc}")
-    resolved = time.perf_counter()
+    resolved = await resolve(host, port, socket.SOCK_STREAM)
+    if isinstance(resolved, Outcome):
+        return resolved
+    family, sockaddr, dns_s = resolved
+    started = time.perf_counter()
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
@@ -44,6 +43,6 @@ async def check_tcp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
     except OSError:
         pass
     sock.close()
-    timings = {"dns": ms(resolved - start), "connect": ms(connected - resolved),
-               "total": ms(connected - start)}
+    timings = {"dns": ms(dns_s), "connect": ms(connected - started),
+               "total": ms(dns_s + connected - started)}
     return Outcome(ok=True, latency_ms=timings["connect"], timings=timings)

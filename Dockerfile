@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1
+# One image for every Vigil role; the command picks it: `vigil api`, `vigil worker` or `vigil migrate`.
+#
+#   docker build -t vigil:dev .
+#   docker run --rm -e VIGIL_DATABASE_URL=... vigil:dev vigil migrate
+#
+# The builder resolves nothing: it installs exactly what uv.lock pins (`--locked` fails the build
+# when the lock is stale). The runtime stage gets the virtualenv and the migrations, no build tools.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /bin/uv
+# Compile bytecode now: the runtime root filesystem is read-only, so Python could not cache it later.
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=/usr/local/bin/python3 \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /app
+
+# Third-party dependencies first, from the lock and every member's pyproject.toml only, so that
+# editing Vigil's own code reuses this (slow) layer.
+COPY pyproject.toml uv.lock README.md ./
+COPY libs/core/pyproject.toml libs/core/
+COPY services/api/pyproject.toml services/api/
+COPY services/worker/pyproject.toml services/worker/
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-dev --no-install-workspace
+
+# Then the whole workspace (see .dockerignore), installed as real wheels rather than editable
+# links, so the runtime stage needs only the virtualenv and sql/migrations.
+COPY . .
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --locked --no-dev --no-editable
+
+
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 vigil \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin vigil
+WORKDIR /app
+# Owned by root and read-only to the vigil user: the process cannot change its own code.
+COPY --from=builder /app/.venv /app/.venv
+COPY --from=builder /app/sql/migrations /app/sql/migrations
+ENV PATH=/app/.venv/bin:$PATH \
+    VIGIL_MIGRATIONS_DIR=/app/sql/migrations \
+    VIGIL_LOG_FORMAT=json \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+# A numeric user, so Kubernetes can verify runAsNonRoot without reading /etc/passwd.
+USER 10001:10001
+EXPOSE 8000 9100
+CMD ["vigil", "api", "--host", "0.0.0.0", "--port", "8000"]
