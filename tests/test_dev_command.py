@@ -40,7 +40,7 @@ async def test_dev_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         async with aiohttp.ClientSession() as http:
             async with http.post(
                 f"http://127.0.0.1:{port}/api/v1/targets",
-                json={"name": "self", "url": f"http://127.0.0.1:{port}/healthz", "interval_s": 60, "timeout_s": 5},
+                json={"name": "self", "kind": "http", "url": f"http://127.0.0.1:{port}/healthz", "interval_s": 60, "timeout_s": 5},
             ) as resp:
                 assert resp.status == 201, await resp.text()
                 tid = (await resp.json())["id"]

@@ -90,7 +90,7 @@ async def test_failed_target_is_recorded_with_error_class(running_system: str) -
     async with aiohttp.ClientSession() as http:
         async with http.post(
             f"{running_system}/api/v1/targets",
-            json={"name": "refused", "url": f"http://127.0.0.1:{dead_port}/", "interval_s": 300, "timeout_s": 2},
+            json={"name": "refused", "kind": "http", "url": f"http://127.0.0.1:{dead_port}/", "interval_s": 300, "timeout_s": 2},
         ) as resp:
             assert resp.status == 201
             tid = (await resp.json())["id"]
