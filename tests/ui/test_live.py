@@ -1,5 +1,6 @@
 """Live updates: a target made through the form goes up, down and up again on screen as its
-server stops and starts, and the page rides out an API restart, all without a reload."""
+server stops and starts, and the page rides out a network drop and an API restart, all
+without a reload."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ async def test_http_target_from_the_form_follows_its_server_live(stack: Stack, l
     page.watch.assert_clean()
 
 
-async def test_page_reconnects_after_an_api_restart(own_stack: Stack, loopback: Loopback, page: Page) -> None:
+async def test_page_reconnects_after_a_network_drop_and_an_api_restart(own_stack: Stack, loopback: Loopback, page: Page) -> None:
     stack = own_stack
     target = await stack.post("/targets", {
         "name": "survives restarts", "kind": "http", "url": loopback.url,
@@ -63,6 +64,12 @@ async def test_page_reconnects_after_an_api_restart(own_stack: Stack, loopback: 
     badge = page.locator(".target-head .badge")
     await expect(live).to_have_attribute("data-state", "live", timeout=LIVE_DEADLINE_MS)
     await expect(badge).to_have_text("Up", timeout=LIVE_DEADLINE_MS)
+
+    # A network drop: the browser goes offline and comes back; the page opens a new stream.
+    await page.context.set_offline(True)
+    await expect(live).to_have_attribute("data-state", "reconnecting", timeout=LIVE_DEADLINE_MS)
+    await page.context.set_offline(False)
+    await expect(live).to_have_attribute("data-state", "live", timeout=LIVE_DEADLINE_MS)
 
     # An open event stream keeps uvicorn from finishing a graceful stop; 3 s, then SIGKILL.
     stack.stop_api(timeout=3)
