@@ -207,8 +207,11 @@ class Loopback:
         self.runner: web.AppRunner | None = None
 
     async def start(self) -> None:
+        async def ok(request: web.Request) -> web.Response:
+            return web.Response(text="ok")
+
         app = web.Application()
-        app.router.add_get("/", lambda request: web.Response(text="ok"))
+        app.router.add_get("/", ok)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True).start()

@@ -8,6 +8,7 @@ import { STATUS_LABEL, address, ago, duration, ms, pct, uptimeClass } from "./fo
 
 const PAGE_SIZE = 50;
 const SPARK_POINTS = 30;
+const EXTRAS_TTL_MS = 5 * 60 * 1000;
 const STATES = ["up", "down", "pending", "paused"];
 const KINDS = ["http", "tcp", "icmp"];
 
@@ -123,8 +124,10 @@ export function renderDashboard(main) {
 
   function loadExtras(item) {
     const x = extrasFor(item);
-    if (x.loaded) return;
+    // Live results keep the sparkline current; the 7 d / 30 d figures are re-read now and then.
+    if (x.loaded && Date.now() - x.loadedAt < EXTRAS_TTL_MS) return;
     x.loaded = true;
+    x.loadedAt = Date.now();
     const { signal } = abort;
     const id = item.id;
     const jobs = [() => api.get(`/targets/${id}/checks`, { limit: SPARK_POINTS }, signal).then((r) => {

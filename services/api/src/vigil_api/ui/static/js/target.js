@@ -231,7 +231,9 @@ export function renderTarget(main, id) {
 
   const loadAll = () => Promise.all([loadHead(), loadChart(), loadDaily(), loadIncidents(), loadChecks()]).catch(fail);
   const liveChecks = throttle(() => loadChecks().catch(fail), 1000);
+  // A change of state is news at once; a new result only moves the figures a little.
   const liveHead = throttle(() => Promise.all([loadHead(), loadIncidents()]).catch(fail), 1000);
+  const slowHead = throttle(() => loadHead().catch(fail), 5000);
   const periodic = setInterval(() => Promise.all([loadChart(), loadDaily()]).catch(fail), 60000);
   const unsubscribe = subscribe(({ type, data }) => {
     if (type === "resync") loadAll();
@@ -239,7 +241,7 @@ export function renderTarget(main, id) {
     else if (type === "state") liveHead();
     else if (type === "result") {
       liveChecks();
-      liveHead();
+      slowHead();
     }
   });
   // Redraw only when the width changes: a redraw can change the height, which must not loop.
@@ -258,6 +260,7 @@ export function renderTarget(main, id) {
     unsubscribe();
     liveChecks.cancel();
     liveHead.cancel();
+    slowHead.cancel();
     clearInterval(periodic);
     resize.disconnect();
   };
