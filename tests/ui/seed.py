@@ -31,13 +31,13 @@ async def seed_history(
     this_hour = now.replace(minute=0, second=0, microsecond=0)
     down_hours = {rnd.randrange(1, 24 * 30) for _ in range(outages)}
     rows = []
-    for back in range(24 * 30, 0, -1):
+    for back in range(24 * 30, -1, -1):  # back == 0: this hour, which holds the recent checks
         hour = this_hour - timedelta(hours=back)
         daily = 1 + 0.35 * math.sin((hour.hour - 8) / 24 * 2 * math.pi)
         lat = [max(0.5, rnd.gauss(base_ms * daily, base_ms * 0.12)) for _ in range(60)]
         if rnd.random() < 0.02:
             lat[rnd.randrange(60)] *= 6
-        ok = 60 - (rnd.randint(8, 40) if back in down_hours else 0)
+        ok = 60 - (rnd.randint(8, 40) if back in down_hours else 0) - (6 if back == 0 and status == "down" else 0)
         rows.append((target_id, hour, 60, ok, sum(lat[:ok]), max(lat[:ok] or [0]), ok, _buckets(lat[:ok])))
     await conn.executemany(Q["rollup"], rows)
     for back in down_hours:
