@@ -36,13 +36,24 @@ async def test_edit_interval_pause_resume_and_delete(stack: Stack, page: Page) -
     await expect(dialog).to_be_hidden()
     assert (await stack.get(f"/targets/{tid}"))[1]["enabled"] is True
 
+    # By keyboard: focus starts on Cancel, Escape backs out.
+    await head.get_by_role("button", name="Pause").focus()
+    await page.keyboard.press("Enter")
+    await expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
+    assert (await stack.get(f"/targets/{tid}"))[1]["enabled"] is True
+
     await head.get_by_role("button", name="Pause").click()
     await dialog.get_by_role("button", name="Pause").click()
     await expect(head.locator(".badge")).to_have_text("Paused")
     assert (await stack.get(f"/targets/{tid}"))[1]["enabled"] is False
 
+    # By keyboard: Tab from Cancel to the confirming button, Enter.
     await head.get_by_role("button", name="Resume").click()
-    await dialog.get_by_role("button", name="Resume").click()
+    await page.keyboard.press("Tab")
+    await expect(dialog.get_by_role("button", name="Resume")).to_be_focused()
+    await page.keyboard.press("Enter")
     await expect(head.get_by_role("button", name="Pause")).to_be_visible()
     assert (await stack.get(f"/targets/{tid}"))[1]["enabled"] is True
 

@@ -55,6 +55,20 @@ SCREENS = [
     ("phone", {"width": 390, "height": 844}, "light"),
 ]
 
+# Page background luminance (0..1): light mode reads light, dark mode dark.
+BACKGROUND_LUMINANCE = r"""() => {
+  const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\d+/g).map(Number);
+  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+}"""
+
+
+async def check_layout(page: Page, scheme: str) -> None:
+    """Nothing sticks out sideways (phones scroll only down), and the theme follows the system."""
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the viewport"
+    luminance = await page.evaluate(BACKGROUND_LUMINANCE)
+    assert (luminance < 0.2) if scheme == "dark" else (luminance > 0.8), f"{scheme} background: {luminance:.2f}"
+
 
 async def seed_fleet(stack: Stack, db_url: str, loopback_url: str) -> int:
     fleet = [
@@ -99,6 +113,7 @@ async def test_screenshots(browser: Browser, api_only: Stack, db_url: str, artif
             await page.evaluate("window.scrollTo(0, 0)")
             await page.mouse.move(0, 0)
             await page.wait_for_load_state("networkidle")
+            await check_layout(page, scheme)
             await page.screenshot(path=artifacts / f"dashboard-{name}.png", full_page=True)
             await page.get_by_role("link", name="Search cluster").click()
             await expect(page.locator(".chart-line").first).to_be_visible()
@@ -107,9 +122,11 @@ async def test_screenshots(browser: Browser, api_only: Stack, db_url: str, artif
             await page.evaluate("window.scrollTo(0, 0)")
             await page.mouse.move(0, 0)
             await page.wait_for_load_state("networkidle")
+            await check_layout(page, scheme)
             await page.screenshot(path=artifacts / f"target-{name}.png", full_page=True)
             await page.get_by_role("link", name="Edit").click()
             await expect(page.get_by_label("URL", exact=True)).to_have_value("https://search.example.com/_cluster/health")
+            await check_layout(page, scheme)
             await page.screenshot(path=artifacts / f"form-{name}.png", full_page=True)
             watch.assert_clean()
         finally:
