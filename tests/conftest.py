@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -66,6 +67,17 @@ def empty_db(pg_server_url: str) -> Iterator[str]:
     _admin(pg_server_url, f'CREATE DATABASE "{name}"')
     yield database_url_for(pg_server_url, name)
     _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database_from_template(server_url: str, template: str, prefix: str) -> Iterator[str]:
+    """A new database copied from `template` for as long as the block runs; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield database_url_for(server_url, name)
+    finally:
+        _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

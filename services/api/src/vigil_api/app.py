@@ -27,6 +27,7 @@ from .metrics import ApiMetrics, metrics_endpoint
 from .openapi import openapi_config
 from .summary.controller import SummaryController
 from .targets.controller import TargetController
+from .ui.controller import UIController
 from .uptime.controller import UptimeController
 
 log = get_logger("vigil_api")
@@ -68,6 +69,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             healthz, readyz, metrics_endpoint,
             TargetController, ApplyController, CheckController, UptimeController,
             IncidentController, SummaryController, EventController,
+            UIController,
         ],
         dependencies={"pool": Provide(provide_pool)},
         lifespan=[lifespan],

@@ -46,6 +46,8 @@ class SummaryItem(msgspec.Struct, kw_only=True):
     last_latency_ms: float | None
     last_error_class: str | None
     uptime_24h: float | None
+    # The certificate's notAfter from the last HTTPS check; null for plain HTTP, TCP and ICMP.
+    tls_expires_at: datetime | None = None
 
 
 class Summary(msgspec.Struct, kw_only=True):

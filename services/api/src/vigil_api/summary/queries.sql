@@ -5,7 +5,7 @@
 -- A disabled target's status is 'paused'.
 SELECT t.id, t.name, t.kind, t.address, t.enabled,
        CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status,
-       s.since, s.last_checked_at, s.last_latency_ms, s.last_error_class,
+       s.since, s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at,
        (SELECT CASE WHEN sum(r.checks) > 0
                     THEN round(100.0 * sum(r.ok) / sum(r.checks), 4)::double precision END
           FROM check_rollups_hourly r

@@ -1,0 +1,57 @@
+// The JSON API client: the UI uses the same public endpoints as any other client.
+
+export class ApiError extends Error {
+  /** `problem` is the RFC 9457 body ({title, detail, errors: [{field, message}]}) when there is one. */
+  constructor(status, problem, fallback) {
+    super(problem?.detail || problem?.title || fallback || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem || null;
+  }
+
+  /** Field errors as a Map from field name to messages. */
+  fieldErrors() {
+    const out = new Map();
+    for (const e of this.problem?.errors || []) {
+      const field = String(e.field || "");
+      if (!out.has(field)) out.set(field, []);
+      out.get(field).push(String(e.message || "invalid"));
+    }
+    return out;
+  }
+}
+
+function url(path, params) {
+  const u = new URL("/api/v1" + path, location.origin);
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== null && v !== undefined && v !== "") u.searchParams.set(k, v);
+  }
+  return u.pathname + u.search;
+}
+
+async function request(method, path, { params, body, signal } = {}) {
+  const init = { method, signal, headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers["content-type"] = "application/json";
+  }
+  let resp;
+  try {
+    resp = await fetch(url(path, params), init);
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(0, null, "The API cannot be reached; check your connection.");
+  }
+  if (resp.status === 204) return null;
+  const type = resp.headers.get("content-type") || "";
+  const data = type.includes("json") ? await resp.json().catch(() => null) : null;
+  if (!resp.ok) throw new ApiError(resp.status, data, `${resp.status} ${resp.statusText}`);
+  return data;
+}
+
+export const api = {
+  get: (path, params, signal) => request("GET", path, { params, signal }),
+  post: (path, body) => request("POST", path, { body }),
+  put: (path, body) => request("PUT", path, { body }),
+  patch: (path, body) => request("PATCH", path, { body }),
+  del: (path) => request("DELETE", path),
+};

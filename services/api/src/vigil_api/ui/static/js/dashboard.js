@@ -1,0 +1,302 @@
+// The dashboard: counts by state, filters, and one page of targets that updates live.
+
+import { api } from "./api.js";
+import { sparkline } from "./charts.js";
+import { debounce, h, replace, throttle } from "./dom.js";
+import { subscribe } from "./events.js";
+import { STATUS_LABEL, address, ago, duration, ms, pct, uptimeClass } from "./format.js";
+
+const PAGE_SIZE = 50;
+const SPARK_POINTS = 30;
+const EXTRAS_TTL_MS = 5 * 60 * 1000;
+const STATES = ["up", "down", "pending", "paused"];
+const KINDS = ["http", "tcp", "icmp"];
+
+// Per-target extras (recent checks, 7 d / 30 d uptime) survive refreshes and page switches.
+const extras = new Map();
+
+export function badge(status) {
+  return h("span", { class: `badge b-${status}` }, STATUS_LABEL[status] || status);
+}
+
+function readFilters() {
+  const p = new URLSearchParams(location.search);
+  return { state: p.get("state") || "", kind: p.get("kind") || "", label: p.get("label") || "", q: p.get("q") || "" };
+}
+
+function writeFilters(f) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(f)) if (v) p.set(k, v);
+  const qs = p.toString();
+  history.replaceState(null, "", qs ? `/?${qs}` : "/");
+}
+
+/** Runs at most `limit` fetches at once, so a page of rows never floods the API. */
+function queue(limit) {
+  const waiting = [];
+  let running = 0;
+  const pump = () => {
+    while (running < limit && waiting.length) {
+      const job = waiting.shift();
+      running++;
+      job().finally(() => {
+        running--;
+        pump();
+      });
+    }
+  };
+  return (job) => {
+    waiting.push(job);
+    pump();
+  };
+}
+
+export function renderDashboard(main) {
+  const filters = readFilters();
+  let cursors = [null]; // cursors[i] opens page i
+  let page = 0;
+  let rows = new Map(); // id -> {tr, item}
+  let abort = new AbortController();
+  const run = queue(4);
+  // Extras cost three requests per row, so only rows that scroll into view load them.
+  const seen = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      seen.unobserve(entry.target);
+      const row = rows.get(Number(entry.target.dataset.id));
+      if (row) loadExtras(row.item);
+    }
+  }, { rootMargin: "200px" });
+
+  const countsEl = h("div", { class: "counts", role: "group", "aria-label": "Filter by state" });
+  const search = h("input", { id: "f-q", type: "search", placeholder: "Name contains…", value: filters.q, autocomplete: "off" });
+  const kind = h("select", { id: "f-kind" },
+    h("option", { value: "" }, "All kinds"),
+    KINDS.map((k) => h("option", { value: k, selected: filters.kind === k }, k.toUpperCase())));
+  const label = h("input", { id: "f-label", type: "text", placeholder: "key:value", value: filters.label, autocomplete: "off" });
+  const tbody = h("tbody");
+  const status = h("p", { class: "pager-status", "aria-live": "polite" });
+  const prev = h("button", { class: "button", type: "button", disabled: true }, "← Previous");
+  const next = h("button", { class: "button", type: "button", disabled: true }, "Next →");
+  const errorEl = h("p", { class: "alert", role: "alert", hidden: true });
+  const table = h("table", { class: "targets" },
+    h("thead", {}, h("tr", {},
+      h("th", { scope: "col" }, "Status"),
+      h("th", { scope: "col" }, "Target"),
+      h("th", { scope: "col", class: "num" }, "24 h"),
+      h("th", { scope: "col", class: "num" }, "7 d"),
+      h("th", { scope: "col", class: "num" }, "30 d"),
+      h("th", { scope: "col", class: "num" }, "Latency"),
+      h("th", { scope: "col" }, "Recent checks"))),
+    tbody);
+
+  replace(main,
+    h("section", { class: "dash" },
+      h("div", { class: "page-head" }, h("h1", {}, "Targets"), countsEl),
+      h("form", { class: "filters", role: "search", on: { submit: (e) => e.preventDefault() } },
+        h("div", { class: "field grow" }, h("label", { for: "f-q" }, "Search"), search),
+        h("div", { class: "field" }, h("label", { for: "f-kind" }, "Kind"), kind),
+        h("div", { class: "field" }, h("label", { for: "f-label" }, "Label"), label)),
+      errorEl,
+      h("div", { class: "table-wrap" }, table),
+      h("nav", { class: "pager", "aria-label": "Pages" }, prev, status, next)));
+
+  function renderCounts(counts) {
+    const entries = [["", "All", counts.total], ...STATES.map((st) => [st, STATUS_LABEL[st], counts[st] ?? 0])];
+    if (counts.unknown) entries.push(["unknown", "Unknown", counts.unknown]);
+    replace(countsEl, entries.map(([st, text, n]) =>
+      h("button", {
+        type: "button", class: `count c-${st || "all"}`, "aria-pressed": String(filters.state === st),
+        dataset: { state: st }, on: { click: () => setFilter("state", filters.state === st ? "" : st) },
+      }, h("span", { class: "n" }, String(n ?? 0)), h("span", { class: "t" }, text))));
+  }
+
+  function extrasFor(item) {
+    let x = extras.get(item.id);
+    if (!x) {
+      x = { checks: null, u7: null, u30: null, loaded: false };
+      extras.set(item.id, x);
+    }
+    if (item.uptime_7d !== undefined) x.u7 = item.uptime_7d;
+    if (item.uptime_30d !== undefined) x.u30 = item.uptime_30d;
+    return x;
+  }
+
+  function loadExtras(item) {
+    const x = extrasFor(item);
+    // Live results keep the sparkline current; the 7 d / 30 d figures are re-read now and then.
+    if (x.loaded && Date.now() - x.loadedAt < EXTRAS_TTL_MS) return;
+    x.loaded = true;
+    x.loadedAt = Date.now();
+    const { signal } = abort;
+    const id = item.id;
+    const jobs = [() => api.get(`/targets/${id}/checks`, { limit: SPARK_POINTS }, signal).then((r) => {
+      x.checks = (r.items || r).slice().reverse();
+    })];
+    if (item.uptime_7d === undefined) {
+      jobs.push(() => api.get(`/targets/${id}/uptime`, { window: "7d" }, signal).then((r) => { x.u7 = r.uptime_pct; }));
+      jobs.push(() => api.get(`/targets/${id}/uptime`, { window: "30d" }, signal).then((r) => { x.u30 = r.uptime_pct; }));
+    }
+    for (const job of jobs) {
+      run(() => job().then(() => paintExtras(id)).catch((err) => {
+        if (err.name !== "AbortError") x.loaded = false;
+      }));
+    }
+  }
+
+  function paintExtras(id) {
+    const row = rows.get(id);
+    if (!row) return;
+    const x = extras.get(id);
+    fillUptime(row.cells.u7, x.u7);
+    fillUptime(row.cells.u30, x.u30);
+    if (x.checks) replace(row.cells.spark, sparkline(x.checks, { width: 120, height: 28 }));
+  }
+
+  function fillUptime(td, value) {
+    td.className = `num ${uptimeClass(value)}`;
+    td.textContent = pct(value);
+  }
+
+  function paintLatency(td, item) {
+    const failed = item.last_error_class && item.status !== "paused";
+    replace(td,
+      h("span", { class: "lat" }, ms(item.last_latency_ms)),
+      failed ? h("span", { class: "err-class" }, item.last_error_class) : null);
+  }
+
+  function renderRow(item) {
+    const cells = {
+      status: h("td", { class: "status" }),
+      u24: h("td", { dataset: { label: "24 h" } }),
+      u7: h("td", { dataset: { label: "7 d" } }),
+      u30: h("td", { dataset: { label: "30 d" } }),
+      lat: h("td", { class: "num", dataset: { label: "latency" } }),
+      spark: h("td", { class: "spark-cell" }),
+    };
+    replace(cells.status, badge(item.status),
+      item.since ? h("span", { class: "since", title: `since ${item.since}` }, duration(item.for_s ?? (Date.now() - new Date(item.since)) / 1000)) : null);
+    fillUptime(cells.u24, item.uptime_24h);
+    const x = extrasFor(item);
+    fillUptime(cells.u7, x.u7);
+    fillUptime(cells.u30, x.u30);
+    paintLatency(cells.lat, item);
+    cells.lat.title = item.last_checked_at ? `last checked ${ago(item.last_checked_at)}` : "not checked yet";
+    replace(cells.spark, x.checks ? sparkline(x.checks) : h("span", { class: "muted" }, "…"));
+    const tr = h("tr", { dataset: { id: item.id, status: item.status } },
+      cells.status,
+      h("td", { class: "target" },
+        h("a", { class: "name", href: `/targets/${item.id}`, "data-link": true }, item.name),
+        h("span", { class: "meta" }, h("span", { class: "kind" }, item.kind), h("span", { class: "addr" }, address(item)))),
+      cells.u24, cells.u7, cells.u30, cells.lat, cells.spark);
+    rows.set(item.id, { tr, item, cells });
+    seen.observe(tr);
+    return tr;
+  }
+
+  function renderRows(items) {
+    seen.disconnect();
+    rows = new Map();
+    if (!items.length) {
+      const anyFilter = Object.values(filters).some(Boolean);
+      replace(tbody, h("tr", {}, h("td", { colspan: 7, class: "empty" },
+        anyFilter ? "No target matches these filters." : h("span", {}, "No targets yet. ",
+          h("a", { href: "/targets/new", "data-link": true }, "Create the first one")))));
+      return;
+    }
+    replace(tbody, items.map(renderRow));
+    // The time to first useful paint, for anyone measuring (and the 10k-target test).
+    if (!performance.getEntriesByName("vigil:rows").length) performance.mark("vigil:rows");
+  }
+
+  async function load() {
+    try {
+      const data = await api.get("/summary", { ...filters, limit: PAGE_SIZE, cursor: cursors[page] }, abort.signal);
+      errorEl.hidden = true;
+      renderCounts(data.counts);
+      renderRows(data.items);
+      cursors = cursors.slice(0, page + 1);
+      if (data.next) cursors.push(data.next);
+      prev.disabled = page === 0;
+      next.disabled = !data.next;
+      const from = data.items.length ? page * PAGE_SIZE + 1 : 0;
+      status.textContent = data.items.length ? `${from}–${from + data.items.length - 1}` : "";
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      errorEl.textContent = `Could not load targets: ${err.message}`;
+      errorEl.hidden = false;
+    }
+  }
+
+  function restart() {
+    abort.abort();
+    abort = new AbortController();
+    cursors = [null];
+    page = 0;
+    load();
+  }
+
+  function setFilter(key, value) {
+    filters[key] = value;
+    writeFilters(filters);
+    restart();
+  }
+
+  const typed = debounce(() => {
+    filters.q = search.value.trim();
+    filters.label = label.value.trim();
+    writeFilters(filters);
+    restart();
+  }, 250);
+  search.addEventListener("input", typed);
+  label.addEventListener("input", typed);
+  kind.addEventListener("change", () => setFilter("kind", kind.value));
+  prev.addEventListener("click", () => { page = Math.max(0, page - 1); load(); });
+  next.addEventListener("click", () => { page += 1; load(); });
+
+  const refresh = throttle(load, 1000);
+  const periodic = setInterval(load, 30000);
+  const unsubscribe = subscribe(({ type, data }) => {
+    if (type === "resync") {
+      extras.clear();
+      refresh();
+    } else if (type === "state") {
+      const row = rows.get(data.target_id);
+      if (row) {
+        row.item.status = data.status;
+        row.item.since = data.since;
+        row.tr.dataset.status = data.status;
+        replace(row.cells.status, badge(data.status), h("span", { class: "since" }, "0s"));
+      }
+      refresh();
+    } else if (type === "result") {
+      const row = rows.get(data.target_id);
+      if (!row) return;
+      Object.assign(row.item, {
+        last_latency_ms: data.latency_ms, last_checked_at: data.checked_at,
+        last_error_class: data.ok ? null : data.error_class,
+      });
+      paintLatency(row.cells.lat, row.item);
+      const x = extras.get(data.target_id);
+      if (x && x.checks) {
+        const last = x.checks[x.checks.length - 1];
+        if (!last || last.checked_at !== data.checked_at) {
+          x.checks.push(data);
+          x.checks = x.checks.slice(-SPARK_POINTS);
+          replace(row.cells.spark, sparkline(x.checks));
+        }
+      }
+    }
+  });
+
+  document.title = "Vigil · Targets";
+  load();
+  return () => {
+    abort.abort();
+    refresh.cancel();
+    typed.cancel();
+    clearInterval(periodic);
+    seen.disconnect();
+    unsubscribe();
+  };
+}

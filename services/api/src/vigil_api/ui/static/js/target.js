@@ -1,0 +1,267 @@
+// A target's page: status, uptime, response-time chart, 90 days of daily uptime, incidents, checks.
+
+import { api } from "./api.js";
+import { dailyBars, latencyChart, sparkline, timingBar } from "./charts.js";
+import { confirmAction } from "./confirm.js";
+import { h, replace, throttle } from "./dom.js";
+import { subscribe } from "./events.js";
+import { address, ago, duration, fullDate, ms, pct, uptimeClass, when } from "./format.js";
+import { badge } from "./dashboard.js";
+import { navigate } from "./router.js";
+
+const WINDOWS = ["24h", "7d", "30d"];
+const RECENT = 20;
+
+/** The target's live state, from its summary row (the name search always includes it). */
+async function fetchStatus(target, signal) {
+  let cursor = null;
+  for (let page = 0; page < 10; page++) {
+    const data = await api.get("/summary", { q: target.name, limit: 1000, cursor }, signal);
+    const item = data.items.find((i) => i.id === target.id);
+    if (item || !data.next) return item || null;
+    cursor = data.next;
+  }
+  return null;
+}
+
+function stat(label, value, extra, cls) {
+  return h("div", { class: `stat ${cls || ""}` },
+    h("span", { class: "stat-label" }, label),
+    h("span", { class: "stat-value" }, value),
+    extra ? h("span", { class: "stat-extra" }, extra) : null);
+}
+
+function section(title, ...body) {
+  return h("section", { class: "card" }, h("h2", {}, title), ...body);
+}
+
+function tlsStat(expires) {
+  if (!expires) return null;
+  const days = (new Date(expires) - Date.now()) / 86400e3;
+  const cls = days < 0 ? "u-bad" : days < 14 ? "u-poor" : days < 30 ? "u-fair" : "";
+  const text = days < 0 ? "expired" : `${Math.floor(days)} days`;
+  return stat("TLS certificate", text, `expires ${fullDate(expires)}`, cls);
+}
+
+function settingsList(t) {
+  const rows = [
+    ["Kind", t.kind.toUpperCase()],
+    ["Address", address(t)],
+    ["Interval", `${t.interval_s} s`],
+    ["Timeout", `${t.timeout_s} s`],
+    ["Down after", `${t.failure_threshold} failed check(s)`],
+    ["Up after", `${t.success_threshold} good check(s)`],
+  ];
+  if (t.kind === "http") {
+    rows.push(["Method", t.method || "GET"]);
+    rows.push(["Expected status", (t.expected_status || []).join(", ") || "any 2xx or 3xx"]);
+    if (t.keyword) rows.push(["Body must contain", t.keyword]);
+    if (t.keyword_absent) rows.push(["Body must not contain", t.keyword_absent]);
+    rows.push(["Verify TLS", t.verify_tls === false ? "no" : "yes"]);
+    rows.push(["Redirects", t.follow_redirects === false ? "not followed" : `followed (max ${t.max_redirects ?? 10})`]);
+  }
+  const labels = Object.entries(t.labels || {});
+  return h("dl", { class: "settings" },
+    rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+    labels.length ? [h("dt", {}, "Labels"), h("dd", {}, labels.map(([k, v]) => h("span", { class: "label" }, `${k}: ${v}`)))] : null);
+}
+
+export function renderTarget(main, id) {
+  const abort = new AbortController();
+  const { signal } = abort;
+  let target = null;
+  let windowName = "24h";
+
+  const head = h("div", { class: "page-head target-head" });
+  const stats = h("div", { class: "stats" });
+  const tabs = h("div", { class: "tabs", role: "group", "aria-label": "Chart window" });
+  const chartBox = h("div", { class: "chart-box" });
+  const barsBox = h("div", { class: "bars-box" });
+  const incidentsBox = h("div", { class: "table-wrap" });
+  const checksSpark = h("div", { class: "checks-spark" });
+  const checksBox = h("div", { class: "table-wrap" });
+  const settingsBox = h("div");
+  const errorEl = h("p", { class: "alert", role: "alert", hidden: true });
+  let chartPoints = null;
+  let chartRange = null;
+  let dailyRows = null;
+
+  replace(main, h("article", { class: "target-page" },
+    h("a", { class: "back", href: "/", "data-link": true }, "← All targets"),
+    head, errorEl, stats,
+    section("Response time", tabs, chartBox),
+    section("Uptime, last 90 days", barsBox),
+    h("div", { class: "two-col" },
+      section("Incidents", incidentsBox),
+      section("Settings", settingsBox)),
+    section("Recent checks", checksSpark, checksBox)));
+
+  function fail(err) {
+    if (err.name === "AbortError") return;
+    errorEl.textContent = err.status === 404 ? "This target does not exist (it may have been deleted)." : `Could not load: ${err.message}`;
+    errorEl.hidden = false;
+  }
+
+  async function actionPause() {
+    const pausing = target.enabled;
+    const ok = await confirmAction(pausing
+      ? { title: `Pause ${target.name}?`, text: "Vigil stops checking it until you resume it. Its history is kept.", action: "Pause" }
+      : { title: `Resume ${target.name}?`, text: "Vigil starts checking it again at once.", action: "Resume" });
+    if (!ok) return;
+    try {
+      await api.patch(`/targets/${id}`, { enabled: !pausing });
+      await loadHead();
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  async function actionDelete() {
+    const ok = await confirmAction({
+      title: `Delete ${target.name}?`,
+      text: "This removes the target with all its checks and incidents. It cannot be undone.",
+      action: "Delete",
+    });
+    if (!ok) return;
+    try {
+      await api.del(`/targets/${id}`);
+      navigate("/");
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  async function loadHead() {
+    target = await api.get(`/targets/${id}`, null, signal);
+    const st = await fetchStatus(target, signal).catch(() => null);
+    const status = target.enabled ? st?.status || "pending" : "paused";
+    document.title = `Vigil · ${target.name}`;
+    replace(head,
+      h("div", { class: "title" },
+        h("h1", {}, target.name),
+        h("p", { class: "meta" }, badge(status),
+          h("span", { class: "kind" }, target.kind),
+          h("span", { class: "addr" }, address(target)),
+          st?.since ? h("span", { class: "muted" }, `${status === "paused" ? "" : "for " + duration((Date.now() - new Date(st.since)) / 1000)}`) : null)),
+      h("div", { class: "actions" },
+        h("a", { class: "button", href: `/targets/${id}/edit`, "data-link": true }, "Edit"),
+        h("button", { class: "button", type: "button", on: { click: actionPause } }, target.enabled ? "Pause" : "Resume"),
+        h("button", { class: "button danger", type: "button", on: { click: actionDelete } }, "Delete")));
+    replace(settingsBox, settingsList(target));
+    const [u24, u7, u30] = await Promise.all(WINDOWS.map((w) => api.get(`/targets/${id}/uptime`, { window: w }, signal)));
+    const tls = target.tls_expires_at ?? st?.tls_expires_at;
+    replace(stats,
+      stat("Last check", st?.last_checked_at ? ago(st.last_checked_at) : "not yet",
+        st?.last_latency_ms != null ? ms(st.last_latency_ms) : st?.last_error_class || null),
+      stat("Uptime 24 h", pct(u24.uptime_pct), `${u24.checks ?? 0} checks`, uptimeClass(u24.uptime_pct)),
+      stat("Uptime 7 d", pct(u7.uptime_pct), `${u7.checks ?? 0} checks`, uptimeClass(u7.uptime_pct)),
+      stat("Uptime 30 d", pct(u30.uptime_pct), `${u30.checks ?? 0} checks`, uptimeClass(u30.uptime_pct)),
+      stat("Latency 24 h", ms(u24.latency_ms?.avg), u24.latency_ms?.p95 != null ? `p95 ${ms(u24.latency_ms.p95)}` : null),
+      tlsStat(tls));
+  }
+
+  function drawChart() {
+    if (!chartPoints) return;
+    replace(chartBox, latencyChart(chartPoints, { ...chartRange, width: chartBox.clientWidth || 800 }));
+  }
+
+  function drawBars() {
+    if (!dailyRows) return;
+    replace(barsBox, dailyBars(dailyRows, { days: 90, width: barsBox.clientWidth || 800 }),
+      h("div", { class: "bars-axis" }, h("span", {}, "90 days ago"), h("span", {}, "today")));
+  }
+
+  async function loadChart() {
+    replace(tabs, WINDOWS.map((w) => h("button", {
+      type: "button", class: "tab", "aria-pressed": String(w === windowName),
+      on: { click: () => { windowName = w; loadChart().catch(fail); } },
+    }, w)));
+    const points = await api.get(`/targets/${id}/latency`, { window: windowName }, signal);
+    const hours = { "24h": 24, "7d": 168, "30d": 720 }[windowName];
+    const until = Date.now();
+    chartRange = { since: new Date(until - hours * 3600e3).toISOString(), until: new Date(until).toISOString() };
+    chartPoints = Array.isArray(points) ? points : points.items || [];
+    drawChart();
+  }
+
+  async function loadDaily() {
+    const rows = await api.get(`/targets/${id}/uptime/daily`, { days: 90 }, signal);
+    dailyRows = Array.isArray(rows) ? rows : rows.items || [];
+    drawBars();
+  }
+
+  async function loadIncidents() {
+    const data = await api.get(`/targets/${id}/incidents`, { limit: 20 }, signal);
+    const items = data.items || [];
+    if (!items.length) {
+      replace(incidentsBox, h("p", { class: "muted" }, "No incidents. "));
+      return;
+    }
+    replace(incidentsBox, h("table", { class: "plain" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Started"), h("th", { scope: "col" }, "Duration"), h("th", { scope: "col" }, "Cause"))),
+      h("tbody", {}, items.map((i) => h("tr", { class: i.ended_at ? "" : "ongoing" },
+        h("td", { title: fullDate(i.started_at) }, when(i.started_at)),
+        h("td", {}, i.ended_at ? duration(i.duration_s) : h("span", { class: "badge b-down" }, `ongoing ${duration((Date.now() - new Date(i.started_at)) / 1000)}`)),
+        h("td", { class: "wrap" }, i.cause || "–"))))));
+  }
+
+  async function loadChecks() {
+    const data = await api.get(`/targets/${id}/checks`, { limit: 60 }, signal);
+    const items = data.items || data;
+    replace(checksSpark, sparkline(items.slice().reverse(), { width: Math.min(600, checksBox.clientWidth || 600), height: 40 }));
+    if (!items.length) {
+      replace(checksBox, h("p", { class: "muted" }, "No checks yet."));
+      return;
+    }
+    replace(checksBox, h("table", { class: "plain checks" },
+      h("thead", {}, h("tr", {},
+        ["Time", "Result", "Code", "Latency", "Error", "Phases"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, items.slice(0, RECENT).map((c) => {
+        const tb = timingBar(c.timings);
+        return h("tr", { class: c.ok ? "" : "failed" },
+          h("td", { title: fullDate(c.checked_at) }, when(c.checked_at)),
+          h("td", {}, h("span", { class: `badge b-${c.ok ? "up" : "down"}` }, c.ok ? "OK" : "Fail")),
+          h("td", {}, c.status_code ?? "–"),
+          h("td", { class: "num" }, ms(c.latency_ms)),
+          h("td", { class: "wrap" }, c.error_class ? h("strong", { class: "err-class" }, c.error_class) : "–",
+            c.error_message ? h("span", { class: "err-msg" }, " ", c.error_message) : null),
+          h("td", {}, tb ? h("span", { class: "phases", title: tb.text }, tb.svg, h("span", { class: "phase-text" }, tb.text)) : "–"));
+      }))));
+  }
+
+  const loadAll = () => Promise.all([loadHead(), loadChart(), loadDaily(), loadIncidents(), loadChecks()]).catch(fail);
+  const liveChecks = throttle(() => loadChecks().catch(fail), 1000);
+  // A change of state is news at once; a new result only moves the figures a little.
+  const liveHead = throttle(() => Promise.all([loadHead(), loadIncidents()]).catch(fail), 1000);
+  const slowHead = throttle(() => loadHead().catch(fail), 5000);
+  const periodic = setInterval(() => Promise.all([loadChart(), loadDaily()]).catch(fail), 60000);
+  const unsubscribe = subscribe(({ type, data }) => {
+    if (type === "resync") loadAll();
+    else if (data?.target_id !== id) return;
+    else if (type === "state") liveHead();
+    else if (type === "result") {
+      liveChecks();
+      slowHead();
+    }
+  });
+  // Redraw only when the width changes: a redraw can change the height, which must not loop.
+  let lastWidth = 0;
+  const resize = new ResizeObserver(() => {
+    if (chartBox.clientWidth === lastWidth) return;
+    lastWidth = chartBox.clientWidth;
+    drawChart();
+    drawBars();
+  });
+  resize.observe(chartBox);
+
+  loadAll();
+  return () => {
+    abort.abort();
+    unsubscribe();
+    liveChecks.cancel();
+    liveHead.cancel();
+    slowHead.cancel();
+    clearInterval(periodic);
+    resize.disconnect();
+  };
+}
