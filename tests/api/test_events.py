@@ -124,3 +124,26 @@ async def test_slow_subscriber_is_dropped_not_buffered() -> None:
     assert slow.dropped and not fast.dropped
     assert slow.queue.qsize() == 3  # bounded: never more than the queue holds
     assert hub.subscriber_count == 1 and hub.dropped_total == 1
+
+
+async def test_sigterm_stops_the_api_with_a_stream_open(db_url: str) -> None:
+    """An open browser tab must not hold `vigil api` up: SIGTERM ends it within the grace period."""
+    from vigil_api.app import GRACEFUL_SHUTDOWN_S
+
+    from ..support import free_port, spawn_vigil, stop_process, wait_http_ok
+
+    port = free_port()
+    api = spawn_vigil(["api", "--port", str(port)], {"VIGIL_DATABASE_URL": db_url})
+    try:
+        await wait_http_ok(f"http://127.0.0.1:{port}/readyz", proc=api)
+        async with SSEStream(f"http://127.0.0.1:{port}/api/v1/events") as stream:
+            await _connected(stream)
+            started = time.monotonic()
+            api.terminate()
+            while api.poll() is None and time.monotonic() - started < GRACEFUL_SHUTDOWN_S + 10:
+                await asyncio.sleep(0.1)
+            stopped_after = time.monotonic() - started
+        assert api.poll() is not None, "vigil api still runs with an SSE client connected"
+        assert stopped_after < GRACEFUL_SHUTDOWN_S + 5
+    finally:
+        stop_process(api)

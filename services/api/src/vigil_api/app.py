@@ -33,6 +33,7 @@ from .uptime.controller import UptimeController
 log = get_logger("vigil_api")
 
 MAX_BODY = 64 * 1024
+GRACEFUL_SHUTDOWN_S = 5
 
 
 def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> Litestar:
@@ -84,4 +85,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
 def run(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    # SSE streams never end by themselves: without a graceful-shutdown timeout, SIGTERM would
+    # wait for every open browser tab. After it, uvicorn cancels what is still running.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
