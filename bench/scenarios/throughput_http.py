@@ -1,0 +1,91 @@
+"""throughput-http: one worker checking N http targets flat out, against a bare aiohttp loop and blackbox_exporter.
+
+Every slot is made due at once so the worker is saturated; checks per CPU-second of the worker
+process (Postgres not counted) are compared with the raw client (same concurrency, fresh connection
+per GET, nothing stored) and with blackbox_exporter's probes per CPU-second under wrk on /probe.
+"""
+
+from __future__ import annotations
+
+from ..harness.db import insert_targets
+from ..harness.lab import Lab
+from ..harness.measure import raw_client, worker_throughput, wrk_against
+from ..harness.pg import server_pid
+from ..harness.report import Goal, Report
+from ..harness.stats import ratio
+from vigil_core.db import connect
+
+NAME = "throughput-http"
+SIZES = {
+    "tiny": {"targets": 50, "concurrency": 20, "warmup_s": 0.3, "duration_s": 1.0, "repeat": 1},
+    "short": {"targets": 5000, "concurrency": 256, "warmup_s": 2.0, "duration_s": 8.0, "repeat": 3},
+    "full": {"targets": 8000, "concurrency": 256, "warmup_s": 3.0, "duration_s": 20.0, "repeat": 5},
+}
+
+
+async def run(lab: Lab, size: str, p: dict) -> Report:
+    report = Report(NAME, size, p)
+    for name, unit in [
+        ("worker_checks_per_s", "checks/s"), ("worker_cpu_cores", "cores"),
+        ("worker_checks_per_cpu_s", "checks/CPU-s"), ("worker_failed", "checks"),
+        ("pg_cpu_ms_per_1k_checks", "ms"),
+        ("raw_asyncio_checks_per_cpu_s", "checks/CPU-s"), ("raw_uvloop_checks_per_cpu_s", "checks/CPU-s"),
+        ("raw_asyncio_checks_per_s", "checks/s"), ("raw_uvloop_checks_per_s", "checks/s"),
+        ("blackbox_probes_per_cpu_s", "probes/CPU-s"), ("blackbox_probes_per_s", "probes/s"),
+        ("blackbox_cpu_cores", "cores"),
+        ("ratio_vs_raw_same_loop", "x"), ("ratio_vs_raw_asyncio", "x"), ("ratio_vs_raw_uvloop", "x"),
+        ("ratio_vs_blackbox", "x"),
+    ]:
+        report.figure(name, unit)
+    report.goals = [
+        Goal("ratio_vs_raw_same_loop", ">=", 0.60,
+             "worker checks per CPU-second >= 60 % of the bare aiohttp loop on the same event loop"),
+        Goal("ratio_vs_blackbox", ">=", 2.5, "worker checks per CPU-second >= 2.5x blackbox_exporter's"),
+        Goal("worker_failed", "<=", 0, "no failed checks against a healthy nginx"),
+    ]
+
+    port = await lab.nginx()
+    url = f"http://127.0.0.1:{port}/"
+    db_url = await lab.database()
+    conn = await connect(db_url)
+    bb, bb_port = await lab.blackbox()
+    probe_url = f"http://127.0.0.1:{bb_port}/probe?module=http_2xx&target={url}"
+    try:
+        await insert_targets(conn, prefix="http", kind="http", address=url, count=p["targets"],
+                             interval_s=1, timeout_s=0.9)
+        pg_pid = await server_pid(db_url)
+        loops = set()
+        for _ in range(p["repeat"]):
+            w = await worker_throughput(lab, db_url, conn, concurrency=p["concurrency"],
+                                        warmup_s=p["warmup_s"], duration_s=p["duration_s"], pg_pid=pg_pid)
+            loops.add(w["loop"])
+            raw = {}
+            for loop in ("asyncio", "uvloop"):
+                raw[loop] = await raw_client(lab, kind="http", address=url, concurrency=p["concurrency"],
+                                             warmup_s=p["warmup_s"], duration_s=p["duration_s"], loop=loop)
+            b = await wrk_against(bb, probe_url, duration_s=p["duration_s"], connections=64)
+            w_per_cpu = ratio(w["checks"], w["cpu_s"])
+            raw_per_cpu = {loop: ratio(r["checks"] - r["errors"], r["cpu_s"]) for loop, r in raw.items()}
+            bb_per_cpu = ratio(b["requests"] - b["errors"], b["cpu_s"])
+            report.add_run({
+                "worker_checks_per_s": ratio(w["checks"], w["wall_s"]),
+                "worker_cpu_cores": ratio(w["cpu_s"], w["wall_s"]),
+                "worker_checks_per_cpu_s": w_per_cpu,
+                "worker_failed": w["failed"],
+                "pg_cpu_ms_per_1k_checks": ratio(w["pg_cpu_s"] * 1e6, w["checks"]),
+                "raw_asyncio_checks_per_cpu_s": raw_per_cpu["asyncio"],
+                "raw_uvloop_checks_per_cpu_s": raw_per_cpu["uvloop"],
+                "raw_asyncio_checks_per_s": ratio(raw["asyncio"]["checks"], raw["asyncio"]["wall_s"]),
+                "raw_uvloop_checks_per_s": ratio(raw["uvloop"]["checks"], raw["uvloop"]["wall_s"]),
+                "blackbox_probes_per_cpu_s": bb_per_cpu,
+                "blackbox_probes_per_s": b["rps"],
+                "blackbox_cpu_cores": ratio(b["cpu_s"], b["wall_s"]),
+                "ratio_vs_raw_same_loop": ratio(w_per_cpu, raw_per_cpu.get(w["loop"])),
+                "ratio_vs_raw_asyncio": ratio(w_per_cpu, raw_per_cpu["asyncio"]),
+                "ratio_vs_raw_uvloop": ratio(w_per_cpu, raw_per_cpu["uvloop"]),
+                "ratio_vs_blackbox": ratio(w_per_cpu, bb_per_cpu),
+            })
+        report.notes.append(f"worker event loop: {', '.join(sorted(loops))}")
+    finally:
+        await conn.close()
+    return report
