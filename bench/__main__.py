@@ -8,10 +8,12 @@ import sys
 import time
 from types import ModuleType
 
-from .harness.lab import Lab
-from .scenarios import throughput_http
+from vigil_core.logging import configure_logging
 
-SCENARIOS: dict[str, ModuleType] = {m.NAME: m for m in (throughput_http,)}
+from .harness.lab import Lab
+from .scenarios import api, scale, throughput_http
+
+SCENARIOS: dict[str, ModuleType] = {m.NAME: m for m in (throughput_http, api, scale)}
 
 
 def _value(text: str) -> object:
@@ -67,6 +69,7 @@ async def run_one(module: ModuleType, size: str, params: dict, keep: bool, write
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging("console", "warning")  # the in-process writer must not log every flush
     names = list(SCENARIOS) if args.scenarios == ["all"] else args.scenarios
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:

@@ -12,8 +12,8 @@ WITH ranked AS (
       FROM unnest($1::bigint[]) AS id
 )
 UPDATE schedule s
-   SET anchor_at = $2 + make_interval(secs => $3 * r.frac),
-       next_check_at = $2 + make_interval(secs => $3 * r.frac)
+   SET anchor_at = $2::timestamptz + make_interval(secs => $3 * r.frac),
+       next_check_at = $2::timestamptz + make_interval(secs => $3 * r.frac)
   FROM ranked r
  WHERE s.target_id = r.id;
 
@@ -31,3 +31,53 @@ SELECT count(*) AS checks, count(*) FILTER (WHERE NOT ok) AS failed
 
 -- name: now
 SELECT now();
+
+-- name: target_id_range
+SELECT min(id), max(id) FROM targets;
+
+-- name: fill_state
+-- Plausible current state for targets $1..$2: every 50th is down, the rest up, all just checked.
+UPDATE target_state
+   SET status = CASE WHEN target_id % 50 = 0 THEN 'down' ELSE 'up' END,
+       since = now() - interval '3 hours',
+       last_checked_at = now(), last_ok = target_id % 50 <> 0,
+       last_latency_ms = 5 + (target_id % 40), last_status_code = 200,
+       last_error_class = CASE WHEN target_id % 50 = 0 THEN 'status' END
+ WHERE target_id BETWEEN $1 AND $2;
+
+-- name: fill_rollups
+-- Hourly roll-ups for targets $1..$2 over the last $3 hours (the current hour included), 60 checks
+-- an hour, ~1 % failed; $4 is the latency bucket histogram of a typical hour.
+INSERT INTO check_rollups_hourly (target_id, hour, checks, ok, latency_sum_ms, latency_max_ms,
+                                  latency_count, latency_buckets)
+SELECT t.id, h.utc AT TIME ZONE 'UTC', 60, 60 - (random() < 0.01)::int, 60 * 12.5, 40 + 20 * random(),
+       60, $4::int[]
+  FROM targets t
+ CROSS JOIN generate_series(date_trunc('hour', now() AT TIME ZONE 'UTC') - make_interval(hours => $3 - 1),
+                            date_trunc('hour', now() AT TIME ZONE 'UTC'), interval '1 hour') AS h(utc)
+ WHERE t.id BETWEEN $1 AND $2
+ ORDER BY t.id, h.utc;
+
+-- name: ensure_partitions
+SELECT vigil_ensure_check_partitions($1, 7);
+
+-- name: fill_checks
+-- Raw checks for targets $1..$2 every $4 s over the last $3 hours (~1 % failed).
+INSERT INTO checks (target_id, checked_at, due_at, ok, latency_ms, status_code, error_class, error_message)
+SELECT id, due + interval '3 ms', due, NOT failed, 5 + 20 * random(),
+       CASE WHEN failed THEN 503 ELSE 200 END,
+       CASE WHEN failed THEN 'status' END,
+       CASE WHEN failed THEN 'unexpected status 503' END
+  FROM (SELECT t.id, s.due, random() < 0.01 AS failed
+          FROM targets t
+         CROSS JOIN generate_series(now() - make_interval(hours => $3), now() - make_interval(secs => $4),
+                                    make_interval(secs => $4)) AS s(due)
+         WHERE t.id BETWEEN $1 AND $2
+         ORDER BY s.due, t.id) AS x;
+
+-- name: table_bytes
+-- Heap + indexes + TOAST of a (partitioned) table and its partitions.
+SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+  FROM pg_class c
+ WHERE c.oid = $1::regclass
+    OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::regclass);
