@@ -11,9 +11,9 @@ from types import ModuleType
 from vigil_core.logging import configure_logging
 
 from .harness.lab import Lab
-from .scenarios import api, reaction, scale, throughput_http
+from .scenarios import api, reaction, scale, schedule, throughput_http
 
-SCENARIOS: dict[str, ModuleType] = {m.NAME: m for m in (throughput_http, reaction, api, scale)}
+SCENARIOS: dict[str, ModuleType] = {m.NAME: m for m in (throughput_http, reaction, schedule, api, scale)}
 
 
 def _value(text: str) -> object:

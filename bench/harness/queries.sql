@@ -81,3 +81,35 @@ SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
   FROM pg_class c
  WHERE c.oid = $1::regclass
     OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::regclass);
+
+-- name: schedule_lag
+-- Start minus due time of the checks due in [$1, $2): p50, p99, max (seconds) and how many.
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM checked_at - due_at)) AS p50,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM checked_at - due_at)) AS p99,
+       max(extract(epoch FROM checked_at - due_at)) AS max,
+       count(*) AS checks
+  FROM checks
+ WHERE due_at >= $1 AND due_at < $2;
+
+-- name: schedule_slots
+-- Per target over the window [$1, $2): slots it had (anchor + k * interval inside the window),
+-- slots checked, checks stored, and its first check. Summed: missed slots, slots checked twice,
+-- targets whose count is off by more than one, the latest first check after $1.
+WITH per_target AS (
+    SELECT t.id,
+           ceil(extract(epoch FROM $2::timestamptz - greatest(s.anchor_at, $1::timestamptz)) / t.interval_s)
+               AS expected,
+           count(c.due_at) AS stored,
+           count(DISTINCT c.due_at) AS slots,
+           min(c.checked_at) AS first_check
+      FROM targets t
+      JOIN schedule s ON s.target_id = t.id
+      LEFT JOIN checks c ON c.target_id = t.id AND c.due_at >= $1 AND c.due_at < $2
+     GROUP BY t.id, s.anchor_at, t.interval_s
+)
+SELECT coalesce(sum(greatest(expected - slots, 0)), 0)::bigint AS missed,
+       coalesce(sum(stored - slots), 0)::bigint AS duplicates,
+       count(*) FILTER (WHERE abs(stored - $3::float8) > 1) AS off_count,
+       count(*) FILTER (WHERE first_check IS NULL) AS never_checked,
+       max(extract(epoch FROM first_check - $1::timestamptz)) AS first_check_max_s
+  FROM per_target;
