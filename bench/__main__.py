@@ -11,9 +11,11 @@ from types import ModuleType
 from vigil_core.logging import configure_logging
 
 from .harness.lab import Lab
-from .scenarios import api, reaction, scale, schedule, throughput_http
+from .scenarios import (accuracy, api, reaction, scale, schedule, throughput_http, throughput_icmp,
+                        throughput_tcp)
 
-SCENARIOS: dict[str, ModuleType] = {m.NAME: m for m in (throughput_http, reaction, schedule, api, scale)}
+SCENARIOS: dict[str, ModuleType] = {m.NAME: m for m in (
+    throughput_http, throughput_icmp, throughput_tcp, reaction, schedule, accuracy, api, scale)}
 
 
 def _value(text: str) -> object:

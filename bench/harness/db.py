@@ -14,9 +14,10 @@ Q = load_queries(__package__)
 
 
 async def insert_targets(conn: asyncpg.Connection, *, prefix: str, kind: str, address: str, count: int,
-                         interval_s: float, timeout_s: float, threshold: int = 1) -> list[int]:
+                         interval_s: float, timeout_s: float, failure_threshold: int = 1,
+                         success_threshold: int = 1) -> list[int]:
     rows = await conn.fetch(Q["insert_targets"], prefix, kind, address, float(interval_s),
-                            float(timeout_s), threshold, count)
+                            float(timeout_s), failure_threshold, success_threshold, count)
     return [r["id"] for r in rows]
 
 
@@ -34,3 +35,24 @@ async def wait_for_checks(conn: asyncpg.Connection, at_least: int, deadline_s: f
         if time.monotonic() > end:
             raise TimeoutError(f"only {n} checks stored within {deadline_s}s (wanted {at_least})")
         await asyncio.sleep(0.1)
+
+
+async def wait_status(conn: asyncpg.Connection, target_id: int, status: str, deadline_s: float,
+                      step_s: float = 0.01) -> float:
+    """Poll target_state until the target has `status`; returns the seconds it took."""
+    t = time.monotonic()
+    while (now := time.monotonic()) - t < deadline_s:
+        if await conn.fetchval(Q["target_status"], target_id) == status:
+            return now - t
+        await asyncio.sleep(step_s)
+    current = await conn.fetchval(Q["target_status"], target_id)
+    raise TimeoutError(f"target {target_id} stayed {current!r}, not {status!r}, for {deadline_s}s")
+
+
+async def wait_workers_listening(conn: asyncpg.Connection, count: int, deadline_s: float = 60) -> None:
+    """Wait until `count` workers hold their LISTEN connection (they are up and will hear a wake-up)."""
+    end = time.monotonic() + deadline_s
+    while (n := await conn.fetchval(Q["listening_backends"])) < count:
+        if time.monotonic() > end:
+            raise TimeoutError(f"{n} of {count} workers listening after {deadline_s}s")
+        await asyncio.sleep(0.05)

@@ -11,6 +11,7 @@ import asyncpg
 from .db import Q, wait_for_checks
 from .lab import Lab
 from .procs import Child, tree_cpu_seconds
+from .stats import ratio
 from .wrk import run_wrk
 
 
@@ -50,11 +51,16 @@ async def worker_throughput(lab: Lab, db_url: str, conn: asyncpg.Connection, *, 
             "pg_cpu_s": pg1 - pg0, "rss_bytes": rss, "loop": loop}
 
 
+RAW_MODULES = {"http": "bench.baselines.raw_client", "tcp": "bench.baselines.raw_client",
+               "icmp": "bench.baselines.raw_icmp"}
+LOOPS = ("asyncio", "uvloop")
+
+
 async def raw_client(lab: Lab, *, kind: str, address: str, concurrency: int, warmup_s: float,
                      duration_s: float, loop: str) -> dict:
     """Baseline A in its own process; it reports its own count and CPU time for the window."""
     name = f"raw-{kind}-{loop}"
-    child = lab.python(name, "bench.baselines.raw_client", [
+    child = lab.python(name, RAW_MODULES[kind], [
         "--kind", kind, "--address", address, "--concurrency", str(concurrency),
         "--warmup", str(warmup_s), "--duration", str(duration_s), "--loop", loop])
     deadline = warmup_s + duration_s + 30
@@ -76,3 +82,42 @@ async def wrk_against(child: Child, url: str, *, duration_s: float, connections:
     cpu1 = child.cpu_seconds()
     return {"requests": result.requests, "errors": result.errors, "wall_s": result.seconds,
             "rps": result.rps, "cpu_s": cpu1 - cpu0, "latency_ms": result.latency_ms}
+
+
+async def worker_vs_raw(lab: Lab, db_url: str, conn: asyncpg.Connection, *, kind: str, address: str,
+                        concurrency: int, warmup_s: float, duration_s: float,
+                        pg_pid: int | None) -> tuple[dict[str, float | None], str]:
+    """One repetition: the worker saturated on every target in the database, then the bare client
+    on both event loops; figures with ratios per CPU-second, and the worker's event loop."""
+    w = await worker_throughput(lab, db_url, conn, concurrency=concurrency, warmup_s=warmup_s,
+                                duration_s=duration_s, pg_pid=pg_pid)
+    per_cpu = ratio(w["checks"], w["cpu_s"])
+    figures: dict[str, float | None] = {
+        "worker_checks_per_s": ratio(w["checks"], w["wall_s"]),
+        "worker_cpu_cores": ratio(w["cpu_s"], w["wall_s"]),
+        "worker_checks_per_cpu_s": per_cpu,
+        "worker_failed": w["failed"],
+        "pg_cpu_ms_per_1k_checks": ratio(w["pg_cpu_s"] * 1e6, w["checks"]),
+    }
+    raw_per_cpu = {}
+    for loop in LOOPS:
+        r = await raw_client(lab, kind=kind, address=address, concurrency=concurrency,
+                             warmup_s=warmup_s, duration_s=duration_s, loop=loop)
+        raw_per_cpu[loop] = ratio(r["checks"] - r["errors"], r["cpu_s"])
+        figures[f"raw_{loop}_checks_per_cpu_s"] = raw_per_cpu[loop]
+        figures[f"raw_{loop}_checks_per_s"] = ratio(r["checks"], r["wall_s"])
+        figures[f"raw_{loop}_failed"] = r["errors"]
+    figures["ratio_vs_raw_same_loop"] = ratio(per_cpu, raw_per_cpu.get(w["loop"]))
+    for loop in LOOPS:
+        figures[f"ratio_vs_raw_{loop}"] = ratio(per_cpu, raw_per_cpu[loop])
+    return figures, w["loop"]
+
+
+WORKER_VS_RAW_UNITS = {
+    "worker_checks_per_s": "checks/s", "worker_cpu_cores": "cores", "worker_checks_per_cpu_s": "checks/CPU-s",
+    "worker_failed": "checks", "pg_cpu_ms_per_1k_checks": "ms",
+    **{f"raw_{loop}_checks_per_cpu_s": "checks/CPU-s" for loop in LOOPS},
+    **{f"raw_{loop}_checks_per_s": "checks/s" for loop in LOOPS},
+    **{f"raw_{loop}_failed": "checks" for loop in LOOPS},
+    "ratio_vs_raw_same_loop": "x", **{f"ratio_vs_raw_{loop}": "x" for loop in LOOPS},
+}

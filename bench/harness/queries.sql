@@ -1,8 +1,8 @@
 -- name: insert_targets
--- $7 targets named PREFIX-1..N, all at one address; the targets trigger schedules each at once.
+-- $8 targets named PREFIX-1..N, all at one address; the targets trigger schedules each at once.
 INSERT INTO targets (name, kind, address, interval_s, timeout_s, failure_threshold, success_threshold)
-SELECT $1 || '-' || g, $2, $3, $4, $5, $6, $6
-  FROM generate_series(1, $7) AS g
+SELECT $1 || '-' || g, $2, $3, $4, $5, $6, $7
+  FROM generate_series(1, $8) AS g
 RETURNING id;
 
 -- name: spread_schedule
@@ -113,3 +113,21 @@ SELECT coalesce(sum(greatest(expected - slots, 0)), 0)::bigint AS missed,
        count(*) FILTER (WHERE first_check IS NULL) AS never_checked,
        max(extract(epoch FROM first_check - $1::timestamptz)) AS first_check_max_s
   FROM per_target;
+
+-- name: target_status
+SELECT status FROM target_state WHERE target_id = $1;
+
+-- name: healthy_verdicts
+-- Over targets $1: failed checks since $2, incidents opened since $2, and targets not up now.
+SELECT (SELECT count(*) FROM checks WHERE target_id = ANY($1) AND checked_at >= $2 AND NOT ok) AS failed,
+       (SELECT count(*) FROM incidents WHERE target_id = ANY($1) AND started_at >= $2) AS incidents,
+       (SELECT count(*) FROM target_state WHERE target_id = ANY($1) AND status <> 'up') AS not_up;
+
+-- name: listening_backends
+-- Connections to this database that LISTEN for target changes: one per running worker.
+SELECT count(*) FROM pg_stat_activity
+ WHERE datname = current_database() AND query ILIKE 'LISTEN%vigil_targets%';
+
+-- name: wake_workers
+-- A hint on the workers' channel (as a target write would send) so they re-read the schedule now.
+SELECT pg_notify('vigil_targets', json_build_object('op', 'update', 'id', $1::bigint)::text);

@@ -58,11 +58,18 @@ class Report:
     runs: list[dict[str, float | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: str | None = None
+    missing: dict[str, str] = field(default_factory=dict)  # figure prefix -> why it was not measured
     started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
     def figure(self, name: str, unit: str) -> None:
         """Declare a figure (keeps the table in declaration order)."""
         self.units[name] = unit
+
+    def unmeasured(self, prefix: str, reason: str) -> None:
+        """Figures starting with `prefix` could not be measured (e.g. a route this build lacks)."""
+        if prefix not in self.missing:
+            self.missing[prefix] = reason
+            self.notes.append(f"{prefix}: not measured, {reason}")
 
     def add_run(self, figures: dict[str, float | None]) -> None:
         for name in figures:
@@ -86,7 +93,7 @@ class Report:
             "scenario": self.scenario, "size": self.size, "started_at": self.started_at,
             "machine": machine(), "params": self.params, "skipped": self.skipped,
             "units": self.units, "runs": self.runs, "summary": self.summary(),
-            "goals": self.verdicts(), "notes": self.notes,
+            "goals": self.verdicts(), "missing": self.missing, "notes": self.notes,
         }
 
     def write_json(self, directory: Path = RESULTS_DIR) -> Path:

@@ -53,7 +53,7 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         for name, url in list(routes.items()):
             async with session.get(url) as resp:
                 if resp.status != 200:
-                    report.notes.append(f"{name}: not measured, {url} answered {resp.status}")
+                    report.unmeasured(name, f"{url} answered {resp.status}")
                     del routes[name]
 
     for _ in range(p["repeat"]):

@@ -76,12 +76,10 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         api = lab.vigil("api", ["api", "--port", str(api_port)], db_url)
         base = f"http://127.0.0.1:{api_port}"
         await wait_http(f"{base}/healthz", api)
-        missing: set[str] = set()
         for _ in range(p["repeat"]):
-            figures = await _api_latency(base, first, last, p["requests"], missing)
+            figures = await _api_latency(base, first, last, p["requests"], report)
             figures.update(await _writes(db_url, first, last, p["writes"]))
             report.add_run(figures)
-        report.notes += sorted(missing)
         lab.forget(api)
 
         checks_bytes = await conn.fetchval(Q["table_bytes"], "checks")
@@ -97,7 +95,7 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     return report
 
 
-async def _api_latency(base: str, first: int, last: int, count: int, missing: set[str]) -> dict:
+async def _api_latency(base: str, first: int, last: int, count: int, report: Report) -> dict:
     out: dict[str, float | None] = {}
     pick = lambda rng: rng.randint(first, last)  # noqa: E731
     routes = {
@@ -111,7 +109,7 @@ async def _api_latency(base: str, first: int, last: int, count: int, missing: se
                 await latencies(session, make_url, 5)  # warm the connection and the plans
                 lat = await latencies(session, make_url, count)
             except RouteMissing as exc:
-                missing.add(f"{name}: not measured, {exc}")
+                report.unmeasured(name, str(exc))
                 continue
             out[f"{name}_p50_ms"] = lat["p50"]
             out[f"{name}_p99_ms"] = lat["p99"]

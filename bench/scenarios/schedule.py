@@ -12,17 +12,17 @@ from datetime import timedelta
 
 from vigil_core.db import connect
 
-from ..harness.db import Q, insert_targets, spread_schedule
+from ..harness.db import Q, insert_targets, spread_schedule, wait_workers_listening
 from ..harness.lab import Lab
 from ..harness.report import Goal, Report
 from ..harness.stats import ratio
 
 NAME = "schedule"
 SIZES = {
-    "tiny": {"targets": 50, "interval_s": 1, "duration_s": 2, "lead_s": 2.5, "workers": "1,2", "repeat": 1},
-    "short": {"targets": 10_000, "interval_s": 10, "duration_s": 60, "lead_s": 4, "workers": "1,2",
+    "tiny": {"targets": 50, "interval_s": 1, "duration_s": 2, "lead_s": 0.5, "workers": "1,2", "repeat": 1},
+    "short": {"targets": 10_000, "interval_s": 10, "duration_s": 60, "lead_s": 1, "workers": "1,2",
               "repeat": 1},
-    "full": {"targets": 10_000, "interval_s": 10, "duration_s": 600, "lead_s": 4, "workers": "1,2",
+    "full": {"targets": 10_000, "interval_s": 10, "duration_s": 600, "lead_s": 1, "workers": "1,2",
              "repeat": 1},
 }
 FIGURES = [("lag_p50_ms", "ms"), ("lag_p99_ms", "ms"), ("lag_max_ms", "ms"), ("checks_per_s", "checks/s"),
@@ -60,10 +60,15 @@ async def _one(lab: Lab, p: dict, workers: int, url: str) -> dict[str, float | N
         interval = float(p["interval_s"])
         ids = await insert_targets(conn, prefix="sched", kind="http", address=url, count=p["targets"],
                                    interval_s=interval, timeout_s=min(2.0, interval / 2))
+        # Nothing is due until every worker is up; then the window starts `lead_s` later and a
+        # wake-up on the workers' channel makes them read the new schedule.
+        await spread_schedule(conn, ids, await conn.fetchval(Q["now"]) + timedelta(hours=1), interval)
+        procs = [lab.vigil(f"worker-{i}", ["worker"], db_url, worker_metrics_port=0) for i in range(workers)]
+        await wait_workers_listening(conn, workers)
         start = await conn.fetchval(Q["now"]) + timedelta(seconds=p["lead_s"])
         end = start + timedelta(seconds=p["duration_s"])
         await spread_schedule(conn, ids, start, interval)
-        procs = [lab.vigil(f"worker-{i}", ["worker"], db_url, worker_metrics_port=0) for i in range(workers)]
+        await conn.fetchval(Q["wake_workers"], ids[0])
         # Wait out the window, then the last slot's check (its timeout) and a second for the flush.
         wait = (end - await conn.fetchval(Q["now"])).total_seconds() + min(2.0, interval / 2) + 1.0
         cpu_at_start = None

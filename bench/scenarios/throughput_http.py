@@ -7,13 +7,14 @@ per GET, nothing stored) and with blackbox_exporter's probes per CPU-second unde
 
 from __future__ import annotations
 
+from vigil_core.db import connect
+
 from ..harness.db import insert_targets
 from ..harness.lab import Lab
-from ..harness.measure import raw_client, worker_throughput, wrk_against
+from ..harness.measure import WORKER_VS_RAW_UNITS, worker_vs_raw, wrk_against
 from ..harness.pg import server_pid
 from ..harness.report import Goal, Report
 from ..harness.stats import ratio
-from vigil_core.db import connect
 
 NAME = "throughput-http"
 SIZES = {
@@ -25,17 +26,9 @@ SIZES = {
 
 async def run(lab: Lab, size: str, p: dict) -> Report:
     report = Report(NAME, size, p)
-    for name, unit in [
-        ("worker_checks_per_s", "checks/s"), ("worker_cpu_cores", "cores"),
-        ("worker_checks_per_cpu_s", "checks/CPU-s"), ("worker_failed", "checks"),
-        ("pg_cpu_ms_per_1k_checks", "ms"),
-        ("raw_asyncio_checks_per_cpu_s", "checks/CPU-s"), ("raw_uvloop_checks_per_cpu_s", "checks/CPU-s"),
-        ("raw_asyncio_checks_per_s", "checks/s"), ("raw_uvloop_checks_per_s", "checks/s"),
-        ("blackbox_probes_per_cpu_s", "probes/CPU-s"), ("blackbox_probes_per_s", "probes/s"),
-        ("blackbox_cpu_cores", "cores"),
-        ("ratio_vs_raw_same_loop", "x"), ("ratio_vs_raw_asyncio", "x"), ("ratio_vs_raw_uvloop", "x"),
-        ("ratio_vs_blackbox", "x"),
-    ]:
+    report.units.update(WORKER_VS_RAW_UNITS)
+    for name, unit in [("blackbox_probes_per_cpu_s", "probes/CPU-s"), ("blackbox_probes_per_s", "probes/s"),
+                       ("blackbox_cpu_cores", "cores"), ("ratio_vs_blackbox", "x")]:
         report.figure(name, unit)
     report.goals = [
         Goal("ratio_vs_raw_same_loop", ">=", 0.60,
@@ -56,35 +49,19 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         pg_pid = await server_pid(db_url)
         loops = set()
         for _ in range(p["repeat"]):
-            w = await worker_throughput(lab, db_url, conn, concurrency=p["concurrency"],
-                                        warmup_s=p["warmup_s"], duration_s=p["duration_s"], pg_pid=pg_pid)
-            loops.add(w["loop"])
-            raw = {}
-            for loop in ("asyncio", "uvloop"):
-                raw[loop] = await raw_client(lab, kind="http", address=url, concurrency=p["concurrency"],
-                                             warmup_s=p["warmup_s"], duration_s=p["duration_s"], loop=loop)
+            figures, loop = await worker_vs_raw(
+                lab, db_url, conn, kind="http", address=url, concurrency=p["concurrency"],
+                warmup_s=p["warmup_s"], duration_s=p["duration_s"], pg_pid=pg_pid)
+            loops.add(loop)
             b = await wrk_against(bb, probe_url, duration_s=p["duration_s"], connections=64)
-            w_per_cpu = ratio(w["checks"], w["cpu_s"])
-            raw_per_cpu = {loop: ratio(r["checks"] - r["errors"], r["cpu_s"]) for loop, r in raw.items()}
             bb_per_cpu = ratio(b["requests"] - b["errors"], b["cpu_s"])
-            report.add_run({
-                "worker_checks_per_s": ratio(w["checks"], w["wall_s"]),
-                "worker_cpu_cores": ratio(w["cpu_s"], w["wall_s"]),
-                "worker_checks_per_cpu_s": w_per_cpu,
-                "worker_failed": w["failed"],
-                "pg_cpu_ms_per_1k_checks": ratio(w["pg_cpu_s"] * 1e6, w["checks"]),
-                "raw_asyncio_checks_per_cpu_s": raw_per_cpu["asyncio"],
-                "raw_uvloop_checks_per_cpu_s": raw_per_cpu["uvloop"],
-                "raw_asyncio_checks_per_s": ratio(raw["asyncio"]["checks"], raw["asyncio"]["wall_s"]),
-                "raw_uvloop_checks_per_s": ratio(raw["uvloop"]["checks"], raw["uvloop"]["wall_s"]),
+            figures |= {
                 "blackbox_probes_per_cpu_s": bb_per_cpu,
                 "blackbox_probes_per_s": b["rps"],
                 "blackbox_cpu_cores": ratio(b["cpu_s"], b["wall_s"]),
-                "ratio_vs_raw_same_loop": ratio(w_per_cpu, raw_per_cpu.get(w["loop"])),
-                "ratio_vs_raw_asyncio": ratio(w_per_cpu, raw_per_cpu["asyncio"]),
-                "ratio_vs_raw_uvloop": ratio(w_per_cpu, raw_per_cpu["uvloop"]),
-                "ratio_vs_blackbox": ratio(w_per_cpu, bb_per_cpu),
-            })
+                "ratio_vs_blackbox": ratio(figures["worker_checks_per_cpu_s"], bb_per_cpu),
+            }
+            report.add_run(figures)
         report.notes.append(f"worker event loop: {', '.join(sorted(loops))}")
     finally:
         await conn.close()
