@@ -6,6 +6,8 @@ p99 latency and requests per CPU-second of the server process, and Vigil's share
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
 from tests.support import free_port
@@ -42,11 +44,10 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     ceiling_port = free_port()
     ceiling = lab.python("litestar-min", "bench.baselines.litestar_min", ["--port", str(ceiling_port)])
     ceiling_url = f"http://127.0.0.1:{ceiling_port}/hello"
-    await wait_http(ceiling_url, ceiling)
     api_port = free_port()
     api = lab.vigil("api", ["api", "--port", str(api_port)], db_url)
     base = f"http://127.0.0.1:{api_port}"
-    await wait_http(f"{base}/healthz", api)
+    await asyncio.gather(wait_http(ceiling_url, ceiling), wait_http(f"{base}/healthz", api))
 
     routes = {"target": f"{base}/api/v1/targets/{(first + last) // 2}", "summary": f"{base}/api/v1/summary"}
     async with aiohttp.ClientSession() as session:

@@ -19,7 +19,7 @@ from ..harness.stats import ratio
 
 NAME = "schedule"
 SIZES = {
-    "tiny": {"targets": 50, "interval_s": 1, "duration_s": 2, "lead_s": 0.5, "workers": "1,2", "repeat": 1},
+    "tiny": {"targets": 50, "interval_s": 1, "duration_s": 2, "lead_s": 0.5, "workers": "2", "repeat": 1},
     "short": {"targets": 10_000, "interval_s": 10, "duration_s": 60, "lead_s": 1, "workers": "1,2",
               "repeat": 1},
     "full": {"targets": 10_000, "interval_s": 10, "duration_s": 600, "lead_s": 1, "workers": "1,2",
