@@ -47,7 +47,7 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from vigil_worker.main import run
 
-    run(settings)
+    run(settings, metrics_port=args.metrics_port)
     return 0
 
 
@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("worker", help="run a worker that checks targets")
+    p.add_argument("--metrics-port", type=_port_or_zero, metavar="PORT",
+                   help="port of /metrics and /healthz (default: VIGIL_WORKER_METRICS_PORT "
+                        "or 9100; 0 disables)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("dev", help="run everything on this machine (embedded PostgreSQL if needed)")
@@ -94,6 +97,13 @@ def _port(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be a port between 1 and 65535")
+    return value
+
+
+def _port_or_zero(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be a port between 0 (off) and 65535")
     return value
 
 

@@ -29,6 +29,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     worker_claim_batch: int = 500
     worker_result_buffer: int = 100_000
     retention_days: int = 30
+    # Worker (vigil_worker): /metrics and /healthz (port 0 disables), shutdown grace, the claim
+    # lookahead, the listener's self-ping period, maintenance period, HTTP body cap, ICMP socket.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 9100
+    worker_grace_s: float = 20.0
+    worker_lookahead_s: float = 0.5
+    worker_listener_ping_s: float = 10.0
+    worker_maintenance_interval_s: float = 3600.0
+    worker_http_body_cap_bytes: int = 1 << 20
+    worker_icmp_mode: Literal["auto", "raw", "dgram"] = "auto"
 
     def __post_init__(self) -> None:
         checks = {
@@ -40,6 +50,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "worker_claim_batch": self.worker_claim_batch >= 1,
             "worker_result_buffer": self.worker_result_buffer >= 1,
             "retention_days": self.retention_days >= 1,
+            "worker_metrics_port": 0 <= self.worker_metrics_port <= 65535,
+            "worker_grace_s": self.worker_grace_s > 0,
+            "worker_lookahead_s": 0 <= self.worker_lookahead_s <= 10,
+            "worker_listener_ping_s": self.worker_listener_ping_s > 0,
+            "worker_maintenance_interval_s": self.worker_maintenance_interval_s > 0,
+            "worker_http_body_cap_bytes": self.worker_http_body_cap_bytes >= 1,
         }
         for field, ok in checks.items():
             if not ok:

@@ -1,67 +1,150 @@
-"""The worker process: listener, scheduler and result writer as named, watched tasks."""
+"""The worker process: listener, scheduler, result writer and maintenance as named, watched tasks."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import time
 
 from vigil_core.db import create_pool
 from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 
+from . import maintenance
 from .checks import CheckContext
 from .checks.http import new_session
+from .checks.icmp import Pinger
 from .listener import Listener
+from .metrics import WorkerMetrics, start_http
 from .results import ResultWriter
 from .scheduler import Scheduler
 
 log = get_logger("vigil_worker")
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+class Worker:
+    """One worker's parts, built by serve(); tests reach in through it."""
+
+    def __init__(self, settings: Settings, metrics: WorkerMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.pool = None
+        self.scheduler: Scheduler | None = None
+        self.writer: ResultWriter | None = None
+        self.listener: Listener | None = None
+        self.pinger: Pinger | None = None
+
+    def health(self) -> tuple[bool, dict]:
+        s, w, li = self.scheduler, self.writer, self.listener
+        if s is None or w is None or li is None:
+            return False, {"reason": "starting"}
+        # Alive as long as the scheduler loop turns; a database outage is reported, not fatal
+        # (restarting would throw away the buffered results).
+        loop_age = time.monotonic() - s.last_loop_at
+        alive = loop_age < self.settings.worker_poll_interval_s + 30
+        return alive, {"listener_connected": li.connected, "database_reachable": w.connected,
+                       "offline": s.offline, "in_flight": s.in_flight, "buffered": len(w)}
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
+                metrics_port: int | None = None, metrics: WorkerMetrics | None = None,
+                started: asyncio.Future | None = None) -> None:
+    """Run a worker until `stop` is set, then shut down within settings.worker_grace_s."""
     dsn = settings.require_database_url()
     stop = stop or asyncio.Event()
-    pool = await create_pool(dsn, min_size=1, max_size=settings.db_pool_max_size)
-    wake = asyncio.Event()
-    writer = ResultWriter(pool, capacity=settings.worker_result_buffer)
-    listener = Listener(dsn, wake)
-    async with new_session() as http:
-        scheduler = Scheduler(
-            pool, CheckContext(http=http), writer, wake,
-            concurrency=settings.worker_concurrency,
-            claim_batch=settings.worker_claim_batch,
-            poll_interval_s=settings.worker_poll_interval_s,
-        )
-        tasks = [
-            asyncio.create_task(listener.run(), name="listener"),
-            asyncio.create_task(scheduler.run(), name="scheduler"),
-            asyncio.create_task(writer.run(), name="result-writer"),
-        ]
-        stopper = asyncio.create_task(stop.wait(), name="stop")
-        log.info("worker.started", concurrency=settings.worker_concurrency)
-        # A side task that dies takes the process down instead of leaving it half-alive.
-        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await scheduler.drain()
+    worker = Worker(settings, metrics or WorkerMetrics())
+    m = worker.metrics
+    port = settings.worker_metrics_port if metrics_port is None else metrics_port
+    runner = None
+    if port:
         try:
-            await asyncio.wait_for(writer.flush(), timeout=10)
-        except Exception as exc:  # the database may be gone at shutdown
-            log.error("worker.final_flush_failed", error=repr(exc), lost=len(writer))
-        await pool.close()
+            runner = await start_http(m, port, worker.health, host=settings.worker_metrics_host)
+        except OSError as exc:
+            # Checks matter more than their metrics: keep running, loudly.
+            log.error("metrics.bind_failed", port=port, error=str(exc))
+    pool = worker.pool = await create_pool(dsn, min_size=1, max_size=settings.db_pool_max_size,
+                                           timeout=5)
+    writer = worker.writer = ResultWriter(pool, settings.worker_result_buffer, m)
+    pinger = worker.pinger = Pinger(settings.worker_icmp_mode)
+    http = new_session()
+    scheduler = worker.scheduler = Scheduler(
+        pool, CheckContext(http=http, pinger=pinger,
+                           http_body_cap_bytes=settings.worker_http_body_cap_bytes),
+        writer, m,
+        concurrency=settings.worker_concurrency,
+        claim_batch=settings.worker_claim_batch,
+        poll_interval_s=settings.worker_poll_interval_s,
+        lookahead_s=settings.worker_lookahead_s,
+    )
+    listener = worker.listener = Listener(dsn, scheduler, m, ping_s=settings.worker_listener_ping_s)
+    tasks = {
+        "scheduler": asyncio.create_task(scheduler.run(), name="scheduler"),
+        "listener": asyncio.create_task(listener.run(), name="listener"),
+        "result-writer": asyncio.create_task(writer.run(), name="result-writer"),
+        "maintenance": asyncio.create_task(
+            maintenance.run(pool, settings.retention_days, settings.worker_maintenance_interval_s),
+            name="maintenance"),
+    }
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    log.info("worker.started", concurrency=settings.worker_concurrency, metrics_port=port or None)
+    if started is not None and not started.done():
+        started.set_result(worker)
+    failed: BaseException | None = None
+    try:
+        # A side task that dies takes the process down instead of leaving it half-alive.
+        done, _ = await asyncio.wait([*tasks.values(), stopper], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if task is not stopper and task.exception():
-                raise task.exception()
-    log.info("worker.stopped")
+            if task is not stopper:
+                failed = task.exception() or RuntimeError(f"task {task.get_name()} ended")
+                log.error("worker.task_died", task=task.get_name(), exc_info=failed)
+    finally:
+        await _shutdown(worker, tasks, stopper, http, pinger, runner)
+    if failed is not None:
+        raise failed
 
 
-def run(settings: Settings) -> None:
+async def _shutdown(worker: Worker, tasks: dict[str, asyncio.Task], stopper: asyncio.Task,
+                    http, pinger: Pinger, runner) -> None:
+    """Stop claiming, let checks finish or time out, flush, all within the grace period."""
+    settings = worker.settings
+    scheduler, writer, pool = worker.scheduler, worker.writer, worker.pool
+    end = time.monotonic() + settings.worker_grace_s
+    reserve = min(5.0, settings.worker_grace_s / 4)  # kept for the final flush
+    stopper.cancel()
+    scheduler.stop_claiming()
+    for name in ("listener", "maintenance"):
+        tasks[name].cancel()
+    try:
+        await asyncio.wait_for(tasks["scheduler"], timeout=2)
+    except BaseException:
+        pass
+    cancelled = await scheduler.drain(max(0.0, end - time.monotonic() - reserve))
+    try:
+        # The writer keeps running (with its retries) until everything is written.
+        if not tasks["result-writer"].done():
+            await asyncio.wait_for(writer.drain(), timeout=max(0.1, end - time.monotonic() - 0.5))
+    except TimeoutError:
+        log.error("worker.final_flush_failed", lost=len(writer))
+    tasks["result-writer"].cancel()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
+    await http.close()
+    pinger.close()
+    try:
+        await asyncio.wait_for(pool.close(), timeout=max(0.1, end - time.monotonic()))
+    except Exception:
+        pool.terminate()
+    if runner is not None:
+        await runner.cleanup()
+    log.info("worker.stopped", cancelled_checks=cancelled, unflushed=len(writer),
+             dropped_total=writer.dropped)
+
+
+def run(settings: Settings, metrics_port: int | None = None) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+        await serve(settings, stop, metrics_port=metrics_port)
 
     asyncio.run(main())

@@ -1,24 +1,66 @@
+-- The worker's SQL. Positional parameters only; every batch goes through unnest().
+
 -- name: claim_due
--- Claims up to $2 slots due within $1 seconds and advances each to its next slot
--- (anchor + k * interval: fixed rate, no drift; missed slots are skipped, not replayed).
+-- Claims up to $2 slots due within $1 seconds and advances each to its next slot.
+-- Slot k of a target is due at anchor_at + k * interval_s (fixed rate, no drift). A slot
+-- missed while no worker ran is skipped: the claimed slot is the latest one due, never one
+-- before next_check_at, so no slot is claimed twice. Returns the database clock too, so the
+-- worker times slots against it rather than its own clock.
 WITH due AS (
-    SELECT s.target_id, s.next_check_at AS due_at
+    SELECT s.target_id
       FROM schedule s
      WHERE s.next_check_at <= now() + make_interval(secs => $1)
      ORDER BY s.next_check_at
      LIMIT $2
        FOR UPDATE SKIP LOCKED
+), slot AS (
+    SELECT s.target_id,
+           greatest(s.next_check_at,
+                    s.anchor_at + make_interval(secs => t.interval_s * floor(
+                        extract(epoch FROM now() - s.anchor_at) / t.interval_s))) AS due_at
+      FROM due
+      JOIN schedule s ON s.target_id = due.target_id
+      JOIN targets t ON t.id = due.target_id
 )
 UPDATE schedule s
-   SET next_check_at = s.anchor_at + make_interval(secs => t.interval_s * (floor(
-           extract(epoch FROM greatest(now(), due.due_at) - s.anchor_at) / t.interval_s + 1e-6) + 1))
-  FROM due
-  JOIN targets t ON t.id = due.target_id
- WHERE s.target_id = due.target_id
-RETURNING t.id, t.name, t.kind, t.address, t.interval_s, t.timeout_s, t.settings, due.due_at;
+   SET next_check_at = slot.due_at + make_interval(secs => t.interval_s)
+  FROM slot
+  JOIN targets t ON t.id = slot.target_id
+ WHERE s.target_id = slot.target_id
+RETURNING t.id, t.name, t.kind, t.address, t.interval_s, t.timeout_s, t.settings,
+          s.anchor_at, slot.due_at, clock_timestamp() AS db_now;
 
 -- name: next_due
-SELECT min(next_check_at) FROM schedule;
+SELECT min(next_check_at), clock_timestamp() FROM schedule;
+
+-- name: schedule_anchors
+-- Which of these targets still have a schedule, and on which grid (a change re-anchors).
+SELECT target_id, anchor_at FROM schedule WHERE target_id = ANY($1::bigint[]);
+
+-- name: advance_after_offline
+-- After an outage: the slots this worker checked on its own must not be claimed again.
+UPDATE schedule s
+   SET next_check_at = greatest(s.next_check_at, u.next_check_at)
+  FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS u(target_id, anchor_at, next_check_at)
+ WHERE s.target_id = u.target_id AND s.anchor_at = u.anchor_at;
+
+-- name: lock_states
+-- Locked in target order, so two workers flushing overlapping targets cannot deadlock.
+SELECT st.target_id, st.status, st.since, st.consecutive_ok, st.consecutive_fail,
+       st.last_checked_at, st.tls_expires_at, t.failure_threshold, t.success_threshold, t.enabled
+  FROM target_state st
+  JOIN targets t ON t.id = st.target_id
+ WHERE st.target_id = ANY($1::bigint[])
+ ORDER BY st.target_id
+   FOR UPDATE OF st;
+
+-- name: stored_slots
+-- Slots (target, due) of this batch already stored, e.g. by another worker during an outage.
+SELECT c.target_id, c.due_at
+  FROM checks c
+  JOIN unnest($1::bigint[], $2::timestamptz[]) AS u(target_id, due_at)
+    ON c.target_id = u.target_id AND c.due_at = u.due_at
+ WHERE c.checked_at >= $3;
 
 -- name: insert_checks
 INSERT INTO checks (target_id, checked_at, due_at, ok, latency_ms, status_code,
@@ -26,19 +68,64 @@ INSERT INTO checks (target_id, checked_at, due_at, ok, latency_ms, status_code,
 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::boolean[],
                      $5::real[], $6::smallint[], $7::text[], $8::text[], $9::jsonb[]);
 
--- name: update_last_results
--- The newest result per target in the batch becomes the target's last result.
+-- name: update_states
 UPDATE target_state st
-   SET last_checked_at = r.checked_at, last_ok = r.ok, last_latency_ms = r.latency_ms,
-       last_status_code = r.status_code, last_error_class = r.error_class,
-       last_error_message = r.error_message, updated_at = now()
-  FROM (SELECT DISTINCT ON (target_id) *
-          FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[], $4::real[],
-                      $5::smallint[], $6::text[], $7::text[])
-               AS u(target_id, checked_at, ok, latency_ms, status_code, error_class, error_message)
-         ORDER BY target_id, checked_at DESC) r
- WHERE st.target_id = r.target_id
-   AND (st.last_checked_at IS NULL OR st.last_checked_at <= r.checked_at);
+   SET status = u.status, since = u.since, consecutive_ok = u.consecutive_ok,
+       consecutive_fail = u.consecutive_fail, last_checked_at = u.checked_at, last_ok = u.ok,
+       last_latency_ms = u.latency_ms, last_status_code = u.status_code,
+       last_error_class = u.error_class, last_error_message = u.error_message,
+       tls_expires_at = u.tls_expires_at, updated_at = now()
+  FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::integer[], $5::integer[],
+              $6::timestamptz[], $7::boolean[], $8::real[], $9::smallint[], $10::text[],
+              $11::text[], $12::timestamptz[])
+       AS u(target_id, status, since, consecutive_ok, consecutive_fail, checked_at, ok,
+            latency_ms, status_code, error_class, error_message, tls_expires_at)
+ WHERE st.target_id = u.target_id;
+
+-- name: close_incidents
+UPDATE incidents i
+   SET ended_at = greatest(u.ended_at, i.started_at)
+  FROM unnest($1::bigint[], $2::timestamptz[]) AS u(target_id, ended_at)
+ WHERE i.target_id = u.target_id AND i.ended_at IS NULL;
+
+-- name: open_incidents
+INSERT INTO incidents (target_id, started_at, ended_at, cause)
+SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[]);
+
+-- name: upsert_rollups
+-- Buckets arrive as text ('{1,0,...}') because unnest() would flatten a 2-D integer array.
+INSERT INTO check_rollups_hourly AS r (target_id, hour, checks, ok, latency_sum_ms,
+                                       latency_max_ms, latency_count, latency_buckets)
+SELECT u.target_id, u.hour, u.checks, u.ok, u.latency_sum_ms, u.latency_max_ms,
+       u.latency_count, u.latency_buckets::integer[]
+  FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::integer[],
+              $5::double precision[], $6::real[], $7::integer[], $8::text[])
+       AS u(target_id, hour, checks, ok, latency_sum_ms, latency_max_ms, latency_count,
+            latency_buckets)
+ ORDER BY u.target_id, u.hour
+ON CONFLICT (target_id, hour) DO UPDATE SET
+    checks          = r.checks + EXCLUDED.checks,
+    ok              = r.ok + EXCLUDED.ok,
+    latency_sum_ms  = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
+    latency_max_ms  = greatest(r.latency_max_ms, EXCLUDED.latency_max_ms),
+    latency_count   = r.latency_count + EXCLUDED.latency_count,
+    latency_buckets = ARRAY(SELECT a + b
+                              FROM unnest(r.latency_buckets, EXCLUDED.latency_buckets) AS x(a, b));
+
+-- name: notify_status
+SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload;
 
 -- name: ensure_partitions
-SELECT vigil_ensure_check_partitions(1, 7);
+-- Serialised by a transaction-level advisory lock: two workers creating the same partition
+-- would otherwise race between the existence test and CREATE TABLE.
+SELECT pg_advisory_xact_lock(7236001), vigil_ensure_check_partitions($1, $2);
+
+-- name: maintenance_lock
+-- Only one worker at a time runs maintenance; the others skip this round.
+SELECT pg_try_advisory_xact_lock(7236002);
+
+-- name: drop_old_partitions
+SELECT vigil_drop_old_check_partitions($1);
+
+-- name: listener_ping
+SELECT pg_notify($1, $2);

@@ -1,0 +1,49 @@
+"""TCP checks: resolve, connect under the caller's deadline, then close cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+from .base import CheckContext, ClaimedTarget, Outcome, failure, ms, resolve
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    """"host:port" or "[v6]:port" (the form targets_address_valid allows) into its parts."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+async def check_tcp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
+    host, port = split_host_port(target.address)
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    try:
+        family, sockaddr = await resolve(host, port, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return failure("dns", f"cannot resolve {host!r}: {exc.strerror or exc}")
+    resolved = time.perf_counter()
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, sockaddr)
+        connected = time.perf_counter()
+    except ConnectionRefusedError:
+        sock.close()
+        return failure("refused", f"connection to {target.address} refused")
+    except OSError as exc:
+        sock.close()
+        return failure("connect", f"cannot connect to {target.address}: {exc.strerror or exc}")
+    except BaseException:
+        sock.close()  # the caller's deadline (CancelledError) must not leak the socket
+        raise
+    # A clean close: FIN, not RST, so the target's logs show a normal disconnect.
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+    timings = {"dns": ms(resolved - start), "connect": ms(connected - resolved),
+               "total": ms(connected - start)}
+    return Outcome(ok=True, latency_ms=timings["connect"], timings=timings)

@@ -1,0 +1,44 @@
+"""History upkeep: daily partitions of `checks` created ahead and dropped after retention.
+
+Any number of workers run this loop; a transaction-level advisory lock lets one of them do
+the work each round and the others skip it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from vigil_core.db import load_queries
+from vigil_core.logging import get_logger
+
+from .results import TRANSIENT_DB_ERRORS
+
+Q = load_queries(__package__)
+log = get_logger("vigil_worker.maintenance")
+
+DAYS_AHEAD = 7
+
+
+async def run_once(pool: asyncpg.Pool, retention_days: int) -> dict[str, int] | None:
+    """One round; returns what it did, or None when another worker holds the lock."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval(Q["maintenance_lock"]):
+            return None
+        created = (await conn.fetchrow(Q["ensure_partitions"], 1, DAYS_AHEAD))[1]
+        dropped = await conn.fetchval(Q["drop_old_partitions"], retention_days)
+    log.info("maintenance.done", partitions_created=created, partitions_dropped=dropped,
+             retention_days=retention_days)
+    return {"created": created, "dropped": dropped}
+
+
+async def run(pool: asyncpg.Pool, retention_days: int, every_s: float) -> None:
+    while True:
+        try:
+            await run_once(pool, retention_days)
+            delay = every_s
+        except TRANSIENT_DB_ERRORS as exc:
+            log.warning("maintenance.failed", error=repr(exc))
+            delay = min(every_s, 30.0)
+        await asyncio.sleep(delay)

@@ -1,0 +1,131 @@
+"""The result writer against a real database: state, incidents, roll-ups, NOTIFYs, partitions."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from vigil_core.db import create_pool
+from vigil_core.models import CheckResult
+from vigil_core.notify import STATUS_CHANNEL, ResultsStored, StateChanged, decode_status_event
+from vigil_worker import maintenance
+from vigil_worker.metrics import WorkerMetrics
+from vigil_worker.results import OfflineResult, ResultWriter
+
+from .conftest import add_target
+
+
+@pytest.fixture
+async def pool(db_url: str):
+    p = await create_pool(db_url, max_size=3)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def status_events(db):
+    events: list = []
+    await db.add_listener(STATUS_CHANNEL, lambda *a: events.append(decode_status_event(a[3])))
+    yield events
+    await db.remove_listener(STATUS_CHANNEL, lambda *a: None)
+
+
+def result(tid: int, at: dt.datetime, ok: bool, latency: float = 12.0, **kw) -> CheckResult:
+    return CheckResult(target_id=tid, checked_at=at, due_at=at, ok=ok, latency_ms=latency,
+                       error_class=None if ok else "refused",
+                       error_message=None if ok else "connection refused", **kw)
+
+
+async def test_thresholds_open_and_close_incidents_exactly_once(db, pool, status_events) -> None:
+    tid = await add_target(db, "flaky", "tcp", "127.0.0.1:9", failure_threshold=2,
+                           success_threshold=2)
+    writer = ResultWriter(pool, 1000, WorkerMetrics())
+    t0 = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    at = lambda i: t0 + dt.timedelta(seconds=i)  # noqa: E731
+    # one flush per result, as a slow trickle would do, then some in one batch
+    for i, ok in enumerate([True, False, False, False, True]):
+        await writer.write([result(tid, at(i), ok)])
+    await writer.write([result(tid, at(5), True), result(tid, at(6), True)])
+
+    incidents = await db.fetch("SELECT started_at, ended_at, cause FROM incidents WHERE target_id = $1", tid)
+    assert [(r["started_at"], r["ended_at"]) for r in incidents] == [(at(2), at(5))]
+    assert incidents[0]["cause"] == "refused: connection refused"
+    st = await db.fetchrow("SELECT * FROM target_state WHERE target_id = $1", tid)
+    assert (st["status"], st["since"], st["consecutive_ok"], st["last_checked_at"]) == ("up", at(5), 3, at(6))
+    await asyncio.sleep(0.1)  # notifications arrive after commit
+    states = [e for e in status_events if isinstance(e, StateChanged)]
+    assert [(e.previous, e.status) for e in states] == [("pending", "up"), ("up", "down"), ("down", "up")]
+    assert states[1].since == at(2).isoformat()
+    stored = [e for e in status_events if isinstance(e, ResultsStored)]
+    assert len(stored) == 6 and all(e.target_ids == [tid] for e in stored)
+
+
+async def test_rollups_follow_each_flush(db, pool) -> None:
+    tid = await add_target(db, "rolled", "tcp", "127.0.0.1:9")
+    writer = ResultWriter(pool, 1000, WorkerMetrics())
+    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    await writer.write([result(tid, hour + dt.timedelta(seconds=1), True, 0.5),
+                        result(tid, hour + dt.timedelta(seconds=2), True, 40.0)])
+    await writer.write([result(tid, hour + dt.timedelta(seconds=3), False, 900.0),
+                        result(tid, hour - dt.timedelta(seconds=1), True, 3.0)])
+    rows = await db.fetch("SELECT * FROM check_rollups_hourly WHERE target_id = $1 ORDER BY hour", tid)
+    assert [(r["hour"], r["checks"], r["ok"]) for r in rows] == [
+        (hour - dt.timedelta(hours=1), 1, 1), (hour, 3, 2)]
+    this = rows[1]
+    # latency figures cover successful checks only
+    assert (this["latency_count"], this["latency_sum_ms"], this["latency_max_ms"]) == (2, 40.5, 40.0)
+    buckets = this["latency_buckets"]
+    assert sum(buckets) == 2 and buckets[0] == 1 and buckets[5] == 1  # <=1 ms and <=50 ms
+
+
+async def test_missing_partition_is_created_and_the_insert_retried(db, pool) -> None:
+    tid = await add_target(db, "far", "tcp", "127.0.0.1:9")
+    writer = ResultWriter(pool, 1000, WorkerMetrics())
+    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)  # before the first partition
+    await writer.write([result(tid, old, True)])
+    assert await db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", tid) == 1
+
+
+async def test_results_of_deleted_targets_and_stored_offline_slots_are_skipped(db, pool) -> None:
+    kept = await add_target(db, "kept", "tcp", "127.0.0.1:9")
+    gone = await add_target(db, "gone", "tcp", "127.0.0.1:9")
+    await db.execute("DELETE FROM targets WHERE id = $1", gone)
+    writer = ResultWriter(pool, 1000, WorkerMetrics())
+    now = dt.datetime.now(dt.timezone.utc)
+    await writer.write([result(kept, now, True), result(gone, now, True)])
+    # the same slot checked offline by this worker and stored by another: recorded once
+    dup = OfflineResult(target_id=kept, checked_at=now + dt.timedelta(milliseconds=3), due_at=now,
+                        ok=True, latency_ms=1.0)
+    await writer.write([dup])
+    rows = await db.fetch("SELECT target_id, due_at FROM checks")
+    assert [(r["target_id"], r["due_at"]) for r in rows] == [(kept, now)]
+
+
+async def test_buffer_is_bounded_and_drops_are_counted(pool) -> None:
+    metrics = WorkerMetrics()
+    writer = ResultWriter(pool, 5, metrics)
+    now = dt.datetime.now(dt.timezone.utc)
+    for i in range(8):
+        writer.add(result(1, now, True))
+    assert len(writer) == 5 and writer.dropped == 3
+    assert metrics.registry.get_sample_value("vigil_worker_results_dropped_total") == 3
+    assert metrics.registry.get_sample_value("vigil_worker_result_buffer_depth") == 5
+
+
+async def test_maintenance_creates_ahead_drops_old_and_runs_once_at_a_time(db, pool, db_url) -> None:
+    await db.execute("SELECT vigil_ensure_check_partitions(40, 0)")
+    names = lambda: db.fetch("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "  # noqa: E731
+                             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'checks' ORDER BY 1")
+    today = dt.datetime.now(dt.timezone.utc).date()
+    done = await maintenance.run_once(pool, retention_days=30)
+    parts = [r[0] for r in await names()]
+    days = [dt.datetime.strptime(p[7:], "%Y%m%d").date() for p in parts]
+    assert min(days) == today - dt.timedelta(days=30)  # ends today-29: inside retention
+    assert max(days) == today + dt.timedelta(days=maintenance.DAYS_AHEAD)
+    assert done["dropped"] == 10
+    # while another worker holds the maintenance lock, this one skips the round
+    async with pool.acquire() as other, other.transaction():
+        await other.execute("SELECT pg_advisory_xact_lock(7236002)")
+        assert await maintenance.run_once(pool, retention_days=30) is None
