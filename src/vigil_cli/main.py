@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=8000, help="API port (default 8000)")
     p.add_argument("--data-dir", default=".vigil", help="where the embedded PostgreSQL keeps its data")
     p.set_defaults(func=cmd_dev)
+
+    from .apply import add_parser as add_apply_parser
+
+    add_apply_parser(sub)
     return parser
 
 

@@ -1,7 +1,10 @@
-"""The Litestar application: routes, the asyncpg pool owned by the lifespan, error map."""
+"""The Litestar application: routes, the database handle and live-events hub owned by the
+lifespan, the error map, metrics and the OpenAPI document."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,45 +12,71 @@ import asyncpg
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
-from vigil_core.db import create_pool
 from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 
+from .apply.controller import ApplyController
 from .checks.controller import CheckController
+from .database import Database
 from .errors import EXCEPTION_HANDLERS
+from .events.controller import EventController
+from .events.hub import EventHub, supervise
 from .health import healthz, readyz
+from .incidents.controller import IncidentController
+from .metrics import ApiMetrics, metrics_endpoint
+from .openapi import openapi_config
+from .summary.controller import SummaryController
 from .targets.controller import TargetController
+from .uptime.controller import UptimeController
 
 log = get_logger("vigil_api")
 
+MAX_BODY = 64 * 1024
 
-def create_app(settings: Settings) -> Litestar:
-    dsn = settings.require_database_url()
+
+def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> Litestar:
+    """The app. It starts without a database and becomes ready when one answers."""
+    db = Database(settings.require_database_url(), min_size=settings.db_pool_min_size,
+                  max_size=settings.db_pool_max_size)
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await create_pool(
-            dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
-        )
-        app.state.pool = pool
-        log.info("api.started")
+        hub = EventHub(db)
+        app.state.hub = hub
+        app.state.hub_task = asyncio.create_task(hub.run(), name="events-hub")
+        supervise(app.state.hub_task)
+        await db.warm()
+        log.info("api.started", db_ready=db.pool_or_none is not None)
         try:
             yield
         finally:
-            await pool.close()
+            app.state.hub_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await app.state.hub_task
+            await db.close()
 
-    def provide_pool(state: State) -> asyncpg.Pool:
-        return state.pool
+    async def provide_pool(state: State) -> asyncpg.Pool:
+        return await state.db.pool()
+
+    state = {"db": db, "metrics": metrics, "hub": None, "hub_task": None}
+    if sse_heartbeat_s is not None:
+        state["sse_heartbeat_s"] = sse_heartbeat_s
 
     return Litestar(
-        route_handlers=[healthz, readyz, TargetController, CheckController],
-        dependencies={"pool": Provide(provide_pool, sync_to_thread=False)},
+        route_handlers=[
+            healthz, readyz, metrics_endpoint,
+            TargetController, ApplyController, CheckController, UptimeController,
+            IncidentController, SummaryController, EventController,
+        ],
+        dependencies={"pool": Provide(provide_pool)},
         lifespan=[lifespan],
+        state=State(state),
+        middleware=[metrics.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
-        request_max_body_size=64 * 1024,
-        openapi_config=OpenAPIConfig(title="Vigil", version="0.1.0", path="/schema"),
+        request_max_body_size=MAX_BODY,
+        openapi_config=openapi_config(),
     )
 
 

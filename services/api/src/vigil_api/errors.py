@@ -1,19 +1,34 @@
-"""The one map from errors to HTTP statuses, rendered as RFC 9457 problem details."""
+"""The one map from errors to HTTP statuses, rendered as RFC 9457 problem details.
+
+Every error the API returns has the same shape: application/problem+json with
+{type, title, status, detail, errors: [{field, message}]}, where `field` is the JSON field name
+(a dotted path with [index] for nested values, e.g. `targets[2].url`).
+"""
 
 from __future__ import annotations
 
+import re
+from http import HTTPStatus
 from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from vigil_core.logging import get_logger
 
 log = get_logger("vigil_api.errors")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct):
+    """One invalid field: its JSON name (path) and the rule it breaks."""
+
+    field: str
+    message: str
 
 
 class Problem(msgspec.Struct, omit_defaults=True):
@@ -23,7 +38,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     status: int
     detail: str
     type: str = "about:blank"
-    errors: list[dict[str, str]] | None = None
+    errors: list[FieldError] | None = None
 
 
 class NotFound(Exception):
@@ -32,10 +47,30 @@ class NotFound(Exception):
 
 
 class Conflict(Exception):
-    pass
+    """The request clashes with stored state (a duplicate name); `field` names the culprit."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
-def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> Response:
+class InvalidInput(Exception):
+    """Input that breaks a rule; each FieldError names the field and the rule."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+    @classmethod
+    def one(cls, field: str, message: str) -> InvalidInput:
+        return cls([FieldError(field, message)])
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached right now (the pool could not be created)."""
+
+
+def problem(status: int, title: str, detail: str, errors: list[FieldError] | None = None) -> Response:
     return Response(
         content=Problem(title=title, status=status, detail=detail, errors=errors),
         status_code=status,
@@ -43,26 +78,82 @@ def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] |
     )
 
 
-def _field_errors(extra: Any) -> list[dict[str, str]]:
-    out = []
-    for item in extra if isinstance(extra, list) else []:
-        if isinstance(item, dict):
-            field = str(item.get("key") or "body")
-            out.append({"field": field, "message": str(item.get("message", "invalid"))})
-    return out
+def responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error statuses an operation can answer (all with a Problem body)."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem, description=_DESCRIPTIONS.get(status, _title(status)),
+            media_type=PROBLEM_JSON,
+        )
+        for status in statuses
+    }
+
+
+_DESCRIPTIONS = {
+    400: "Invalid input: malformed JSON, or a field that is missing, unknown or breaks a rule",
+    404: "No such resource",
+    409: "Conflict with stored state (a duplicate name)",
+    413: "The request body is over 64 KiB",
+    503: "The database is unavailable; retry shortly",
+}
+
+# msgspec says "Expected `int`, got `str` - at `$.targets[0].port`"; missing and unknown
+# fields are reported at the object that holds them, with the name in backticks.
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at (?P<key>`key` in )?`\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_NAMED = re.compile(r"(?:missing required field|unknown field) `(?P<name>[^`]+)`")
+
+
+def field_error_from_msgspec(exc: msgspec.ValidationError, prefix: str = "") -> FieldError:
+    """Turn a msgspec validation message into a FieldError that names the JSON field."""
+    m = _AT.match(str(exc))
+    message, path = (m["msg"], m["path"] or "") if m else (str(exc), "")
+    if m and m["key"]:
+        message = f"key {_humanize(message)}"
+    # msgspec writes a map value as `$.labels[...]`; the field is the map.
+    path = path.replace("[...]", "").lstrip(".")
+    if named := _NAMED.search(message):
+        path = f"{path}.{named['name']}" if path else named["name"]
+    if "missing required field" in message:
+        message = "is required"
+    elif "unknown field" in message:
+        message = "is not a known field"
+    field = ".".join(p for p in (prefix, path) if p) or "body"
+    return FieldError(field=field.replace(".[", "["), message=_humanize(message))
+
+
+def _humanize(message: str) -> str:
+    # msgspec's wording is precise; only make it read as a rule about the field.
+    return message.replace("Expected", "must be").replace("`", "")
+
+
+# Python names of parameters whose JSON/query name differs (`state` is reserved by Litestar).
+_PARAM_NAMES = {"state_filter": "state", "open_": "open", "data": "body"}
 
 
 def on_validation(request: Request, exc: ValidationException) -> Response:
-    errors = _field_errors(exc.extra)
-    if errors:
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    else:
-        detail = exc.detail or "the request body is not valid"
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or "body")
+            message = _humanize(str(item.get("message", "is invalid")))
+            if key == "data":
+                message = "is required: send a JSON object"
+            errors.append(FieldError(_PARAM_NAMES.get(key, key), message))
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail or "the request is not valid"
     return problem(400, "Invalid request", detail, errors or None)
 
 
+def on_invalid(request: Request, exc: InvalidInput) -> Response:
+    return problem(400, "Invalid request", str(exc), exc.errors)
+
+
 def on_http(request: Request, exc: HTTPException) -> Response:
-    return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+    if exc.status_code >= 500:
+        log.warning("api.http_error", status=exc.status_code, detail=exc.detail, path=request.url.path)
+    detail = str(exc.detail)
+    if exc.status_code == 413:
+        detail = "the request body is over the 64 KiB limit"
+    return problem(exc.status_code, _title(exc.status_code), detail)
 
 
 def on_not_found(request: Request, exc: NotFound) -> Response:
@@ -70,12 +161,39 @@ def on_not_found(request: Request, exc: NotFound) -> Response:
 
 
 def on_conflict(request: Request, exc: Conflict) -> Response:
-    return problem(409, "Conflict", str(exc))
+    errors = [FieldError(exc.field, str(exc))] if exc.field else None
+    return problem(409, "Conflict", str(exc), errors)
 
 
 def on_database_down(request: Request, exc: Exception) -> Response:
     log.warning("db.unavailable", error=repr(exc), path=request.url.path)
     return problem(503, "Database unavailable", "the database cannot be reached; try again shortly")
+
+
+def on_database_rejected(request: Request, exc: asyncpg.PostgresError) -> Response:
+    # Validation runs before every write, so this is a safety net: the schema's CHECK
+    # constraints still hold the line, and the client hears which rule it broke.
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return problem(409, "Conflict", "a target with that name already exists",
+                       [FieldError("name", "is already used by another target")])
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
+        constraint = getattr(exc, "constraint_name", None) or ""
+        field = _CONSTRAINT_FIELDS.get(constraint, "body")
+        log.warning("db.rejected", constraint=constraint, error=str(exc), path=request.url.path)
+        return problem(400, "Invalid request", f"the value breaks the rule {constraint or exc.sqlstate}",
+                       [FieldError(field, f"breaks the database rule {constraint or exc.sqlstate}")])
+    return on_unexpected(request, exc)
+
+
+_CONSTRAINT_FIELDS = {
+    "targets_name_valid": "name",
+    "targets_address_valid": "url",
+    "targets_interval_valid": "interval_s",
+    "targets_timeout_valid": "timeout_s",
+    "targets_failure_threshold_valid": "failure_threshold",
+    "targets_success_threshold_valid": "success_threshold",
+    "targets_labels_object": "labels",
+}
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -84,28 +202,31 @@ def on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 def _title(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
 
 
+# What "the database is down" looks like from asyncpg: refused or dropped connections, a
+# server shutting down (class 57: admin/crash shutdown, cannot connect now), timeouts.
 DB_DOWN_ERRORS: tuple[type[Exception], ...] = (
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionDoesNotExistError,
+    DatabaseUnavailable,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
     asyncpg.InterfaceError,
     ConnectionError,
     OSError,
     TimeoutError,
 )
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: on_validation,
+    InvalidInput: on_invalid,
     HTTPException: on_http,
     NotFound: on_not_found,
     Conflict: on_conflict,
     **{exc: on_database_down for exc in DB_DOWN_ERRORS},
+    asyncpg.PostgresError: on_database_rejected,
     Exception: on_unexpected,
 }

@@ -1,24 +1,28 @@
-"""HTTP handlers for /api/v1/targets/{id}/checks."""
+"""HTTP handlers for /api/v1/targets/{id}/checks: raw results, newest first, keyset-paginated."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-import asyncpg
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from vigil_core.db import load_queries
 
-from ..errors import NotFound
+from ..database import PoolDep
+from ..errors import InvalidInput, NotFound, responses
+from ..pagination import decode_cursor, encode_cursor
+from ..timerange import as_utc
 
 Q = load_queries(__package__)
 
+FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
 
 class Check(msgspec.Struct, kw_only=True):
-    target_id: int
     checked_at: datetime
     due_at: datetime | None
     ok: bool
@@ -29,19 +33,45 @@ class Check(msgspec.Struct, kw_only=True):
     timings: dict[str, Any] | None
 
 
+class CheckPage(msgspec.Struct, kw_only=True):
+    """A page of checks, newest first; `next` is the cursor of the following page or null."""
+
+    items: list[Check]
+    next: str | None
+
+
 class CheckController(Controller):
     path = "/api/v1/targets/{target_id:int}/checks"
     tags = ["results"]
 
-    @get("/", operation_id="listTargetChecks", summary="A target's checks, newest first")
-    async def list(
+    @get("/", operation_id="listTargetChecks", summary="A target's checks, newest first",
+         responses=responses(400, 404, 503))
+    async def list_checks(
         self,
-        target_id: int,
-        pool: asyncpg.Pool,
-        limit: int = Parameter(default=100, ge=1, le=1000),
-    ) -> list[Check]:
+        target_id: FromPath[int],
+        pool: PoolDep,
+        since: Annotated[datetime | None, QueryParameter(description="Oldest check time (inclusive)")] = None,
+        until: Annotated[datetime | None, QueryParameter(description="Newest check time (exclusive)")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, QueryParameter(max_length=200, description="`next` of the previous page")] = None,
+    ) -> CheckPage:
+        """Raw check results in [since, until), newest first. Pages never repeat or skip a row,
+        even while new checks arrive."""
+        lo, hi = as_utc(since) or FAR_PAST, as_utc(until) or FAR_FUTURE
+        if lo >= hi:
+            raise InvalidInput.one("since", "must be before until")
+        before, skip = decode_cursor(cursor, datetime, int) if cursor else (FAR_FUTURE, 0)
+        if skip < 0 or skip > 1_000_000:
+            raise InvalidInput.one("cursor", "is not a cursor this API returned")
         async with pool.acquire() as conn:
-            if not await conn.fetchval(Q["target_exists"], target_id):
+            rows = await conn.fetch(Q["list_checks"], target_id, lo, hi, before, skip, limit + 1)
+            if not rows and not await conn.fetchval(Q["target_exists"], target_id):
                 raise NotFound("target", target_id)
-            rows = await conn.fetch(Q["list_checks"], target_id, limit)
-        return [Check(**dict(r)) for r in rows]
+        items = [Check(**dict(r)) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1].checked_at
+            ties = sum(1 for c in items if c.checked_at == last)
+            # The rows at `last` on this page come after those the cursor already skipped.
+            next_cursor = encode_cursor(last, ties + (skip if last == before else 0))
+        return CheckPage(items=items, next=next_cursor)

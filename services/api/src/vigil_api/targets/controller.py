@@ -1,80 +1,97 @@
-"""HTTP handlers for /api/v1/targets."""
+"""HTTP handlers for /api/v1/targets: create, list, read, replace, patch, pause/resume, delete.
+
+Every write runs in one transaction in which the targets trigger sends the NOTIFY that wakes
+the workers, so a change takes effect at once.
+"""
 
 from __future__ import annotations
 
-import asyncpg
-from litestar import Controller, get, post
-from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from typing import Annotated
 
-from vigil_core.db import load_queries
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ..errors import Conflict, NotFound, Problem
-from .schemas import Target, TargetCreate
+from ..body import StrictBody
+from ..database import PoolDep
+from ..errors import NotFound, responses
+from ..pagination import decode_cursor, encode_cursor
+from . import rules, service
+from .schemas import Target, TargetCreate, TargetPage, TargetUpdate
 
-Q = load_queries(__package__)
+Kind = str
 
-ERRORS = {
-    400: Problem,
-    404: Problem,
-    409: Problem,
-    503: Problem,
-}
-
-
-def to_target(row: asyncpg.Record) -> Target:
-    return Target(
-        id=row["id"],
-        name=row["name"],
-        kind=row["kind"],
-        url=row["address"] if row["kind"] == "http" else None,
-        interval_s=row["interval_s"],
-        timeout_s=row["timeout_s"],
-        enabled=row["enabled"],
-        settings=row["settings"],
-        labels=row["labels"],
-        failure_threshold=row["failure_threshold"],
-        success_threshold=row["success_threshold"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+WRITE_ERRORS = responses(400, 404, 409, 413, 503)
 
 
 class TargetController(Controller):
     path = "/api/v1/targets"
     tags = ["targets"]
 
-    @post("/", operation_id="createTarget", summary="Create a target")
-    async def create(self, data: TargetCreate, pool: asyncpg.Pool) -> Target:
-        """Create a target. The worker is notified in the same transaction and checks it at once."""
-        if data.timeout_s >= data.interval_s:
-            raise ValidationException(
-                "timeout_s must be less than interval_s",
-                extra=[{"key": "timeout_s", "message": "must be less than interval_s"}],
-            )
-        try:
-            row = await pool.fetchrow(
-                Q["insert_target"], data.name, data.kind, data.url, data.interval_s,
-                data.timeout_s, data.enabled,
-            )
-        except asyncpg.UniqueViolationError:
-            raise Conflict(f"a target named {data.name!r} already exists") from None
-        return to_target(row)
+    @post("/", operation_id="createTarget", summary="Create a target", dto=StrictBody.of(TargetCreate), return_dto=None,
+          responses=responses(400, 409, 413, 503))
+    async def create(self, data: JSONBody[TargetCreate], pool: PoolDep) -> Target:
+        """Create a target; `kind` selects its fields. The worker is notified in the same
+        transaction and checks it at once."""
+        target = rules.check(data)
+        async with pool.acquire() as conn:
+            return service.to_target(await service.insert(conn, target))
 
-    @get("/", operation_id="listTargets", summary="List targets")
-    async def list(
+    @get("/", operation_id="listTargets", summary="List targets", responses=responses(400, 503))
+    async def list_targets(
         self,
-        pool: asyncpg.Pool,
-        limit: int = Parameter(default=100, ge=1, le=1000),
-        offset: int = Parameter(default=0, ge=0),
-    ) -> list[Target]:
-        """Every target, oldest first."""
-        rows = await pool.fetch(Q["list_targets"], limit, offset)
-        return [to_target(r) for r in rows]
+        pool: PoolDep,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Targets per page")] = 100,
+        cursor: Annotated[str | None, QueryParameter(max_length=200, description="`next` of the previous page")] = None,
+        kind: Annotated[Kind | None, QueryParameter(pattern="^(http|tcp|icmp)$", description="Only this kind")] = None,
+    ) -> TargetPage:
+        """Targets in creation order (by id), a page at a time."""
+        after = decode_cursor(cursor, int)[0] if cursor else 0
+        rows = await pool.fetch(service.Q["list_targets"], after, limit + 1, kind)
+        items = [service.to_target(r) for r in rows[:limit]]
+        return TargetPage(items=items, next=encode_cursor(items[-1].id) if len(rows) > limit else None)
 
-    @get("/{target_id:int}", operation_id="getTarget", summary="Get a target")
-    async def get(self, target_id: int, pool: asyncpg.Pool) -> Target:
-        row = await pool.fetchrow(Q["get_target"], target_id)
+    @get("/{target_id:int}", operation_id="getTarget", summary="Get a target", responses=responses(404, 503))
+    async def get_target(self, target_id: FromPath[int], pool: PoolDep) -> Target:
+        row = await pool.fetchrow(service.Q["get_target"], target_id)
         if row is None:
             raise NotFound("target", target_id)
-        return to_target(row)
+        return service.to_target(row)
+
+    @put("/{target_id:int}", operation_id="replaceTarget", summary="Replace a target",
+         dto=StrictBody.of(TargetCreate), return_dto=None, responses=WRITE_ERRORS)
+    async def replace(self, target_id: FromPath[int], data: JSONBody[TargetCreate], pool: PoolDep) -> Target:
+        """Replace every field of a target; fields left out take their defaults."""
+        target = rules.check(data)
+        async with pool.acquire() as conn:
+            return service.to_target(await service.replace(conn, target_id, target))
+
+    @patch("/{target_id:int}", operation_id="updateTarget", summary="Change some fields of a target",
+           dto=StrictBody.of(TargetUpdate), return_dto=None, responses=WRITE_ERRORS)
+    async def update(self, target_id: FromPath[int], data: JSONBody[TargetUpdate], pool: PoolDep) -> Target:
+        """Change only the fields sent (null clears keyword or keyword_absent). `enabled: false`
+        pauses the target. A new interval or address takes effect in the worker at once."""
+        async with pool.acquire() as conn:
+            return service.to_target(await service.patch(conn, target_id, data))
+
+    @post("/{target_id:int}/pause", operation_id="pauseTarget", summary="Pause a target",
+          status_code=200, responses=responses(404, 503))
+    async def pause(self, target_id: FromPath[int], pool: PoolDep) -> Target:
+        """Stop checking the target (same as PATCH {"enabled": false}); its history is kept."""
+        async with pool.acquire() as conn:
+            return service.to_target(await service.set_enabled(conn, target_id, False))
+
+    @post("/{target_id:int}/resume", operation_id="resumeTarget", summary="Resume a paused target",
+          status_code=200, responses=responses(404, 503))
+    async def resume(self, target_id: FromPath[int], pool: PoolDep) -> Target:
+        """Check the target again, starting at once (same as PATCH {"enabled": true})."""
+        async with pool.acquire() as conn:
+            return service.to_target(await service.set_enabled(conn, target_id, True))
+
+    @delete("/{target_id:int}", operation_id="deleteTarget", summary="Delete a target",
+            status_code=HTTP_204_NO_CONTENT, responses=responses(404, 503))
+    async def delete_target(self, target_id: FromPath[int], pool: PoolDep) -> Response[None]:
+        """Delete a target with its state and incidents. Raw checks age out with retention."""
+        async with pool.acquire() as conn:
+            await service.delete(conn, target_id)
+        return Response(None, status_code=HTTP_204_NO_CONTENT)

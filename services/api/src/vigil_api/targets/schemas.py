@@ -1,40 +1,150 @@
-"""Request and response structs for targets (Target, TargetCreate)."""
+"""Request and response structs for targets: Target, TargetCreate (one struct per kind) and TargetUpdate.
+
+TargetCreate is a union tagged by `kind`, so each kind declares exactly its own fields and an
+unknown or misplaced field is rejected by name. Rules that span fields (timeout below interval,
+a URL that parses) live in rules.py.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
-Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2048, pattern=r"^(?i:https?)://[^\s/?#]+[^\s]*$")]
-IntervalS = Annotated[float, msgspec.Meta(ge=1, le=86400)]
-TimeoutS = Annotated[float, msgspec.Meta(gt=0, le=86400)]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\s\x00]([^\x00\r\n]*[^\s\x00])?$",
+                           description="Unique name; no leading or trailing spaces")]
+Url = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^(?i:https?)://[^\s/?#\x00]+[^\s\x00]*$",
+                          description="http:// or https:// URL")]
+# A DNS name (labels of letters, digits, '-' and '_'), an IPv4 address or an IPv6 literal.
+Host = Annotated[str, Meta(min_length=1, max_length=253,
+                           pattern=r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+                                   r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
+                                   r"|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$",
+                           description="Host name, IPv4 address or IPv6 address (no brackets)")]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+IntervalS = Annotated[float, Meta(ge=1, le=86400, description="Seconds between checks, 1 s to 1 day")]
+TimeoutS = Annotated[float, Meta(gt=0, lt=86400, description="Seconds; must be less than interval_s")]
+Threshold = Annotated[int, Meta(ge=1, le=100)]
+LabelKey = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")]
+LabelValue = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00]*$")]
+Labels = Annotated[dict[LabelKey, LabelValue], Meta(max_length=64)]
+Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+StatusCode = Annotated[int, Meta(ge=100, le=599)]
+StatusClass = Annotated[str, Meta(pattern=r"^[1-5]xx$", description='A class such as "2xx"')]
+ExpectedStatus = Annotated[list[StatusCode | StatusClass], Meta(min_length=1, max_length=50)]
+Keyword = Annotated[str, Meta(min_length=1, max_length=1000, pattern=r"^[^\x00]*$")]
+HeaderName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
+HeaderValue = Annotated[str, Meta(max_length=4000, pattern=r"^[^\r\n\x00]*$")]
+Headers = Annotated[dict[HeaderName, HeaderValue], Meta(max_length=50)]
+MaxRedirects = Annotated[int, Meta(ge=0, le=30)]
+
+DEFAULT_EXPECTED_STATUS: list[int | str] = ["2xx", "3xx"]
+DEFAULT_INTERVAL_S = 60.0
+DEFAULT_TIMEOUT_S = 10.0
 
 
-class TargetCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A new HTTP target. `timeout_s` must be less than `interval_s`."""
-
+class _Common(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
     name: Name
-    kind: Literal["http"] = "http"
-    url: Url
-    interval_s: IntervalS = 60.0
-    timeout_s: TimeoutS = 10.0
+    interval_s: IntervalS = DEFAULT_INTERVAL_S
+    # Unset means 10 s, or half the interval when that is shorter.
+    timeout_s: TimeoutS | UnsetType = UNSET
+    failure_threshold: Threshold = 1
+    success_threshold: Threshold = 1
+    labels: Labels = msgspec.field(default_factory=dict)
     enabled: bool = True
 
 
+class HttpTargetCreate(_Common, tag="http"):
+    """An HTTP(S) target: up when the status is expected and the keyword rules hold."""
+
+    url: Url
+    method: Method = "GET"
+    expected_status: ExpectedStatus = msgspec.field(default_factory=lambda: list(DEFAULT_EXPECTED_STATUS))
+    keyword: Keyword | None = None
+    keyword_absent: Keyword | None = None
+    headers: Headers = msgspec.field(default_factory=dict)
+    verify_tls: bool = True
+    follow_redirects: bool = True
+    max_redirects: MaxRedirects = 10
+
+
+class TcpTargetCreate(_Common, tag="tcp"):
+    """A TCP target: up when a connection to host:port opens."""
+
+    host: Host
+    port: Port
+
+
+class IcmpTargetCreate(_Common, tag="icmp"):
+    """An ICMP target: up when the host answers an echo request."""
+
+    host: Host
+
+
+TargetCreate = HttpTargetCreate | TcpTargetCreate | IcmpTargetCreate
+KIND_FIELDS: dict[str, frozenset[str]] = {
+    cls.__struct_config__.tag: frozenset(cls.__struct_fields__) - frozenset(_Common.__struct_fields__)
+    for cls in (HttpTargetCreate, TcpTargetCreate, IcmpTargetCreate)
+}
+
+
+class TargetUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A partial update: only the fields sent change; null clears an optional field.
+
+    The merged target is validated as a whole, exactly like a create."""
+
+    name: Name | UnsetType = UNSET
+    kind: Literal["http", "tcp", "icmp"] | UnsetType = UNSET
+    interval_s: IntervalS | UnsetType = UNSET
+    timeout_s: TimeoutS | UnsetType = UNSET
+    failure_threshold: Threshold | UnsetType = UNSET
+    success_threshold: Threshold | UnsetType = UNSET
+    labels: Labels | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+    url: Url | UnsetType = UNSET
+    method: Method | UnsetType = UNSET
+    expected_status: ExpectedStatus | UnsetType = UNSET
+    keyword: Keyword | None | UnsetType = UNSET
+    keyword_absent: Keyword | None | UnsetType = UNSET
+    headers: Headers | UnsetType = UNSET
+    verify_tls: bool | UnsetType = UNSET
+    follow_redirects: bool | UnsetType = UNSET
+    max_redirects: MaxRedirects | UnsetType = UNSET
+    host: Host | UnsetType = UNSET
+    port: Port | UnsetType = UNSET
+
+
 class Target(msgspec.Struct, kw_only=True):
+    """A stored target. Fields of other kinds are null (url for tcp, host for http, ...)."""
+
     id: int
     name: str
     kind: str
     url: str | None
+    host: str | None
+    port: int | None
+    method: str | None
+    expected_status: list[int | str] | None
+    keyword: str | None
+    keyword_absent: str | None
+    headers: dict[str, str] | None
+    verify_tls: bool | None
+    follow_redirects: bool | None
+    max_redirects: int | None
     interval_s: float
     timeout_s: float
-    enabled: bool
-    settings: dict[str, Any]
-    labels: dict[str, str]
     failure_threshold: int
     success_threshold: int
+    labels: dict[str, str]
+    enabled: bool
     created_at: datetime
     updated_at: datetime
+
+
+class TargetPage(msgspec.Struct, kw_only=True):
+    """A page of targets ordered by id; `next` is the cursor of the following page or null."""
+
+    items: list[Target]
+    next: str | None

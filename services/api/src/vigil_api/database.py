@@ -1,0 +1,81 @@
+"""The API's handle on PostgreSQL: a pool created on first use, so the API starts and stays up
+while the database is down, and serves again as soon as it is back.
+
+asyncpg replaces a broken connection on the next acquire, so once the pool exists a database
+restart costs the requests in flight (503) and nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TypeAlias
+
+import asyncpg
+from litestar.di import NamedDependency
+
+from vigil_core.db import create_pool
+from vigil_core.logging import get_logger
+
+from .errors import DB_DOWN_ERRORS, DatabaseUnavailable
+
+log = get_logger("vigil_api.database")
+
+CONNECT_TIMEOUT_S = 5.0
+# After a failed attempt, requests answer 503 at once for this long instead of each waiting
+# for its own connection attempt.
+RETRY_AFTER_S = 0.5
+
+
+class Database:
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.dsn = dsn
+        self._min_size = min_size
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+        self._retry_at = 0.0
+
+    @property
+    def pool_or_none(self) -> asyncpg.Pool | None:
+        return self._pool
+
+    async def pool(self) -> asyncpg.Pool:
+        """The pool, created now if need be; DatabaseUnavailable when Postgres cannot be reached."""
+        if self._pool is not None:
+            return self._pool
+        async with self._lock:
+            if self._pool is None:
+                if time.monotonic() < self._retry_at:
+                    raise DatabaseUnavailable("the database was unreachable moments ago")
+                try:
+                    self._pool = await create_pool(
+                        self.dsn, min_size=self._min_size, max_size=self.max_size,
+                        timeout=CONNECT_TIMEOUT_S,
+                    )
+                except (*DB_DOWN_ERRORS, asyncpg.PostgresError) as exc:
+                    self._retry_at = time.monotonic() + RETRY_AFTER_S
+                    log.warning("db.connect_failed", error=repr(exc))
+                    raise DatabaseUnavailable(str(exc)) from exc
+                log.info("db.pool_created", min_size=self._min_size, max_size=self.max_size)
+        return self._pool
+
+    async def warm(self) -> None:
+        """Try to create the pool now; a database that is down is not an error here."""
+        try:
+            await self.pool()
+        except DatabaseUnavailable:
+            pass
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                async with asyncio.timeout(5):
+                    await pool.close()
+            except TimeoutError:
+                pool.terminate()
+
+
+# The pool as handlers declare it; the app provides it through Database.pool().
+PoolDep: TypeAlias = NamedDependency[asyncpg.Pool]

@@ -1,0 +1,58 @@
+"""HTTP handler for GET /api/v1/events: the Server-Sent Events stream of state changes and results."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from litestar import Controller, Request, get
+from litestar.params import QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from .hub import EventHub, Subscriber
+
+HEARTBEAT_S = 15.0
+RETRY_MS = 2000
+
+
+async def stream(hub: EventHub, sub: Subscriber, heartbeat_s: float) -> AsyncIterator[ServerSentEventMessage]:
+    """Events for one client until it goes away or is dropped as too slow."""
+    try:
+        # Sent at once so that the client (and any proxy) sees the stream open.
+        yield ServerSentEventMessage(comment="connected", retry=RETRY_MS)
+        while not sub.dropped:
+            try:
+                event = await asyncio.wait_for(sub.queue.get(), heartbeat_s)
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="heartbeat")
+                continue
+            # Dropped means the queue filled up: end the stream rather than drain stale events.
+            if sub.dropped:
+                break
+            yield ServerSentEventMessage(event=event.event, data=event.data)
+    finally:
+        hub.unsubscribe(sub)
+
+
+class EventController(Controller):
+    path = "/api/v1/events"
+    tags = ["events"]
+
+    @get("/", operation_id="streamEvents", summary="Live state changes and results (Server-Sent Events)",
+         media_type="text/event-stream")
+    async def events(
+        self,
+        request: Request,
+        target_id: Annotated[list[int] | None, QueryParameter(max_items=1000,
+                                                description="Only these targets; repeat for several")] = None,
+    ) -> ServerSentEvent:
+        """`event: state` data {target_id,status,previous,since}; `event: result` data
+        {target_id,checked_at,ok,latency_ms,status_code,error_class}; `event: resync` after the
+        server lost its database connection (refetch what you show); `: heartbeat` every 15 s.
+        A client that cannot keep up is disconnected and should reconnect."""
+        hub: EventHub = request.app.state.hub
+        sub = hub.subscribe(frozenset(target_id) if target_id else None)
+        heartbeat_s = getattr(request.app.state, "sse_heartbeat_s", HEARTBEAT_S)
+        return ServerSentEvent(stream(hub, sub, heartbeat_s))

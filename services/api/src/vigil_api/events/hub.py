@@ -1,0 +1,173 @@
+"""One LISTEN connection per API process, fanned out to every SSE subscriber.
+
+The hub LISTENs on `vigil_status` (sent by the worker), turns each notification into events,
+and puts them on each subscriber's bounded queue. A subscriber whose queue is full is too slow:
+it is dropped (its stream ends) rather than buffered without bound. The connection is pinged
+now and then, and after it is lost the hub reconnects with backoff, re-LISTENs, and tells
+subscribers to `resync` (notifications sent while it was away are gone), all without the
+clients reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import asyncpg
+import msgspec
+
+from vigil_core.db import connect, load_queries
+from vigil_core.logging import get_logger
+from vigil_core.notify import STATUS_CHANNEL, ResultsStored, StateChanged, decode_status_event
+
+from ..database import CONNECT_TIMEOUT_S, Database
+from ..errors import DB_DOWN_ERRORS
+
+Q = load_queries(__package__)
+log = get_logger("vigil_api.events")
+
+QUEUE_SIZE = 1000
+PING_INTERVAL_S = 10.0
+BACKOFF_MAX_S = 5.0
+
+
+class Event(msgspec.Struct, frozen=True):
+    event: str  # state | result | resync
+    data: str  # JSON
+    target_id: int | None = None
+
+
+class Subscriber:
+    """One SSE client: a bounded queue, and an optional set of target ids it wants."""
+
+    def __init__(self, target_ids: frozenset[int] | None, maxsize: int) -> None:
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+        self.target_ids = target_ids
+        self.dropped = False
+
+    def wants(self, event: Event) -> bool:
+        return self.target_ids is None or event.target_id is None or event.target_id in self.target_ids
+
+
+class EventHub:
+    def __init__(self, db: Database, *, queue_size: int = QUEUE_SIZE) -> None:
+        self._db = db
+        self._queue_size = queue_size
+        self._subscribers: set[Subscriber] = set()
+        self._pending_results: set[int] = set()
+        self._results_wake = asyncio.Event()
+        self.listening = asyncio.Event()
+        self.connects = 0
+        self.dropped_total = 0
+
+    # Subscribers -------------------------------------------------------------------------
+
+    def subscribe(self, target_ids: frozenset[int] | None = None) -> Subscriber:
+        sub = Subscriber(target_ids, self._queue_size)
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def publish(self, event: Event) -> None:
+        for sub in list(self._subscribers):
+            if not sub.wants(event):
+                continue
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                sub.dropped = True
+                self._subscribers.discard(sub)
+                self.dropped_total += 1
+                log.warning("events.subscriber_dropped", queued=sub.queue.qsize())
+
+    # The LISTEN connection -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Listen until cancelled, reconnecting after any loss; run it as a supervised task."""
+        results = asyncio.create_task(self._fetch_results(), name="events-results")
+        backoff = 0.1
+        try:
+            while True:
+                try:
+                    await self._listen_once()
+                    backoff = 0.1
+                except (*DB_DOWN_ERRORS, asyncpg.PostgresError) as exc:
+                    log.warning("events.listen_failed", error=repr(exc), retry_in_s=backoff)
+                self.listening.clear()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+        finally:
+            results.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await results
+
+    async def _listen_once(self) -> None:
+        conn = await connect(self._db.dsn, timeout=CONNECT_TIMEOUT_S)
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        try:
+            await conn.add_listener(STATUS_CHANNEL, self._on_notify)
+            self.connects += 1
+            self.listening.set()
+            log.info("events.listening", channel=STATUS_CHANNEL, connects=self.connects)
+            if self.connects > 1:
+                self.publish(Event("resync", '{"reason":"reconnected"}'))
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), PING_INTERVAL_S)
+                    break
+                # A dead peer is only noticed when the connection is used.
+                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                    await conn.fetchval("SELECT 1")
+            log.warning("events.connection_lost")
+        finally:
+            conn.terminate()
+
+    def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        event = decode_status_event(payload)
+        if isinstance(event, StateChanged):
+            data = msgspec.json.encode({"target_id": event.target_id, "status": event.status,
+                                        "previous": event.previous, "since": event.since}).decode()
+            self.publish(Event("state", data, event.target_id))
+        elif isinstance(event, ResultsStored):
+            if self._subscribers:
+                self._pending_results.update(event.target_ids)
+                self._results_wake.set()
+        else:
+            log.warning("events.bad_payload", channel=channel, payload=payload[:200])
+
+    async def _fetch_results(self) -> None:
+        """Read the latest result of targets with new results; many notifications, one query."""
+        while True:
+            await self._results_wake.wait()
+            self._results_wake.clear()
+            ids, self._pending_results = sorted(self._pending_results), set()
+            if not ids or not self._subscribers:
+                continue
+            try:
+                pool = await self._db.pool()
+                rows = await pool.fetch(Q["latest_results"], ids)
+            except (*DB_DOWN_ERRORS, asyncpg.PostgresError) as exc:
+                log.warning("events.results_fetch_failed", error=repr(exc), targets=len(ids))
+                continue
+            for row in rows:
+                self.publish(Event("result", msgspec.json.encode(dict(row)).decode(), row["target_id"]))
+
+
+def supervise(task: asyncio.Task, on_death: Callable[[], None] | None = None) -> None:
+    """Log a side task that dies; it is meant to run for the life of the process."""
+
+    def done(t: asyncio.Task) -> None:
+        if not t.cancelled() and t.exception() is not None:
+            log.error("events.task_died", task=t.get_name(), error=repr(t.exception()))
+            if on_death:
+                on_death()
+
+    task.add_done_callback(done)

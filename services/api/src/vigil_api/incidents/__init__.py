@@ -1,0 +1,1 @@
+"""Incidents: one row per down period of a target."""

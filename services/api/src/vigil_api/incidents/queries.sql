@@ -1,0 +1,15 @@
+-- name: list_incidents
+-- Newest first by (started_at, id); $1 limits to one target, $2/$3 is the keyset position,
+-- $4 keeps only open (true) or closed (false) incidents.
+SELECT i.id, i.target_id, t.name AS target_name, i.started_at, i.ended_at, i.cause,
+       extract(epoch FROM coalesce(i.ended_at, now()) - i.started_at)::double precision AS duration_s
+  FROM incidents i
+  JOIN targets t ON t.id = i.target_id
+ WHERE ($1::bigint IS NULL OR i.target_id = $1)
+   AND ($2::timestamptz IS NULL OR (i.started_at, i.id) < ($2, $3))
+   AND ($4::boolean IS NULL OR (i.ended_at IS NULL) = $4)
+ ORDER BY i.started_at DESC, i.id DESC
+ LIMIT $5;
+
+-- name: target_exists
+SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1);

@@ -1,0 +1,1 @@
+"""The dashboard summary: every target with its state, plus counts by state."""

@@ -1,0 +1,32 @@
+-- name: summary_page
+-- A page of targets by name (keyset: $5 is the last name of the previous page; the unique
+-- index on name serves the order), each with its state and its uptime over the roll-up hours
+-- since $7 (at most 25 rows per target, read by the roll-ups' primary key).
+-- A disabled target's status is 'paused'.
+SELECT t.id, t.name, t.kind, t.address, t.enabled,
+       CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status,
+       s.since, s.last_checked_at, s.last_latency_ms, s.last_error_class,
+       (SELECT CASE WHEN sum(r.checks) > 0
+                    THEN round(100.0 * sum(r.ok) / sum(r.checks), 4)::double precision END
+          FROM check_rollups_hourly r
+         WHERE r.target_id = t.id AND r.hour >= $7) AS uptime_24h
+  FROM targets t
+  JOIN target_state s ON s.target_id = t.id
+ WHERE ($1::text IS NULL OR t.kind = $1)
+   AND ($2::jsonb IS NULL OR t.labels @> $2::jsonb)
+   AND ($3::text IS NULL OR strpos(lower(t.name), lower($3)) > 0)
+   AND ($4::text IS NULL OR CASE WHEN t.enabled THEN s.status ELSE 'paused' END = $4)
+   AND ($5::text IS NULL OR t.name > $5)
+ ORDER BY t.name
+ LIMIT $6;
+
+-- name: summary_counts
+-- Counts by state under the same kind/label/name filters (not the state filter, so a
+-- dashboard can show every state's count next to the filtered list).
+SELECT CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, count(*)::bigint AS n
+  FROM targets t
+  JOIN target_state s ON s.target_id = t.id
+ WHERE ($1::text IS NULL OR t.kind = $1)
+   AND ($2::jsonb IS NULL OR t.labels @> $2::jsonb)
+   AND ($3::text IS NULL OR strpos(lower(t.name), lower($3)) > 0)
+ GROUP BY 1;

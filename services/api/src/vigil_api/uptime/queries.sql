@@ -1,0 +1,40 @@
+-- name: uptime
+-- Sums of the hourly roll-ups in [$2, $3) (at most 720 rows for 30 days, read by the primary
+-- key), plus the latency buckets summed element-wise for the percentile estimate.
+SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1) AS found,
+       coalesce(sum(r.checks), 0)::bigint AS checks,
+       coalesce(sum(r.ok), 0)::bigint AS ok,
+       coalesce(sum(r.latency_sum_ms), 0)::double precision AS latency_sum_ms,
+       max(r.latency_max_ms) FILTER (WHERE r.latency_count > 0) AS latency_max_ms,
+       coalesce(sum(r.latency_count), 0)::bigint AS latency_count,
+       ARRAY(SELECT sum(u.n)::bigint
+               FROM check_rollups_hourly b, unnest(b.latency_buckets) WITH ORDINALITY AS u(n, i)
+              WHERE b.target_id = $1 AND b.hour >= $2 AND b.hour < $3
+              GROUP BY u.i ORDER BY u.i) AS buckets
+  FROM check_rollups_hourly r
+ WHERE r.target_id = $1 AND r.hour >= $2 AND r.hour < $3;
+
+-- name: daily
+-- One row per UTC day from $2 to $3 (dates), days without roll-ups included with 0 checks.
+SELECT d.day::date AS day, coalesce(sum(r.checks), 0)::bigint AS checks,
+       coalesce(sum(r.ok), 0)::bigint AS ok
+  FROM generate_series($2::date, $3::date, interval '1 day') AS d(day)
+  LEFT JOIN check_rollups_hourly r
+         ON r.target_id = $1
+        AND r.hour >= d.day AT TIME ZONE 'UTC'
+        AND r.hour < (d.day + interval '1 day') AT TIME ZONE 'UTC'
+ GROUP BY d.day
+ ORDER BY d.day;
+
+-- name: latency
+-- Hourly latency points in [$2, $3), hours with data only.
+SELECT hour AS t,
+       CASE WHEN latency_count > 0 THEN latency_sum_ms / latency_count END AS avg_ms,
+       CASE WHEN latency_count > 0 THEN latency_max_ms END AS max_ms,
+       checks
+  FROM check_rollups_hourly
+ WHERE target_id = $1 AND hour >= $2 AND hour < $3
+ ORDER BY hour;
+
+-- name: target_exists
+SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1);

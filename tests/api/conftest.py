@@ -1,0 +1,115 @@
+"""Fixtures for the API tests: the app in-process against the test's own migrated database,
+and a real uvicorn server on loopback for streaming (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+import uvicorn
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from vigil_api.app import create_app
+from vigil_core.settings import Settings
+
+from ..conftest import _admin
+from ..support import database_url_for, free_port
+
+
+def make_app(db_url: str, **kwargs: Any) -> Litestar:
+    return create_app(Settings(database_url=db_url, db_pool_max_size=5), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def module_db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
+    """One migrated database per test module: creating one per test would cost most of the run."""
+    name = f"vigil_api_{uuid.uuid4().hex[:12]}"
+    _admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    yield database_url_for(pg_server_url, name)
+    _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def db_url(module_db_url: str) -> str:
+    """The module's database, emptied: each test starts with no targets and no results."""
+    conn = await asyncpg.connect(module_db_url)
+    try:
+        await conn.execute(TRUNCATE)
+    finally:
+        await conn.close()
+    return module_db_url
+
+
+# DELETE, not TRUNCATE: on these few rows it is far cheaper than TRUNCATE's exclusive locks
+# and file swaps over every partition. Ids keep counting; tests use the ids they get back.
+TRUNCATE = "DELETE FROM targets; DELETE FROM checks; DELETE FROM check_rollups_hourly"
+
+
+@pytest.fixture(scope="module")
+async def app(module_db_url: str) -> Litestar:
+    return make_app(module_db_url, sse_heartbeat_s=0.3)
+
+
+@pytest.fixture(scope="module")
+async def module_client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+@pytest.fixture
+async def client(module_client: AsyncTestClient, db_url: str) -> AsyncTestClient:
+    """The module's app, in-process, over an emptied database."""
+    return module_client
+
+
+class LiveServer:
+    """A real uvicorn server on 127.0.0.1 in this event loop."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="on"))
+        self.task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> LiveServer:
+        self.task = asyncio.create_task(self.server.serve())
+        async with asyncio.timeout(10):
+            while not self.server.started:
+                if self.task.done():
+                    self.task.result()
+                await asyncio.sleep(0.02)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.server.force_exit = True  # SSE streams would otherwise hold the shutdown
+        async with asyncio.timeout(10):
+            await self.task
+
+
+@pytest.fixture(scope="module")
+async def module_live(app: Litestar) -> AsyncIterator[LiveServer]:
+    async with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+async def live(module_live: LiveServer, db_url: str) -> LiveServer:
+    """The module's app behind a real uvicorn on loopback, over an emptied database."""
+    return module_live
+
+
+HTTP_TARGET = {"name": "web", "kind": "http", "url": "http://127.0.0.1:9/", "interval_s": 30, "timeout_s": 5}
+
+
+async def create(client: AsyncTestClient, **fields: Any) -> dict:
+    body = {**HTTP_TARGET, **fields}
+    resp = await client.post("/api/v1/targets", json=body)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
