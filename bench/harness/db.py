@@ -48,11 +48,3 @@ async def wait_status(conn: asyncpg.Connection, target_id: int, status: str, dea
     current = await conn.fetchval(Q["target_status"], target_id)
     raise TimeoutError(f"target {target_id} stayed {current!r}, not {status!r}, for {deadline_s}s")
 
-
-async def wait_workers_listening(conn: asyncpg.Connection, count: int, deadline_s: float = 60) -> None:
-    """Wait until `count` workers hold their LISTEN connection (they are up and will hear a wake-up)."""
-    end = time.monotonic() + deadline_s
-    while (n := await conn.fetchval(Q["listening_backends"])) < count:
-        if time.monotonic() > end:
-            raise TimeoutError(f"{n} of {count} workers listening after {deadline_s}s")
-        await asyncio.sleep(0.05)

@@ -7,7 +7,9 @@ import tempfile
 from pathlib import Path
 
 from .pg import BenchPostgres
-from .procs import Child, raise_fd_limit, spawn_python, spawn_vigil
+from tests.support import free_port
+
+from .procs import Child, raise_fd_limit, spawn_python, spawn_vigil, wait_worker_ready
 from .servers import start_blackbox, start_nginx
 
 
@@ -54,6 +56,13 @@ class Lab:
     def vigil(self, name: str, args: list[str], db_url: str, **env: str) -> Child:
         env_vars = {"VIGIL_DATABASE_URL": db_url, **{f"VIGIL_{k.upper()}": str(v) for k, v in env.items()}}
         return self.track(spawn_vigil(name, args, self.workdir, env_vars))
+
+    async def ready_worker(self, name: str, db_url: str, **env: str) -> Child:
+        """A `vigil worker` that is up and listening (its /healthz says so) when this returns."""
+        port = free_port()
+        child = self.vigil(name, ["worker"], db_url, worker_metrics_port=str(port), **env)
+        await wait_worker_ready(port, child)
+        return child
 
     def python(self, name: str, module: str, args: list[str]) -> Child:
         return self.track(spawn_python(name, module, args, self.workdir))

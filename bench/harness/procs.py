@@ -141,3 +141,20 @@ def raise_fd_limit(wanted: int = 65536) -> None:
     target = min(wanted, hard) if hard != resource.RLIM_INFINITY else wanted
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+async def wait_worker_ready(port: int, child: Child, deadline_s: float = 60.0) -> None:
+    """Poll a worker's /healthz until it answers 200 with its LISTEN connection up."""
+    end = time.monotonic() + deadline_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < end:
+            child.check_alive()
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    body = await resp.json(content_type=None)
+                    if resp.status == 200 and body.get("listener_connected", True):
+                        return
+            except (aiohttp.ClientError, ValueError):
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{child.name} was not ready within {deadline_s}s:\n{child.tail()}")

@@ -123,11 +123,6 @@ SELECT (SELECT count(*) FROM checks WHERE target_id = ANY($1) AND checked_at >= 
        (SELECT count(*) FROM incidents WHERE target_id = ANY($1) AND started_at >= $2) AS incidents,
        (SELECT count(*) FROM target_state WHERE target_id = ANY($1) AND status <> 'up') AS not_up;
 
--- name: listening_backends
--- Connections to this database that LISTEN for target changes: one per running worker.
-SELECT count(*) FROM pg_stat_activity
- WHERE datname = current_database() AND query ILIKE 'LISTEN%vigil_targets%';
-
 -- name: wake_workers
 -- A hint on the workers' channel (as a target write would send) so they re-read the schedule now.
 SELECT pg_notify('vigil_targets', json_build_object('op', 'update', 'id', $1::bigint)::text);

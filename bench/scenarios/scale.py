@@ -21,6 +21,7 @@ import aiohttp
 from tests.support import free_port
 from vigil_core.db import connect, create_pool
 from vigil_core.models import CheckResult
+from vigil_worker.metrics import WorkerMetrics
 from vigil_worker.results import ResultWriter
 
 from ..harness.db import Q, spread_schedule
@@ -135,7 +136,7 @@ async def _writes(db_url: str, first: int, last: int, n: int) -> dict:
     results = _synthetic(first, last, n)
     pool = await create_pool(db_url, min_size=1, max_size=2)
     try:
-        writer = ResultWriter(pool, capacity=n + 1)
+        writer = ResultWriter(pool, capacity=n + 1, metrics=WorkerMetrics())
         for r in results:
             writer.add(r)
         t = time.perf_counter()

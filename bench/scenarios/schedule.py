@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from vigil_core.db import connect
 
-from ..harness.db import Q, insert_targets, spread_schedule, wait_workers_listening
+from ..harness.db import Q, insert_targets, spread_schedule
 from ..harness.lab import Lab
 from ..harness.report import Goal, Report
 from ..harness.stats import ratio
@@ -63,8 +63,7 @@ async def _one(lab: Lab, p: dict, workers: int, url: str) -> dict[str, float | N
         # Nothing is due until every worker is up; then the window starts `lead_s` later and a
         # wake-up on the workers' channel makes them read the new schedule.
         await spread_schedule(conn, ids, await conn.fetchval(Q["now"]) + timedelta(hours=1), interval)
-        procs = [lab.vigil(f"worker-{i}", ["worker"], db_url, worker_metrics_port=0) for i in range(workers)]
-        await wait_workers_listening(conn, workers)
+        procs = await asyncio.gather(*(lab.ready_worker(f"worker-{i}", db_url) for i in range(workers)))
         start = await conn.fetchval(Q["now"]) + timedelta(seconds=p["lead_s"])
         end = start + timedelta(seconds=p["duration_s"])
         await spread_schedule(conn, ids, start, interval)
