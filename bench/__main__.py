@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from types import ModuleType
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one parameter of the size, e.g. --set targets=2000")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir with logs and pgdata")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the worker during each measured window (speedscope files in bench/results/)")
     parser.add_argument("--no-json", action="store_true", help="do not write bench/results/*.json")
     return parser
 
@@ -62,7 +65,7 @@ async def run_one(module: ModuleType, size: str, params: dict, keep: bool, write
     started = time.monotonic()
     async with Lab(keep=keep) as lab:
         report = await module.run(lab, size, params)
-    print(report.render())
+    print(report.render(), flush=True)
     if write_json:
         print(f"   json: {report.write_json()}")
     print(f"   ({time.monotonic() - started:.1f} s)", flush=True)
@@ -72,6 +75,8 @@ async def run_one(module: ModuleType, size: str, params: dict, keep: bool, write
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging("console", "warning")  # the in-process writer must not log every flush
+    if args.profile:
+        os.environ["VIGIL_BENCH_PROFILE"] = "1"
     names = list(SCENARIOS) if args.scenarios == ["all"] else args.scenarios
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:

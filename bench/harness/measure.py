@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import sys
+import time
 from pathlib import Path
 
 import asyncpg
 
 from .db import Q, wait_for_checks
 from .lab import Lab
-from .procs import Child, tree_cpu_seconds
+from .procs import Child, spawn, tree_cpu_seconds
+from .report import RESULTS_DIR
 from .stats import ratio
 from .wrk import run_wrk
+
+
+def start_profiler(lab: Lab, child: Child, duration_s: float) -> Child | None:
+    """With --profile (VIGIL_BENCH_PROFILE=1): py-spy samples `child` for the measured window and
+    writes a speedscope file to bench/results/ (open it at speedscope.app or in py-spy's viewer)."""
+    if os.environ.get("VIGIL_BENCH_PROFILE") != "1":
+        return None
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"profile-{child.name}-{time.strftime('%Y%m%d-%H%M%S')}.speedscope.json"
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    return lab.track(spawn(f"py-spy-{child.name}", [
+        pyspy, "record", "--pid", str(child.pid), "--duration", str(max(1, round(duration_s))),
+        "--rate", "200", "--format", "speedscope", "--output", str(out)], lab.workdir))
 
 
 def event_loop_of(child: Child) -> str:
@@ -38,11 +56,14 @@ async def worker_throughput(lab: Lab, db_url: str, conn: asyncpg.Connection, *, 
         raise
     await asyncio.sleep(warmup_s)
     loop = event_loop_of(worker)
+    profiler = start_profiler(lab, worker, duration_s)
     t0, cpu0, pg0 = await conn.fetchval(Q["now"]), worker.cpu_seconds(), tree_cpu_seconds(pg_pid)
     await asyncio.sleep(duration_s)
     t1, cpu1, pg1 = await conn.fetchval(Q["now"]), worker.cpu_seconds(), tree_cpu_seconds(pg_pid)
     rss = worker.rss_bytes()
     worker.check_alive()
+    if profiler is not None:
+        await asyncio.to_thread(profiler.proc.wait, 30)
     lab.forget(worker)  # SIGTERM: the worker flushes what it holds before it exits
     row = await conn.fetchrow(Q["window_checks"], t0, t1)
     wall = (t1 - t0).total_seconds()
