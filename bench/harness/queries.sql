@@ -126,3 +126,6 @@ SELECT (SELECT count(*) FROM checks WHERE target_id = ANY($1) AND checked_at >= 
 -- name: wake_workers
 -- A hint on the workers' channel (as a target write would send) so they re-read the schedule now.
 SELECT pg_notify('vigil_targets', json_build_object('op', 'update', 'id', $1::bigint)::text);
+
+-- name: any_state_derived
+SELECT EXISTS (SELECT 1 FROM target_state WHERE status <> 'pending');
