@@ -42,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one parameter of the size, e.g. --set targets=2000")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir with logs and pgdata")
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy the worker during each measured window (speedscope files in bench/results/)")
+    parser.add_argument("--profile", choices=["flamegraph", "speedscope", "raw"],
+                        help="py-spy the worker during each measured window; files in bench/results/")
     parser.add_argument("--no-json", action="store_true", help="do not write bench/results/*.json")
     return parser
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging("console", "warning")  # the in-process writer must not log every flush
     if args.profile:
-        os.environ["VIGIL_BENCH_PROFILE"] = "1"
+        os.environ["VIGIL_BENCH_PROFILE"] = args.profile
     names = list(SCENARIOS) if args.scenarios == ["all"] else args.scenarios
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:

@@ -20,17 +20,21 @@ from .stats import ratio
 from .wrk import run_wrk
 
 
+PROFILE_SUFFIX = {"flamegraph": "svg", "speedscope": "speedscope.json", "raw": "folded.txt"}
+
+
 def start_profiler(lab: Lab, child: Child, duration_s: float) -> Child | None:
-    """With --profile (VIGIL_BENCH_PROFILE=1): py-spy samples `child` for the measured window and
-    writes a speedscope file to bench/results/ (open it at speedscope.app or in py-spy's viewer)."""
-    if os.environ.get("VIGIL_BENCH_PROFILE") != "1":
+    """With --profile FORMAT (VIGIL_BENCH_PROFILE): py-spy samples `child` over the measured window
+    and writes bench/results/profile-*.{svg,speedscope.json,folded.txt}."""
+    fmt = os.environ.get("VIGIL_BENCH_PROFILE")
+    if fmt not in PROFILE_SUFFIX:
         return None
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"profile-{child.name}-{time.strftime('%Y%m%d-%H%M%S')}.speedscope.json"
+    out = RESULTS_DIR / f"profile-{child.name}-{time.strftime('%Y%m%d-%H%M%S')}.{PROFILE_SUFFIX[fmt]}"
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     return lab.track(spawn(f"py-spy-{child.name}", [
         pyspy, "record", "--pid", str(child.pid), "--duration", str(max(1, round(duration_s))),
-        "--rate", "200", "--format", "speedscope", "--output", str(out)], lab.workdir))
+        "--rate", "200", "--format", fmt, "--output", str(out)], lab.workdir))
 
 
 def event_loop_of(child: Child) -> str:

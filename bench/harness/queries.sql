@@ -129,3 +129,17 @@ SELECT pg_notify('vigil_targets', json_build_object('op', 'update', 'id', $1::bi
 
 -- name: any_state_derived
 SELECT EXISTS (SELECT 1 FROM target_state WHERE status <> 'pending');
+
+-- name: first_check_delay
+-- For targets named PREFIX-%: their first check's start minus the target's creation (the
+-- NOTIFY -> claim -> start part of the reaction), p50 and p99 in seconds.
+WITH firsts AS (
+    SELECT t.id, min(c.checked_at) - t.created_at AS delay
+      FROM targets t
+      JOIN checks c ON c.target_id = t.id
+     WHERE t.name LIKE $1 || '-%'
+     GROUP BY t.id, t.created_at
+)
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM delay)) AS p50,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM delay)) AS p99
+  FROM firsts;

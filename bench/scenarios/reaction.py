@@ -8,12 +8,15 @@ resolution) is reported as the floor.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aiohttp
 
 from tests.support import free_port
+from vigil_core.db import connect
 
+from ..harness.db import Q
 from ..harness.lab import Lab
 from ..harness.procs import wait_http
 from ..harness.report import Goal, Report
@@ -25,6 +28,14 @@ SIZES = {
     "short": {"targets": 200, "deadline_s": 10.0, "repeat": 1},
     "full": {"targets": 200, "deadline_s": 10.0, "repeat": 3},
 }
+
+
+@contextlib.asynccontextmanager
+async def _closing(conn):
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 def _items(body: object) -> list:
@@ -49,7 +60,8 @@ async def _first_result(session: aiohttp.ClientSession, base: str, target_id: in
 
 async def run(lab: Lab, size: str, p: dict) -> Report:
     report = Report(NAME, size, p)
-    for name in ("reaction_p50_ms", "reaction_p99_ms", "reaction_max_ms", "floor_poll_p50_ms", "timeouts"):
+    for name in ("reaction_p50_ms", "reaction_p99_ms", "reaction_max_ms", "created_to_check_start_p50_ms",
+                 "created_to_check_start_p99_ms", "floor_poll_p50_ms", "timeouts"):
         report.figure(name, "" if name == "timeouts" else "ms")
     report.goals = [
         Goal("reaction_p50_ms", "<=", 10, "201 to first visible result p50 <= 10 ms"),
@@ -65,13 +77,14 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     base = f"http://127.0.0.1:{api_port}"
     await wait_http(f"{base}/healthz", api)
 
-    async with aiohttp.ClientSession() as session:
+    conn = await connect(db_url)
+    async with aiohttp.ClientSession() as session, _closing(conn):
         serial = 0
 
-        async def create() -> tuple[int, float]:
+        async def create(prefix: str = "reaction") -> tuple[int, float]:
             nonlocal serial
             serial += 1
-            body = {"name": f"reaction-{serial}", "kind": "http", "url": target_url,
+            body = {"name": f"{prefix}-{serial}", "kind": "http", "url": target_url,
                     "interval_s": 300, "timeout_s": 5}
             async with session.post(f"{base}/api/v1/targets", json=body) as resp:
                 created = await resp.json()
@@ -81,21 +94,25 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
             return created["id"], at
 
         # Warm-up: the worker's first claim, the pools and the plans are not what is measured.
-        tid, _ = await create()
+        tid, _ = await create("warmup")
         await _first_result(session, base, tid, 30, [])
-        for _ in range(p["repeat"]):
+        for rep in range(p["repeat"]):
             reactions: list[float] = []
             polls: list[float] = []
             timeouts = 0
             for _ in range(p["targets"]):
-                tid, created_at = await create()
+                tid, created_at = await create(f"reaction{rep}")
                 try:
                     await _first_result(session, base, tid, p["deadline_s"], polls)
                 except TimeoutError:
                     timeouts += 1
                     continue
                 reactions.append((time.perf_counter() - created_at) * 1000)
+            # The server-side part: created_at (the inserting transaction) to the check's start.
+            start = await conn.fetchrow(Q["first_check_delay"], f"reaction{rep}")
             report.add_run({
+                "created_to_check_start_p50_ms": start["p50"] and start["p50"] * 1000,
+                "created_to_check_start_p99_ms": start["p99"] and start["p99"] * 1000,
                 "reaction_p50_ms": percentile(reactions, 0.5), "reaction_p99_ms": percentile(reactions, 0.99),
                 "reaction_max_ms": max(reactions, default=None), "floor_poll_p50_ms": percentile(polls, 0.5),
                 "timeouts": timeouts,
