@@ -6,78 +6,45 @@ its own CPU time over DURATION seconds and prints one JSON line.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import time
 
 import aiohttp
 
-
-async def _http_once(session: aiohttp.ClientSession, url: str) -> bool:
-    async with session.get(url) as resp:
-        await resp.content.read(64 * 1024)
-        return 200 <= resp.status < 400
-
-
-async def _tcp_once(host: str, port: int) -> bool:
-    _, writer = await asyncio.open_connection(host, port)
-    writer.close()
-    await writer.wait_closed()
-    return True
+from .common import count_window, parser, run_and_print
 
 
 async def run(kind: str, address: str, concurrency: int, warmup_s: float, duration_s: float) -> dict:
-    counting = False
-    done = errors = 0
-    stop_at = time.monotonic() + warmup_s + duration_s
     connector = aiohttp.TCPConnector(force_close=True, limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        if kind == "http":
-            once = lambda: _http_once(session, address)  # noqa: E731
-        else:
-            host, _, port = address.rpartition(":")
-            once = lambda: _tcp_once(host, int(port))  # noqa: E731
+        host, _, port = address.rpartition(":")
 
-        async def loop() -> None:
-            nonlocal done, errors
-            while time.monotonic() < stop_at:
-                try:
-                    ok = await asyncio.wait_for(once(), timeout=5)
-                except (OSError, aiohttp.ClientError, asyncio.TimeoutError):
-                    ok = False
-                if counting:
-                    done += 1
-                    errors += not ok
+        async def http() -> bool:
+            async with session.get(address) as resp:
+                await resp.content.read(64 * 1024)
+                return 200 <= resp.status < 400
 
-        tasks = [asyncio.create_task(loop()) for _ in range(concurrency)]
-        await asyncio.sleep(warmup_s)
-        counting = True
-        cpu0, wall0 = time.process_time(), time.monotonic()
-        await asyncio.sleep(duration_s)
-        counting = False
-        cpu1, wall1 = time.process_time(), time.monotonic()
-        await asyncio.gather(*tasks)
-    return {"checks": done, "errors": errors, "cpu_s": cpu1 - cpu0, "wall_s": wall1 - wall0}
+        async def tcp() -> bool:
+            _, writer = await asyncio.open_connection(host, int(port))
+            writer.close()
+            await writer.wait_closed()
+            return True
+
+        probe = http if kind == "http" else tcp
+
+        async def once() -> bool:
+            try:
+                return await asyncio.wait_for(probe(), timeout=5)
+            except (OSError, aiohttp.ClientError, asyncio.TimeoutError):
+                return False
+
+        return await count_window(once, concurrency=concurrency, warmup_s=warmup_s, duration_s=duration_s)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--kind", choices=["http", "tcp"], default="http")
-    parser.add_argument("--address", required=True, help="URL (http) or host:port (tcp)")
-    parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--duration", type=float, default=5.0)
-    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
-    args = parser.parse_args()
-    coro = run(args.kind, args.address, args.concurrency, args.warmup, args.duration)
-    if args.loop == "uvloop":
-        import uvloop
-
-        result = uvloop.run(coro)
-    else:
-        result = asyncio.run(coro)
-    print(json.dumps({**result, "loop": args.loop}), flush=True)
+    p = parser(__doc__, ["http", "tcp"])
+    p.add_argument("--address", required=True, help="URL (http) or host:port (tcp)")
+    args = p.parse_args()
+    run_and_print(run(args.kind, args.address, args.concurrency, args.warmup, args.duration), args.loop)
 
 
 if __name__ == "__main__":

@@ -1,33 +1,25 @@
 """Baseline for ICMP: one shared raw socket, replies matched by id and sequence, CONCURRENCY pings in flight.
 
-Needs root or CAP_NET_RAW. Pings 127.0.0.1 only; prints one JSON line with the pings answered,
-the ones lost (no reply within the timeout) and its CPU time over the measured window.
+Needs root or CAP_NET_RAW. Pings 127.0.0.1 only; prints one JSON line with the pings sent, the
+ones lost (no reply within the timeout) and its CPU time over the measured window.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
 import socket
 import struct
-import time
 
+from vigil_worker.checks.icmp import checksum
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return ~total & 0xFFFF
+from .common import count_window, parser, run_and_print
 
 
 def _echo(ident: int, seq: int) -> bytes:
     header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
     payload = b"vigil-bench-ping"
-    return struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, seq) + payload
+    return struct.pack("!BBHHH", 8, 0, checksum(header + payload), ident, seq) + payload
 
 
 async def run(host: str, concurrency: int, warmup_s: float, duration_s: float, timeout_s: float) -> dict:
@@ -38,6 +30,7 @@ async def run(host: str, concurrency: int, warmup_s: float, duration_s: float, t
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 2**20)
     ident = os.getpid() & 0xFFFF
     waiting: dict[int, asyncio.Future] = {}
+    seq = 0
 
     def on_readable() -> None:
         while True:
@@ -46,65 +39,37 @@ async def run(host: str, concurrency: int, warmup_s: float, duration_s: float, t
             except BlockingIOError:
                 return
             ihl = (packet[0] & 0x0F) * 4
-            kind, _, _, pid, seq = struct.unpack("!BBHHH", packet[ihl:ihl + 8])
-            if kind == 0 and pid == ident and (fut := waiting.pop(seq, None)) and not fut.done():
+            kind, _, _, pid, got = struct.unpack("!BBHHH", packet[ihl:ihl + 8])
+            if kind == 0 and pid == ident and (fut := waiting.pop(got, None)) and not fut.done():
                 fut.set_result(None)
 
+    async def once() -> bool:
+        nonlocal seq
+        seq = (seq + 1) & 0xFFFF
+        mine = seq
+        fut = waiting[mine] = loop.create_future()
+        sock.sendto(_echo(ident, mine), (host, 0))
+        try:
+            await asyncio.wait_for(fut, timeout_s)
+            return True
+        except asyncio.TimeoutError:
+            waiting.pop(mine, None)
+            return False
+
     loop.add_reader(sock.fileno(), on_readable)
-    seq = 0
-    counting = False
-    answered = lost = 0
-    stop_at = time.monotonic() + warmup_s + duration_s
-
-    async def pinger() -> None:
-        nonlocal seq, answered, lost
-        while time.monotonic() < stop_at:
-            seq = (seq + 1) & 0xFFFF
-            my = seq
-            fut = loop.create_future()
-            waiting[my] = fut
-            sock.sendto(_echo(ident, my), (host, 0))
-            try:
-                await asyncio.wait_for(fut, timeout_s)
-                ok = True
-            except asyncio.TimeoutError:
-                waiting.pop(my, None)
-                ok = False
-            if counting:
-                answered += ok
-                lost += not ok
-
-    tasks = [asyncio.create_task(pinger()) for _ in range(concurrency)]
-    await asyncio.sleep(warmup_s)
-    counting = True
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    await asyncio.sleep(duration_s)
-    counting = False
-    cpu1, wall1 = time.process_time(), time.monotonic()
-    await asyncio.gather(*tasks)
-    loop.remove_reader(sock.fileno())
-    sock.close()
-    return {"checks": answered + lost, "errors": lost, "cpu_s": cpu1 - cpu0, "wall_s": wall1 - wall0}
+    try:
+        return await count_window(once, concurrency=concurrency, warmup_s=warmup_s, duration_s=duration_s)
+    finally:
+        loop.remove_reader(sock.fileno())
+        sock.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--kind", choices=["icmp"], default="icmp")
-    parser.add_argument("--address", default="127.0.0.1", choices=["127.0.0.1"])
-    parser.add_argument("--concurrency", type=int, default=200)
-    parser.add_argument("--warmup", type=float, default=1.0)
-    parser.add_argument("--duration", type=float, default=5.0)
-    parser.add_argument("--timeout", type=float, default=1.0)
-    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
-    args = parser.parse_args()
-    coro = run(args.address, args.concurrency, args.warmup, args.duration, args.timeout)
-    if args.loop == "uvloop":
-        import uvloop
-
-        result = uvloop.run(coro)
-    else:
-        result = asyncio.run(coro)
-    print(json.dumps({**result, "loop": args.loop}), flush=True)
+    p = parser(__doc__, ["icmp"])
+    p.add_argument("--address", default="127.0.0.1", choices=["127.0.0.1"])
+    p.add_argument("--timeout", type=float, default=1.0)
+    args = p.parse_args()
+    run_and_print(run(args.address, args.concurrency, args.warmup, args.duration, args.timeout), args.loop)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -15,7 +16,7 @@ import asyncpg
 from .db import Q, wait_for_checks
 from .lab import Lab
 from .procs import Child, spawn, tree_cpu_seconds
-from .report import RESULTS_DIR
+from .report import RESULTS_DIR, Report
 from .stats import ratio
 from .wrk import run_wrk
 
@@ -136,6 +137,22 @@ async def worker_vs_raw(lab: Lab, db_url: str, conn: asyncpg.Connection, *, kind
     for loop in LOOPS:
         figures[f"ratio_vs_raw_{loop}"] = ratio(per_cpu, raw_per_cpu[loop])
     return figures, w["loop"]
+
+
+async def repeat_worker_vs_raw(lab: Lab, report: Report, db_url: str, conn: asyncpg.Connection, *,
+                               kind: str, address: str, p: dict, pg_pid: int | None,
+                               extra: Callable[[dict], Awaitable[dict]] | None = None) -> None:
+    """`repeat` runs of worker_vs_raw into `report`; `extra` adds a scenario's own figures per run."""
+    loops = set()
+    for _ in range(p["repeat"]):
+        figures, loop = await worker_vs_raw(
+            lab, db_url, conn, kind=kind, address=address, concurrency=p["concurrency"],
+            warmup_s=p["warmup_s"], duration_s=p["duration_s"], pg_pid=pg_pid)
+        loops.add(loop)
+        if extra is not None:
+            figures |= await extra(figures)
+        report.add_run(figures)
+    report.notes.append(f"worker event loop: {', '.join(sorted(loops))}")
 
 
 WORKER_VS_RAW_UNITS = {

@@ -15,6 +15,8 @@ from pathlib import Path
 import aiohttp
 import psutil
 
+from tests.support import wait_http_ok
+
 
 @dataclass
 class Child:
@@ -119,18 +121,11 @@ async def wait_port(port: int, child: Child, deadline_s: float = 20.0, host: str
 
 
 async def wait_http(url: str, child: Child, deadline_s: float = 30.0) -> None:
-    end = time.monotonic() + deadline_s
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < end:
-            child.check_alive()
-            try:
-                async with session.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer 200 within {deadline_s}s:\n{child.tail()}")
+    """Poll `url` until it answers 200; on failure the child's log tail says why."""
+    try:
+        await wait_http_ok(url, deadline_s, proc=child.proc)
+    except AssertionError as exc:
+        raise RuntimeError(f"{child.name}: {exc}\n{child.tail()}") from None
 
 
 def raise_fd_limit(wanted: int = 65536) -> None:

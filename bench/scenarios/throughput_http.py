@@ -11,7 +11,7 @@ from vigil_core.db import connect
 
 from ..harness.db import insert_targets
 from ..harness.lab import Lab
-from ..harness.measure import WORKER_VS_RAW_UNITS, worker_vs_raw, wrk_against
+from ..harness.measure import WORKER_VS_RAW_UNITS, repeat_worker_vs_raw, wrk_against
 from ..harness.pg import server_pid
 from ..harness.report import Goal, Report
 from ..harness.stats import ratio
@@ -47,22 +47,19 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         await insert_targets(conn, prefix="http", kind="http", address=url, count=p["targets"],
                              interval_s=1, timeout_s=0.9)
         pg_pid = await server_pid(db_url)
-        loops = set()
-        for _ in range(p["repeat"]):
-            figures, loop = await worker_vs_raw(
-                lab, db_url, conn, kind="http", address=url, concurrency=p["concurrency"],
-                warmup_s=p["warmup_s"], duration_s=p["duration_s"], pg_pid=pg_pid)
-            loops.add(loop)
+
+        async def blackbox(figures: dict) -> dict:
             b = await wrk_against(bb, probe_url, duration_s=p["duration_s"], connections=64)
             bb_per_cpu = ratio(b["requests"] - b["errors"], b["cpu_s"])
-            figures |= {
+            return {
                 "blackbox_probes_per_cpu_s": bb_per_cpu,
                 "blackbox_probes_per_s": b["rps"],
                 "blackbox_cpu_cores": ratio(b["cpu_s"], b["wall_s"]),
                 "ratio_vs_blackbox": ratio(figures["worker_checks_per_cpu_s"], bb_per_cpu),
             }
-            report.add_run(figures)
-        report.notes.append(f"worker event loop: {', '.join(sorted(loops))}")
+
+        await repeat_worker_vs_raw(lab, report, db_url, conn, kind="http", address=url, p=p, pg_pid=pg_pid,
+                                   extra=blackbox)
     finally:
         await conn.close()
     return report

@@ -11,7 +11,7 @@ from vigil_core.db import connect
 
 from ..harness.db import insert_targets
 from ..harness.lab import Lab
-from ..harness.measure import WORKER_VS_RAW_UNITS, worker_throughput, worker_vs_raw
+from ..harness.measure import WORKER_VS_RAW_UNITS, repeat_worker_vs_raw, worker_throughput
 from ..harness.pg import server_pid
 from ..harness.report import Goal, Report
 from ..harness.stats import ratio
@@ -50,18 +50,15 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         await insert_targets(saturate, prefix="icmp", kind="icmp", address="127.0.0.1",
                              count=p["saturate_targets"], interval_s=1, timeout_s=0.9)
         pg_pid = await server_pid(steady_url)
-        loops = set()
-        for _ in range(p["repeat"]):
+
+        async def steady_phase(figures: dict) -> dict:
             s = await worker_throughput(lab, steady_url, steady, concurrency=p["concurrency"],
                                         warmup_s=p["warmup_s"], duration_s=p["duration_s"], pg_pid=pg_pid)
-            figures, loop = await worker_vs_raw(
-                lab, saturate_url, saturate, kind="icmp", address="127.0.0.1", concurrency=p["concurrency"],
-                warmup_s=p["warmup_s"], duration_s=p["duration_s"], pg_pid=pg_pid)
-            loops.add(loop)
-            figures |= {"steady_pings_per_s": ratio(s["checks"], s["wall_s"]), "steady_failed": s["failed"],
-                        "steady_cpu_cores": ratio(s["cpu_s"], s["wall_s"])}
-            report.add_run(figures)
-        report.notes.append(f"worker event loop: {', '.join(sorted(loops))}")
+            return {"steady_pings_per_s": ratio(s["checks"], s["wall_s"]), "steady_failed": s["failed"],
+                    "steady_cpu_cores": ratio(s["cpu_s"], s["wall_s"])}
+
+        await repeat_worker_vs_raw(lab, report, saturate_url, saturate, kind="icmp", address="127.0.0.1", p=p,
+                                   pg_pid=pg_pid, extra=steady_phase)
     finally:
         await steady.close()
         await saturate.close()

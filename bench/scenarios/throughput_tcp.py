@@ -6,7 +6,7 @@ from vigil_core.db import connect
 
 from ..harness.db import insert_targets
 from ..harness.lab import Lab
-from ..harness.measure import WORKER_VS_RAW_UNITS, worker_vs_raw
+from ..harness.measure import WORKER_VS_RAW_UNITS, repeat_worker_vs_raw
 from ..harness.pg import server_pid
 from ..harness.report import Goal, Report
 from .support import worker_lacks
@@ -38,15 +38,8 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     try:
         await insert_targets(conn, prefix="tcp", kind="tcp", address=address, count=p["targets"],
                              interval_s=1, timeout_s=0.9)
-        pg_pid = await server_pid(db_url)
-        loops = set()
-        for _ in range(p["repeat"]):
-            figures, loop = await worker_vs_raw(
-                lab, db_url, conn, kind="tcp", address=address, concurrency=p["concurrency"],
-                warmup_s=p["warmup_s"], duration_s=p["duration_s"], pg_pid=pg_pid)
-            loops.add(loop)
-            report.add_run(figures)
-        report.notes.append(f"worker event loop: {', '.join(sorted(loops))}")
+        await repeat_worker_vs_raw(lab, report, db_url, conn, kind="tcp", address=address, p=p,
+                                   pg_pid=await server_pid(db_url))
     finally:
         await conn.close()
     return report
