@@ -143,3 +143,11 @@ WITH firsts AS (
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM delay)) AS p50,
        percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM delay)) AS p99
   FROM firsts;
+
+-- name: healthy_error_classes
+-- Why checks of targets $1 failed since $2: error class and count, most frequent first.
+SELECT error_class, count(*) AS n
+  FROM checks
+ WHERE target_id = ANY($1) AND checked_at >= $2 AND NOT ok
+ GROUP BY error_class
+ ORDER BY n DESC;

@@ -2,8 +2,8 @@
 
 The flaky target is an HTTP server in this process whose mode flips between healthy, "status"
 (answers 503) and "hang" (answers after its timeout). Detection is timed from the flip to
-target_state saying down, recovery from the heal to up. The healthy targets must see no failed
-check, no incident and end up.
+target_state saying down, recovery from the heal to up. The healthy targets (same thresholds)
+must see no failed check, no incident and end up.
 """
 
 from __future__ import annotations
@@ -78,7 +78,9 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     try:
         healthy = await insert_targets(conn, prefix="healthy", kind="http",
                                        address=f"http://127.0.0.1:{nginx_port}/", count=p["healthy"],
-                                       interval_s=interval, timeout_s=timeout)
+                                       interval_s=interval, timeout_s=timeout,
+                                       failure_threshold=p["failure_threshold"],
+                                       success_threshold=p["success_threshold"])
         [flaky_id] = await insert_targets(
             conn, prefix="flaky", kind="http", address=f"http://127.0.0.1:{flaky_port}/", count=1,
             interval_s=interval, timeout_s=timeout, failure_threshold=p["failure_threshold"],
@@ -104,6 +106,10 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
             figures |= {"healthy_failed_checks": verdicts["failed"], "healthy_incidents": verdicts["incidents"],
                         "healthy_not_up": verdicts["not_up"]}
             report.add_run(figures)
+        classes = await conn.fetch(Q["healthy_error_classes"], healthy, since)
+        if classes:
+            report.notes.append("healthy targets' failed checks by error class: "
+                                + ", ".join(f"{r['error_class']} {r['n']}" for r in classes))
     finally:
         await conn.close()
         await runner.cleanup()
