@@ -1,0 +1,1 @@
+"""What every scenario shares: Postgres, child processes, loopback servers, load tools and reports."""
