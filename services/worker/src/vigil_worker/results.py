@@ -44,6 +44,25 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
 )
 _MAX_PERMANENT_RETRIES = 3
 
+# The subset that means "the connection is gone", not "the database is slow or busy". Only
+# these may make the scheduler run checks on its own (offline mode): a timeout, a deadlock
+# or a resource error leaves the database in charge of slots, and a worker that went
+# offline on one would check slots another worker claims meanwhile.
+CONNECTION_LOST_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, no such socket, unreachable; TimeoutError excluded below
+    asyncpg.InterfaceError,  # "connection is closed"
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,  # 08xxx, closed in the middle of an operation
+    asyncpg.exceptions.AdminShutdownError,  # 57P01
+    asyncpg.exceptions.CrashShutdownError,  # 57P02
+    asyncpg.exceptions.CannotConnectNowError,  # 57P03
+)
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    # TimeoutError is an OSError since Python 3.3: an overloaded server times out too.
+    return isinstance(exc, CONNECTION_LOST_ERRORS) and not isinstance(exc, TimeoutError)
+
 
 class OfflineResult(CheckResult, kw_only=True):
     """A result of a slot the worker scheduled on its own while Postgres was away."""
