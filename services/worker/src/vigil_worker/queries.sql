@@ -45,14 +45,20 @@ UPDATE schedule s
  WHERE s.target_id = u.target_id AND s.anchor_at = u.anchor_at;
 
 -- name: lock_states
--- Locked in target order, so two workers flushing overlapping targets cannot deadlock.
-SELECT st.target_id, st.status, st.since, st.consecutive_ok, st.consecutive_fail,
-       st.last_checked_at, st.tls_expires_at, t.failure_threshold, t.success_threshold, t.enabled
-  FROM target_state st
-  JOIN targets t ON t.id = st.target_id
- WHERE st.target_id = ANY($1::bigint[])
- ORDER BY st.target_id
-   FOR UPDATE OF st;
+-- Locked in the order of $1 (sorted, distinct ids), so two workers flushing overlapping
+-- targets cannot deadlock. The LATERAL subquery with FOR UPDATE is not flattened, so each id
+-- is an index lookup: `= ANY($1)` or a plain join with thousands of ids was planned as a scan
+-- of all targets, O(targets) per flush. Columns in the order of state.TargetState's fields.
+SELECT s.*
+  FROM unnest($1::bigint[]) AS u(id)
+ CROSS JOIN LATERAL (
+       SELECT st.target_id, st.status, st.since, st.consecutive_ok, st.consecutive_fail,
+              st.last_checked_at, st.tls_expires_at, t.failure_threshold, t.success_threshold,
+              t.enabled
+         FROM target_state st
+         JOIN targets t ON t.id = st.target_id
+        WHERE st.target_id = u.id
+          FOR UPDATE OF st) AS s;
 
 -- name: stored_slots
 -- Slots (target, due) of this batch already stored, e.g. by another worker during an outage.
