@@ -209,11 +209,8 @@ class ResultWriter:
             rows = await self._without_stored_slots(conn, rows)
             if not rows:
                 return 0
-            await conn.execute(Q["insert_checks"], *_columns(rows, _CHECK_COLUMNS))
             transitions = apply_all(states, rows)
             changed = [s for s in states.values() if s.last is not None]
-            if changed:
-                await conn.execute(Q["update_states"], *_state_columns(changed))
             closes = [(s.target_id, s.closes_open_incident_at) for s in changed
                       if s.closes_open_incident_at is not None]
             if closes:
@@ -223,13 +220,15 @@ class ResultWriter:
                 await conn.execute(Q["open_incidents"], [i.target_id for i in incidents],
                                    [i.started_at for i in incidents],
                                    [i.ended_at for i in incidents], [i.cause for i in incidents])
-            await conn.execute(Q["upsert_rollups"], *_rollup_columns(rows))
             payloads = [encode(StateChanged(t.target_id, t.status, t.previous, t.at.isoformat()))
                         for t in transitions]
             stored_ids = sorted({r.target_id for r in rows})
             payloads += [encode(ResultsStored(stored_ids[i:i + RESULTS_IDS_PER_NOTIFY]))
                          for i in range(0, len(stored_ids), RESULTS_IDS_PER_NOTIFY)]
-            await conn.execute(Q["notify_status"], STATUS_CHANNEL, payloads)
+            # checks, states, roll-ups and NOTIFYs in one statement: one round trip.
+            await conn.execute(Q["store_batch"], *_columns(rows, _CHECK_COLUMNS),
+                               *_state_columns(changed), *_rollup_columns(rows),
+                               STATUS_CHANNEL, payloads)
         for t in transitions:
             log.info("target.state_changed", target_id=t.target_id, status=t.status,
                      previous=t.previous, cause=t.cause)
