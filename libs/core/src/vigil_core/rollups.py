@@ -7,6 +7,7 @@ the latency; the API estimates percentiles by interpolating inside the bucket th
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 
 # Upper bounds in milliseconds; the last bucket is +Inf. latency_buckets has len(...) + 1 entries.
@@ -17,10 +18,8 @@ BUCKET_COUNT = len(LATENCY_BUCKETS_MS) + 1
 
 
 def bucket_index(latency_ms: float) -> int:
-    for i, bound in enumerate(LATENCY_BUCKETS_MS):
-        if latency_ms <= bound:
-            return i
-    return len(LATENCY_BUCKETS_MS)
+    """The first bucket whose upper bound is >= latency_ms (the last one is +Inf)."""
+    return bisect_left(LATENCY_BUCKETS_MS, latency_ms)
 
 
 def percentile(buckets: Sequence[int], q: float, max_ms: float | None = None) -> float | None:

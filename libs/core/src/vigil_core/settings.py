@@ -39,6 +39,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     worker_maintenance_interval_s: float = 3600.0
     worker_http_body_cap_bytes: int = 1 << 20
     worker_icmp_mode: Literal["auto", "raw", "dgram"] = "auto"
+    # How long one round of the scheduler's queries may take before it backs off and retries.
+    worker_db_timeout_s: float = 15.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -56,6 +58,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "worker_listener_ping_s": self.worker_listener_ping_s > 0,
             "worker_maintenance_interval_s": self.worker_maintenance_interval_s > 0,
             "worker_http_body_cap_bytes": self.worker_http_body_cap_bytes >= 1,
+            "worker_db_timeout_s": self.worker_db_timeout_s > 0,
         }
         for field, ok in checks.items():
             if not ok:

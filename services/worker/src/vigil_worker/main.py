@@ -75,6 +75,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
         claim_batch=settings.worker_claim_batch,
         poll_interval_s=settings.worker_poll_interval_s,
         lookahead_s=settings.worker_lookahead_s,
+        dsn=dsn,
+        db_timeout_s=settings.worker_db_timeout_s,
     )
     listener = worker.listener = Listener(dsn, scheduler, m, ping_s=settings.worker_listener_ping_s)
     tasks = {

@@ -14,6 +14,7 @@ import asyncio
 import math
 import time
 from collections import defaultdict, deque
+from operator import attrgetter
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
@@ -43,6 +44,25 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TransactionRollbackError,    # 40xxx deadlock, serialization
 )
 _MAX_PERMANENT_RETRIES = 3
+
+# The subset that means "the connection is gone", not "the database is slow or busy". Only
+# these may make the scheduler run checks on its own (offline mode): a timeout, a deadlock
+# or a resource error leaves the database in charge of slots, and a worker that went
+# offline on one would check slots another worker claims meanwhile.
+CONNECTION_LOST_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, no such socket, unreachable; TimeoutError excluded below
+    asyncpg.InterfaceError,  # "connection is closed"
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,  # 08xxx, closed in the middle of an operation
+    asyncpg.exceptions.AdminShutdownError,  # 57P01
+    asyncpg.exceptions.CrashShutdownError,  # 57P02
+    asyncpg.exceptions.CannotConnectNowError,  # 57P03
+)
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    # TimeoutError is an OSError since Python 3.3: an overloaded server times out too.
+    return isinstance(exc, CONNECTION_LOST_ERRORS) and not isinstance(exc, TimeoutError)
 
 
 class OfflineResult(CheckResult, kw_only=True):
@@ -181,18 +201,16 @@ class ResultWriter:
     async def _write(self, batch: list[CheckResult]) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             ids = sorted({r.target_id for r in batch})
-            states = {row["target_id"]: TargetState(**dict(row))
+            # The query's columns are TargetState's fields in order; positional is cheapest.
+            states = {row[0]: TargetState(*row)
                       for row in await conn.fetch(Q["lock_states"], ids)}
             # A target deleted while its check ran has no history to add to.
             rows = [r for r in batch if r.target_id in states]
             rows = await self._without_stored_slots(conn, rows)
             if not rows:
                 return 0
-            await conn.execute(Q["insert_checks"], *_columns(rows, _CHECK_COLUMNS))
             transitions = apply_all(states, rows)
             changed = [s for s in states.values() if s.last is not None]
-            if changed:
-                await conn.execute(Q["update_states"], *_state_columns(changed))
             closes = [(s.target_id, s.closes_open_incident_at) for s in changed
                       if s.closes_open_incident_at is not None]
             if closes:
@@ -202,13 +220,15 @@ class ResultWriter:
                 await conn.execute(Q["open_incidents"], [i.target_id for i in incidents],
                                    [i.started_at for i in incidents],
                                    [i.ended_at for i in incidents], [i.cause for i in incidents])
-            await conn.execute(Q["upsert_rollups"], *_rollup_columns(rows))
             payloads = [encode(StateChanged(t.target_id, t.status, t.previous, t.at.isoformat()))
                         for t in transitions]
             stored_ids = sorted({r.target_id for r in rows})
             payloads += [encode(ResultsStored(stored_ids[i:i + RESULTS_IDS_PER_NOTIFY]))
                          for i in range(0, len(stored_ids), RESULTS_IDS_PER_NOTIFY)]
-            await conn.execute(Q["notify_status"], STATUS_CHANNEL, payloads)
+            # checks, states, roll-ups and NOTIFYs in one statement: one round trip.
+            await conn.execute(Q["store_batch"], *_columns(rows, _CHECK_COLUMNS),
+                               *_state_columns(changed), *_rollup_columns(rows),
+                               STATUS_CHANNEL, payloads)
         for t in transitions:
             log.info("target.state_changed", target_id=t.target_id, status=t.status,
                      previous=t.previous, cause=t.cause)
@@ -236,7 +256,8 @@ _CHECK_COLUMNS = ("target_id", "checked_at", "due_at", "ok", "latency_ms", "stat
 
 
 def _columns(rows: list[CheckResult], names: tuple[str, ...]) -> list[list]:
-    return [[getattr(r, name) for r in rows] for name in names]
+    get = attrgetter(*names)
+    return [list(col) for col in zip(*map(get, rows))]
 
 
 def _state_columns(states: list[TargetState]) -> list[list]:
@@ -255,22 +276,25 @@ def _state_columns(states: list[TargetState]) -> list[list]:
 
 def _rollup_columns(rows: list[CheckResult]) -> list[list]:
     """Per (target, hour): checks, ok and the latency of successful checks."""
-    acc: dict[tuple[int, datetime], list] = defaultdict(
+    # Keyed by the hour's epoch number: cheaper per row than building an aware datetime.
+    acc: dict[tuple[int, int], list] = defaultdict(
         lambda: [0, 0, 0.0, 0.0, 0, [0] * BUCKET_COUNT])
     for r in rows:
-        hour = r.checked_at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        a = acc[(r.target_id, hour)]
+        a = acc[(r.target_id, int(r.checked_at.timestamp() // 3600))]
         a[0] += 1
         if r.ok:
             a[1] += 1
-            if r.latency_ms is not None:
-                a[2] += r.latency_ms
-                a[3] = max(a[3], r.latency_ms)
+            latency = r.latency_ms
+            if latency is not None:
+                a[2] += latency
+                if latency > a[3]:
+                    a[3] = latency
                 a[4] += 1
-                a[5][bucket_index(r.latency_ms)] += 1
+                a[5][bucket_index(latency)] += 1
     cols: list[list] = [[] for _ in range(8)]
     for (target_id, hour), (n, ok, total, peak, count, buckets) in sorted(acc.items()):
-        for col, value in zip(cols, (target_id, hour, n, ok, total, peak, count,
+        for col, value in zip(cols, (target_id, datetime.fromtimestamp(hour * 3600, timezone.utc),
+                                     n, ok, total, peak, count,
                                      "{" + ",".join(map(str, buckets)) + "}")):
             col.append(value)
     return cols

@@ -13,7 +13,10 @@ interval, address...), and the next claim picks up the new schedule at once.
 When Postgres is unreachable the worker keeps checking the targets whose latest slot it
 claimed, on the same grid, and marks those results offline. After the reconnect it first moves
 those targets' schedule past the slots it ran, then claims normally; the writer skips an
-offline result whose slot another worker already stored.
+offline result whose slot another worker already stored. Only a lost connection, confirmed
+by a fresh connect attempt that fails too, counts as unreachable: a slow or busy database
+(a timeout, a deadlock, too many connections) stays in charge of the slots, otherwise this
+worker would check slots that another worker claims from it meanwhile.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from vigil_core.models import CheckResult
 
 from .checks import CheckContext, ClaimedTarget, Outcome, run_check
 from .metrics import WorkerMetrics
-from .results import TRANSIENT_DB_ERRORS, OfflineResult, ResultWriter
+from .results import TRANSIENT_DB_ERRORS, OfflineResult, ResultWriter, is_connection_lost
 
 Q = load_queries(__package__)
 log = get_logger("vigil_worker.scheduler")
@@ -65,7 +68,11 @@ class Scheduler:
         claim_batch: int,
         poll_interval_s: float,
         lookahead_s: float = 0.5,
+        dsn: str | None = None,
+        db_timeout_s: float = 15.0,
     ) -> None:
+        self._dsn = dsn  # for the fresh connect that confirms an outage; None trusts the error
+        self._db_timeout_s = db_timeout_s
         self._pool = pool
         self._ctx = ctx
         self._writer = writer
@@ -127,7 +134,7 @@ class Scheduler:
             changed, self._changed = self._changed, set()
             resync, self._resync = self._resync, False
             try:
-                async with asyncio.timeout(15):
+                async with asyncio.timeout(self._db_timeout_s):
                     if self.offline:
                         await self._leave_offline()
                     if resync or changed:
@@ -138,8 +145,11 @@ class Scheduler:
             except TRANSIENT_DB_ERRORS as exc:
                 self._changed |= changed
                 self._resync |= resync
-                self._enter_offline(exc)
-                self._schedule_offline()
+                if await self._connection_lost(exc):
+                    self._enter_offline(exc)
+                    self._schedule_offline()
+                else:
+                    log.warning("scheduler.claim_failed", error=repr(exc), offline=self.offline)
                 await self._sleep_for(min(backoff, self._lookahead_s))
                 backoff = min(backoff * 2, 2.0)
                 continue
@@ -268,6 +278,23 @@ class Scheduler:
             log.info("scheduler.slots_cancelled", count=cancelled)
 
     # -- offline ------------------------------------------------------------------------
+
+    async def _connection_lost(self, exc: BaseException) -> bool:
+        """True only when Postgres is unreachable: the error says the connection is gone and a
+        fresh connection cannot be made either (a pool connection can die alone)."""
+        if not is_connection_lost(exc):
+            return False
+        if self._dsn is None or self.offline:
+            return True
+        try:
+            conn = await asyncpg.connect(self._dsn, timeout=min(5.0, self._db_timeout_s))
+        except Exception as probe_exc:  # noqa: BLE001 - classified right below
+            return is_connection_lost(probe_exc)
+        try:
+            await asyncio.wait_for(conn.close(), timeout=1.0)
+        except Exception:  # noqa: BLE001 - the probe did its job; never block the loop on it
+            conn.terminate()
+        return False
 
     def _enter_offline(self, exc: BaseException) -> None:
         if self.offline or self._ref_db is None:
