@@ -56,7 +56,7 @@ class ApplyResult(msgspec.Struct, kw_only=True):
     changes: list[Change]
 
 
-_META = {"id", "created_at", "updated_at"}
+_META = {"id", "created_at", "updated_at", "status", "since"}
 
 
 def _view(row: asyncpg.Record | dict) -> dict[str, Any]:

@@ -141,6 +141,9 @@ class Target(msgspec.Struct, kw_only=True):
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    # The current status: up, down, pending, unknown, or paused when disabled; and since when.
+    status: str | None = None
+    since: datetime | None = None
 
 
 class TargetPage(msgspec.Struct, kw_only=True):
