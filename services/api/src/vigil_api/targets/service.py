@@ -85,7 +85,9 @@ def to_target(row: asyncpg.Record | dict) -> Target:
         failure_threshold=row["failure_threshold"], success_threshold=row["success_threshold"],
         labels=row["labels"] or {}, enabled=row["enabled"],
         created_at=row["created_at"], updated_at=row["updated_at"],
-        status=row.get("status"), since=row.get("since"),
+        status=row.get("status"), since=row.get("since"), last_checked_at=row.get("last_checked_at"),
+        last_latency_ms=row.get("last_latency_ms"), last_error_class=row.get("last_error_class"),
+        tls_expires_at=row.get("tls_expires_at"),
     )
 
 
