@@ -32,6 +32,16 @@ RETRY_AFTER_S = 0.5
 SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is.
+
+    asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    on every release: a round trip per request. The API leaves none of that behind (its
+    advisory lock is transaction-scoped, it never SETs, LISTENs only on the hub's own
+    connection, opens no cursors), and asyncpg still rolls back an open transaction first.
+    """
+
+
 class Database:
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
         self.dsn = dsn
@@ -56,7 +66,7 @@ class Database:
                 try:
                     self._pool = await create_pool(
                         self.dsn, min_size=self._min_size, max_size=self.max_size,
-                        timeout=CONNECT_TIMEOUT_S, server_settings=SERVER_SETTINGS,
+                        timeout=CONNECT_TIMEOUT_S, server_settings=SERVER_SETTINGS, reset=_keep_session,
                     )
                 except (*DB_DOWN_ERRORS, asyncpg.PostgresError) as exc:
                     self._retry_at = time.monotonic() + RETRY_AFTER_S
