@@ -48,7 +48,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        hub = EventHub(db, on_change=summary_counts.invalidate)
+        hub = EventHub(db, on_change=summary_counts.mark_stale)
         app.state.hub = hub
         app.state.hub_task = asyncio.create_task(hub.run(), name="events-hub")
         supervise(app.state.hub_task)
@@ -60,6 +60,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             app.state.hub_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await app.state.hub_task
+            await summary_counts.close()
             await db.close()
 
     async def provide_pool(state: State) -> asyncpg.Pool:
