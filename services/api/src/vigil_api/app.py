@@ -12,6 +12,7 @@ import asyncpg
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.types import Message, Scope
 from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 
@@ -25,7 +26,8 @@ from .health import healthz, readyz
 from .incidents.controller import IncidentController
 from .metrics import ApiMetrics, metrics_endpoint
 from .openapi import openapi_config
-from .summary.controller import SummaryController
+from .summary.cache import Cached
+from .summary.controller import Counts, SummaryController
 from .targets.controller import TargetController
 from .ui.controller import UIController
 from .uptime.controller import UptimeController
@@ -34,6 +36,7 @@ log = get_logger("vigil_api")
 
 MAX_BODY = 64 * 1024
 GRACEFUL_SHUTDOWN_S = 5
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> Litestar:
@@ -41,10 +44,11 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
     db = Database(settings.require_database_url(), min_size=settings.db_pool_min_size,
                   max_size=settings.db_pool_max_size)
     metrics = ApiMetrics()
+    summary_counts: Cached[Counts] = Cached()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        hub = EventHub(db)
+        hub = EventHub(db, on_change=summary_counts.mark_stale)
         app.state.hub = hub
         app.state.hub_task = asyncio.create_task(hub.run(), name="events-hub")
         supervise(app.state.hub_task)
@@ -56,12 +60,18 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             app.state.hub_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await app.state.hub_task
+            await summary_counts.close()
             await db.close()
 
     async def provide_pool(state: State) -> asyncpg.Pool:
         return await state.db.pool()
 
-    state = {"db": db, "metrics": metrics, "hub": None, "hub_task": None}
+    async def invalidate_on_write(message: Message, scope: Scope) -> None:
+        # Before the answer to a write leaves, so the writer's next summary sees its write.
+        if message["type"] == "http.response.start" and scope.get("method") not in READ_METHODS:
+            summary_counts.invalidate()
+
+    state = {"db": db, "metrics": metrics, "hub": None, "hub_task": None, "summary_counts": summary_counts}
     if sse_heartbeat_s is not None:
         state["sse_heartbeat_s"] = sse_heartbeat_s
 
@@ -76,6 +86,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
         lifespan=[lifespan],
         state=State(state),
         middleware=[metrics.middleware],
+        before_send=[invalidate_on_write],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY,
         openapi_config=openapi_config(),

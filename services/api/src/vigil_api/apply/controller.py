@@ -56,7 +56,9 @@ class ApplyResult(msgspec.Struct, kw_only=True):
     changes: list[Change]
 
 
-_META = {"id", "created_at", "updated_at"}
+# Identity, timestamps and the live state: not part of what a target is configured to be.
+_META = {"id", "created_at", "updated_at", "status", "since", "last_checked_at", "last_latency_ms",
+         "last_error_class", "tls_expires_at"}
 
 
 def _view(row: asyncpg.Record | dict) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """One LISTEN connection per API process, fanned out to every SSE subscriber.
 
 The hub LISTENs on `vigil_status` (sent by the worker), turns each notification into events,
-and puts them on each subscriber's bounded queue. A subscriber whose queue is full is too slow:
+and puts them on each subscriber's bounded queue; it also LISTENs on `vigil_targets` so that
+the summary's cached counts are dropped on any write. A subscriber whose queue is full is too slow:
 it is dropped (its stream ends) rather than buffered without bound. The connection is pinged
 now and then, and after it is lost the hub reconnects with backoff, re-LISTENs, and tells
 subscribers to `resync` (notifications sent while it was away are gone), all without the
@@ -18,7 +19,7 @@ import asyncpg
 import msgspec
 from vigil_core.db import connect, load_queries
 from vigil_core.logging import get_logger
-from vigil_core.notify import STATUS_CHANNEL, ResultsStored, StateChanged, decode_status_event
+from vigil_core.notify import STATUS_CHANNEL, TARGETS_CHANNEL, ResultsStored, StateChanged, decode_status_event
 
 from ..database import CONNECT_TIMEOUT_S, Database
 from ..errors import DB_DOWN_ERRORS
@@ -50,8 +51,12 @@ class Subscriber:
 
 
 class EventHub:
-    def __init__(self, db: Database, *, queue_size: int = QUEUE_SIZE) -> None:
+    def __init__(self, db: Database, *, queue_size: int = QUEUE_SIZE,
+                 on_change: Callable[[], None] | None = None) -> None:
         self._db = db
+        # Called on every state change and target write heard, and on (re)connect, when some
+        # may have been missed (the summary's cached counts).
+        self._on_change = on_change or (lambda: None)
         self._queue_size = queue_size
         self._subscribers: set[Subscriber] = set()
         self._pending_results: set[int] = set()
@@ -113,6 +118,8 @@ class EventHub:
         conn.add_termination_listener(lambda _conn: lost.set())
         try:
             await conn.add_listener(STATUS_CHANNEL, self._on_notify)
+            await conn.add_listener(TARGETS_CHANNEL, self._on_target_changed)
+            self._on_change()
             self.connects += 1
             self.listening.set()
             log.info("events.listening", channel=STATUS_CHANNEL, connects=self.connects)
@@ -129,9 +136,13 @@ class EventHub:
         finally:
             conn.terminate()
 
+    def _on_target_changed(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        self._on_change()
+
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         event = decode_status_event(payload)
         if isinstance(event, StateChanged):
+            self._on_change()
             data = msgspec.json.encode({"target_id": event.target_id, "status": event.status,
                                         "previous": event.previous, "since": event.since}).decode()
             self.publish(Event("state", data, event.target_id))

@@ -21,15 +21,28 @@ UPDATE targets SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING *;
 DELETE FROM targets WHERE id = $1 RETURNING id;
 
 -- name: get_target
-SELECT * FROM targets WHERE id = $1;
+-- The target with its current status ('paused' when disabled), since when, and its last check.
+SELECT t.*, CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, s.since,
+       s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at
+  FROM targets t LEFT JOIN target_state s ON s.target_id = t.id
+ WHERE t.id = $1;
+
+-- name: state_of
+-- A target's state after a write in the same transaction (the targets_sync trigger set it).
+SELECT CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, s.since,
+       s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at
+  FROM targets t LEFT JOIN target_state s ON s.target_id = t.id
+ WHERE t.id = $1;
 
 -- name: get_target_for_update
 SELECT * FROM targets WHERE id = $1 FOR UPDATE;
 
 -- name: list_targets
 -- Keyset pagination on id: $1 is the last id of the previous page (0 for the first).
-SELECT * FROM targets
- WHERE id > $1
-   AND ($3::text IS NULL OR kind = $3)
- ORDER BY id
+SELECT t.*, CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, s.since,
+       s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at
+  FROM targets t LEFT JOIN target_state s ON s.target_id = t.id
+ WHERE t.id > $1
+   AND ($3::text IS NULL OR t.kind = $3)
+ ORDER BY t.id
  LIMIT $2;

@@ -141,6 +141,15 @@ class Target(msgspec.Struct, kw_only=True):
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    # From target_state, as in the summary: the status (up, down, pending, unknown, or paused
+    # when disabled), since when, and the last check; tls_expires_at is the certificate's
+    # notAfter from the last HTTPS check.
+    status: str | None = None
+    since: datetime | None = None
+    last_checked_at: datetime | None = None
+    last_latency_ms: float | None = None
+    last_error_class: str | None = None
+    tls_expires_at: datetime | None = None
 
 
 class TargetPage(msgspec.Struct, kw_only=True):

@@ -85,6 +85,9 @@ def to_target(row: asyncpg.Record | dict) -> Target:
         failure_threshold=row["failure_threshold"], success_threshold=row["success_threshold"],
         labels=row["labels"] or {}, enabled=row["enabled"],
         created_at=row["created_at"], updated_at=row["updated_at"],
+        status=row.get("status"), since=row.get("since"), last_checked_at=row.get("last_checked_at"),
+        last_latency_ms=row.get("last_latency_ms"), last_error_class=row.get("last_error_class"),
+        tls_expires_at=row.get("tls_expires_at"),
     )
 
 
@@ -112,18 +115,26 @@ def merge(current: Target, patch: TargetUpdate) -> TargetCreate:
     return rules.check(convert_strict(spec, TargetCreate))
 
 
-async def insert(conn: asyncpg.Connection, target: TargetCreate) -> asyncpg.Record:
+async def _with_state(conn: asyncpg.Connection, row: asyncpg.Record | None) -> dict | None:
+    """A written row with the status its write left (read in the writing transaction)."""
+    if row is None:
+        return None
+    state = await conn.fetchrow(Q["state_of"], row["id"])
+    return {**dict(row), **dict(state)} if state is not None else dict(row)
+
+
+async def insert(conn: asyncpg.Connection, target: TargetCreate) -> dict:
     try:
         async with conn.transaction():
-            return await conn.fetchrow(Q["insert_target"], *to_params(target))
+            return await _with_state(conn, await conn.fetchrow(Q["insert_target"], *to_params(target)))
     except asyncpg.UniqueViolationError:
         raise _duplicate(target.name) from None
 
 
-async def replace(conn: asyncpg.Connection, target_id: int, target: TargetCreate) -> asyncpg.Record:
+async def replace(conn: asyncpg.Connection, target_id: int, target: TargetCreate) -> dict:
     try:
         async with conn.transaction():
-            row = await conn.fetchrow(Q["replace_target"], target_id, *to_params(target))
+            row = await _with_state(conn, await conn.fetchrow(Q["replace_target"], target_id, *to_params(target)))
     except asyncpg.UniqueViolationError:
         raise _duplicate(target.name) from None
     if row is None:
@@ -131,7 +142,7 @@ async def replace(conn: asyncpg.Connection, target_id: int, target: TargetCreate
     return row
 
 
-async def patch(conn: asyncpg.Connection, target_id: int, update: TargetUpdate) -> asyncpg.Record:
+async def patch(conn: asyncpg.Connection, target_id: int, update: TargetUpdate) -> dict:
     """Read, merge and write under a row lock, so two PATCHes never lose each other's fields."""
     try:
         async with conn.transaction():
@@ -139,14 +150,14 @@ async def patch(conn: asyncpg.Connection, target_id: int, update: TargetUpdate) 
             if row is None:
                 raise NotFound("target", target_id)
             merged = merge(to_target(row), update)
-            return await conn.fetchrow(Q["replace_target"], target_id, *to_params(merged))
+            return await _with_state(conn, await conn.fetchrow(Q["replace_target"], target_id, *to_params(merged)))
     except asyncpg.UniqueViolationError:
         raise _duplicate(update.name) from None
 
 
-async def set_enabled(conn: asyncpg.Connection, target_id: int, enabled: bool) -> asyncpg.Record:
+async def set_enabled(conn: asyncpg.Connection, target_id: int, enabled: bool) -> dict:
     async with conn.transaction():
-        row = await conn.fetchrow(Q["set_enabled"], target_id, enabled)
+        row = await _with_state(conn, await conn.fetchrow(Q["set_enabled"], target_id, enabled))
     if row is None:
         raise NotFound("target", target_id)
     return row

@@ -12,18 +12,6 @@ import { navigate } from "./router.js";
 const WINDOWS = ["24h", "7d", "30d"];
 const RECENT = 20;
 
-/** The target's live state, from its summary row (the name search always includes it). */
-async function fetchStatus(target, signal) {
-  let cursor = null;
-  for (let page = 0; page < 10; page++) {
-    const data = await api.get("/summary", { q: target.name, limit: 1000, cursor }, signal);
-    const item = data.items.find((i) => i.id === target.id);
-    if (item || !data.next) return item || null;
-    cursor = data.next;
-  }
-  return null;
-}
-
 function stat(label, value, extra, cls) {
   return h("div", { class: `stat ${cls || ""}` },
     h("span", { class: "stat-label" }, label),
@@ -132,9 +120,10 @@ export function renderTarget(main, id) {
   }
 
   async function loadHead() {
+    // The target carries its live state: status ("paused" when disabled), since, last check.
     target = await api.get(`/targets/${id}`, null, signal);
-    const st = await fetchStatus(target, signal).catch(() => null);
-    const status = target.enabled ? st?.status || "pending" : "paused";
+    const st = target;
+    const status = target.enabled ? st.status || "pending" : "paused";
     document.title = `Vigil · ${target.name}`;
     replace(head,
       h("div", { class: "title" },
@@ -149,7 +138,7 @@ export function renderTarget(main, id) {
         h("button", { class: "button danger", type: "button", on: { click: actionDelete } }, "Delete")));
     replace(settingsBox, settingsList(target));
     const [u24, u7, u30] = await Promise.all(WINDOWS.map((w) => api.get(`/targets/${id}/uptime`, { window: w }, signal)));
-    const tls = target.tls_expires_at ?? st?.tls_expires_at;
+    const tls = target.tls_expires_at;
     replace(stats,
       stat("Last check", st?.last_checked_at ? ago(st.last_checked_at) : "not yet",
         st?.last_latency_ms != null ? ms(st.last_latency_ms) : st?.last_error_class || null),

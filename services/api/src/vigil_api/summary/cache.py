@@ -1,0 +1,96 @@
+"""The unfiltered counts by state, kept in-process for a moment.
+
+Counting every target's state is O(targets) (tens of ms at 100k), and the dashboard asks for
+it on every page load, so the answer is reused:
+
+* after a write answered by this API process (POST/PUT/PATCH/DELETE), the next request
+  counts again before answering (`invalidate`, called before that answer is sent): a client
+  sees its own writes at once;
+* after TTL_S, or when the events hub hears a state change (`vigil_status`) or a target
+  write (`vigil_targets`) from any process (`mark_stale`), requests keep getting the last
+  counts while one refresh runs in the background; refreshes start at most every
+  MIN_REFRESH_S, so a busy fleet whose states change all the time costs one count per
+  MIN_REFRESH_S, not one per request;
+* counts older than MAX_AGE_S (the refreshes failing) are never served: the request counts.
+
+Filtered counts are never cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from vigil_core.logging import get_logger
+
+log = get_logger("vigil_api.summary")
+
+T = TypeVar("T")
+
+TTL_S = 2.0
+MIN_REFRESH_S = 0.5
+MAX_AGE_S = 10.0
+
+
+class Cached(Generic[T]):
+    """One value: refilled by the request after `invalidate`, in the background when stale."""
+
+    def __init__(self, ttl_s: float = TTL_S, *, min_refresh_s: float = MIN_REFRESH_S,
+                 max_age_s: float = MAX_AGE_S) -> None:
+        self.ttl_s = ttl_s
+        self.min_refresh_s = min_refresh_s
+        self.max_age_s = max_age_s
+        self._value: T | None = None
+        self._filled_at = 0.0  # when the query that gave _value started
+        self._stale = False
+        self._generation = 0
+        self._refresh: asyncio.Task | None = None
+
+    def invalidate(self) -> None:
+        """The next request counts before it answers."""
+        self._value = None
+        self._generation += 1
+
+    def mark_stale(self) -> None:
+        """Refresh in the background on the next request."""
+        self._stale = True
+
+    async def get(self, fill: Callable[[], Awaitable[T]]) -> T:
+        now = time.monotonic()
+        age = now - self._filled_at
+        if self._value is None or age >= self.max_age_s:
+            return await self._fill(fill)
+        if (self._stale or age >= self.ttl_s) and age >= self.min_refresh_s and self._refresh is None:
+            self._refresh = asyncio.create_task(self._background(fill), name="summary-counts-refresh")
+        return self._value
+
+    async def _fill(self, fill: Callable[[], Awaitable[T]]) -> T:
+        generation, started = self._generation, time.monotonic()
+        stale = self._stale
+        self._stale = False
+        try:
+            value = await fill()
+        except BaseException:
+            self._stale = self._stale or stale
+            raise
+        # A write answered while the query ran may be missing from its answer: serve it, keep it not.
+        if generation == self._generation:
+            self._value, self._filled_at = value, started
+        return value
+
+    async def _background(self, fill: Callable[[], Awaitable[T]]) -> None:
+        try:
+            await self._fill(fill)
+        except Exception as exc:  # the next request past MAX_AGE_S counts and reports it
+            log.warning("summary.counts_refresh_failed", error=repr(exc))
+        finally:
+            self._refresh = None
+
+    async def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh
