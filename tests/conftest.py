@@ -13,7 +13,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from vigil_core import embedded_pg, migrations
 
 from .support import database_url_for
@@ -83,10 +82,8 @@ def database_from_template(server_url: str, template: str, prefix: str) -> Itera
 @pytest.fixture
 def db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
     """A fresh, migrated database for one test; yields its URL."""
-    name = f"vigil_test_{uuid.uuid4().hex[:12]}"
-    _admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield database_url_for(pg_server_url, name)
-    _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database_from_template(pg_server_url, template_db, "vigil_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ and a real uvicorn server on loopback for streaming (SSE)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -13,12 +12,11 @@ import pytest
 import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-
 from vigil_api.app import create_app
 from vigil_core.settings import Settings
 
-from ..conftest import _admin
-from ..support import database_url_for, free_port
+from ..conftest import database_from_template
+from ..support import free_port
 
 
 def make_app(db_url: str, **kwargs: Any) -> Litestar:
@@ -28,10 +26,8 @@ def make_app(db_url: str, **kwargs: Any) -> Litestar:
 @pytest.fixture(scope="module")
 def module_db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
     """One migrated database per test module: creating one per test would cost most of the run."""
-    name = f"vigil_api_{uuid.uuid4().hex[:12]}"
-    _admin(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield database_url_for(pg_server_url, name)
-    _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database_from_template(pg_server_url, template_db, "vigil_api") as url:
+        yield url
 
 
 @pytest.fixture
