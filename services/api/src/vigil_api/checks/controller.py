@@ -11,9 +11,10 @@ from litestar.params import QueryParameter
 from vigil_core.db import load_queries
 
 from ..database import PoolDep
-from ..errors import InvalidInput, NotFound, responses
+from ..errors import InvalidInput, responses
 from ..pagination import decode_cursor, encode_cursor
 from ..params import TargetId
+from ..targets.service import require_target
 from ..timerange import as_utc
 
 Q = load_queries(__package__)
@@ -65,8 +66,8 @@ class CheckController(Controller):
             raise InvalidInput.one("cursor", "is not a cursor this API returned")
         async with pool.acquire() as conn:
             rows = await conn.fetch(Q["list_checks"], target_id, lo, hi, before, skip, limit + 1)
-            if not rows and not await conn.fetchval(Q["target_exists"], target_id):
-                raise NotFound("target", target_id)
+            if not rows:
+                await require_target(conn, target_id)
         items = [Check(**dict(r)) for r in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:

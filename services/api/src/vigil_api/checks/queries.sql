@@ -1,6 +1,3 @@
--- name: target_exists
-SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1);
-
 -- name: list_checks
 -- Newest first in [$2, $3). Keyset: rows at or before $4 (the last time of the previous page),
 -- skipping the $5 rows at exactly that time that the previous page already returned. The

@@ -12,9 +12,10 @@ from litestar.params import QueryParameter
 from vigil_core.db import load_queries
 
 from ..database import PoolDep
-from ..errors import NotFound, responses
+from ..errors import responses
 from ..pagination import decode_cursor, encode_cursor
 from ..params import TargetId
+from ..targets.service import require_target
 
 Q = load_queries(__package__)
 
@@ -68,6 +69,5 @@ class IncidentController(Controller):
     async def list_for_target(self, target_id: TargetId, pool: PoolDep, limit: Limit = 50,
                               cursor: Cursor = None, open_: Open = None) -> IncidentPage:
         async with pool.acquire() as conn:
-            if not await conn.fetchval(Q["target_exists"], target_id):
-                raise NotFound("target", target_id)
+            await require_target(conn, target_id)
             return await _page(conn, target_id, open_, limit, cursor)

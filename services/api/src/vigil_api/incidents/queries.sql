@@ -10,6 +10,3 @@ SELECT i.id, i.target_id, t.name AS target_name, i.started_at, i.ended_at, i.cau
    AND ($4::boolean IS NULL OR (i.ended_at IS NULL) = $4)
  ORDER BY i.started_at DESC, i.id DESC
  LIMIT $5;
-
--- name: target_exists
-SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1);

@@ -46,3 +46,6 @@ SELECT t.*, CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, s.sin
    AND ($3::text IS NULL OR t.kind = $3)
  ORDER BY t.id
  LIMIT $2;
+
+-- name: target_exists
+SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1);

@@ -123,6 +123,12 @@ async def _with_state(conn: asyncpg.Connection, row: asyncpg.Record | None) -> d
     return {**dict(row), **dict(state)} if state is not None else dict(row)
 
 
+async def require_target(conn: asyncpg.Connection, target_id: int) -> None:
+    """Raise NotFound unless the target exists (for reads of a target's history)."""
+    if not await conn.fetchval(Q["target_exists"], target_id):
+        raise NotFound("target", target_id)
+
+
 async def insert(conn: asyncpg.Connection, target: TargetCreate) -> dict:
     try:
         async with conn.transaction():

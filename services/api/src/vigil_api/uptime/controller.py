@@ -20,6 +20,7 @@ from vigil_core.rollups import percentile
 from ..database import PoolDep
 from ..errors import InvalidInput, NotFound, responses
 from ..params import TargetId
+from ..targets.service import require_target
 from ..timerange import WINDOW_PATTERN, WINDOWS, as_utc, ceil_hour, floor_hour
 
 Q = load_queries(__package__)
@@ -137,8 +138,7 @@ class UptimeController(Controller):
         """One entry per UTC day, oldest first, today last; days without checks have null uptime."""
         today = datetime.now(UTC).date()
         async with pool.acquire() as conn:
-            if not await conn.fetchval(Q["target_exists"], target_id):
-                raise NotFound("target", target_id)
+            await require_target(conn, target_id)
             rows = await conn.fetch(Q["daily"], target_id, today - timedelta(days=days - 1), today)
         return [DailyUptime(day=r["day"], uptime_pct=_pct(r["ok"], r["checks"]), checks=r["checks"])
                 for r in rows]
@@ -154,7 +154,6 @@ class UptimeController(Controller):
         """Average and maximum latency per hour, oldest first; hours without checks are left out."""
         now = datetime.now(UTC)
         async with pool.acquire() as conn:
-            if not await conn.fetchval(Q["target_exists"], target_id):
-                raise NotFound("target", target_id)
+            await require_target(conn, target_id)
             rows = await conn.fetch(Q["latency"], target_id, floor_hour(now - WINDOWS[window]), ceil_hour(now))
         return [LatencyPoint(**dict(r)) for r in rows]

@@ -39,6 +39,3 @@ SELECT hour AS t,
   FROM check_rollups_hourly
  WHERE target_id = $1 AND hour >= $2 AND hour < $3
  ORDER BY hour;
-
--- name: target_exists
-SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1);
