@@ -132,15 +132,19 @@ def _synthetic(first: int, last: int, n: int) -> list[CheckResult]:
 
 
 async def _writes(db_url: str, first: int, last: int, n: int) -> dict:
-    """The worker's ResultWriter against COPY of the same rows (the ceiling)."""
+    """The worker's ResultWriter, running as in the worker, against COPY of the same rows (the ceiling)."""
     results = _synthetic(first, last, n)
-    pool = await create_pool(db_url, min_size=1, max_size=2)
+    pool = await create_pool(db_url, min_size=1, max_size=4)
     try:
         writer = ResultWriter(pool, capacity=n + 1, metrics=WorkerMetrics())
         for r in results:
             writer.add(r)
         t = time.perf_counter()
-        await writer.flush()
+        flushing = asyncio.create_task(writer.run())
+        try:
+            await writer.drain()
+        finally:
+            flushing.cancel()
         writer_s = time.perf_counter() - t
 
         records = [(r.target_id, r.checked_at, r.due_at, r.ok, r.latency_ms, r.status_code, r.error_class,

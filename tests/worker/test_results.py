@@ -129,3 +129,32 @@ async def test_maintenance_creates_ahead_drops_old_and_runs_once_at_a_time(db, p
     async with pool.acquire() as other, other.transaction():
         await other.execute("SELECT pg_advisory_xact_lock(7236002)")
         assert await maintenance.run_once(pool, retention_days=30) is None
+
+
+async def test_overlapping_flushes_never_share_a_target(db, pool) -> None:
+    """Under a backlog, flushes overlap; a target's later results wait for its flush in flight."""
+    slow = await add_target(db, "slow", "tcp", "127.0.0.1:9", failure_threshold=2)
+    other = await add_target(db, "other", "tcp", "127.0.0.1:9")
+    writer = ResultWriter(pool, 1000, WorkerMetrics(), max_batch=10)  # overlap from 1 waiting
+    running = asyncio.create_task(writer.run())
+    t0 = dt.datetime.now(dt.timezone.utc)
+    count = "SELECT count(*) FROM checks WHERE target_id = $1"
+    try:
+        async with db.transaction():
+            # Hold slow's state row: the flush that takes slow's first result blocks on it.
+            await db.execute("SELECT 1 FROM target_state WHERE target_id = $1 FOR UPDATE", slow)
+            writer.add(result(slow, t0, False))
+            await asyncio.sleep(0.2)
+            writer.add(result(other, t0, True))
+            writer.add(result(slow, t0 + dt.timedelta(seconds=1), False))
+            deadline = asyncio.get_running_loop().time() + 10
+            while await db.fetchval(count, other) == 0:
+                assert asyncio.get_running_loop().time() < deadline, "the second flush never ran"
+                await asyncio.sleep(0.05)
+            assert len(writer) == 2  # slow's two results: one blocked in flight, one held back
+        await asyncio.wait_for(writer.drain(), 10)
+    finally:
+        running.cancel()
+    assert await db.fetchval(count, slow) == 2
+    st = await db.fetchrow("SELECT status, consecutive_fail FROM target_state WHERE target_id = $1", slow)
+    assert (st["status"], st["consecutive_fail"]) == ("down", 2)  # both applied, in order

@@ -79,25 +79,20 @@ INSERT INTO incidents (target_id, started_at, ended_at, cause)
 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[]);
 
 -- name: store_batch
--- One round trip for the bulk of a flush: the checks ($1-$9), the new states ($10-$21), the
--- hourly roll-ups ($22-$29) and the NOTIFYs ($30 channel, $31 payloads).
+-- One round trip for the rest of a flush once its checks are COPYed: the new states ($1-$12),
+-- the hourly roll-ups ($13-$20) and the NOTIFYs ($21 channel, $22 payloads).
 -- Every data-modifying CTE runs whether or not it is referenced; they touch different tables.
 -- Fewer round trips make a flush shorter, and a result visible sooner.
-WITH stored_checks AS (
-    INSERT INTO checks (target_id, checked_at, due_at, ok, latency_ms, status_code,
-                        error_class, error_message, timings)
-    SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::boolean[],
-                         $5::real[], $6::smallint[], $7::text[], $8::text[], $9::jsonb[])
-), stored_states AS (
+WITH stored_states AS (
     UPDATE target_state st
        SET status = u.status, since = u.since, consecutive_ok = u.consecutive_ok,
            consecutive_fail = u.consecutive_fail, last_checked_at = u.checked_at, last_ok = u.ok,
            last_latency_ms = u.latency_ms, last_status_code = u.status_code,
            last_error_class = u.error_class, last_error_message = u.error_message,
            tls_expires_at = u.tls_expires_at, updated_at = now()
-      FROM unnest($10::bigint[], $11::text[], $12::timestamptz[], $13::integer[], $14::integer[],
-                  $15::timestamptz[], $16::boolean[], $17::real[], $18::smallint[], $19::text[],
-                  $20::text[], $21::timestamptz[])
+      FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::integer[], $5::integer[],
+                  $6::timestamptz[], $7::boolean[], $8::real[], $9::smallint[], $10::text[],
+                  $11::text[], $12::timestamptz[])
            AS u(target_id, status, since, consecutive_ok, consecutive_fail, checked_at, ok,
                 latency_ms, status_code, error_class, error_message, tls_expires_at)
      WHERE st.target_id = u.target_id
@@ -107,8 +102,8 @@ WITH stored_checks AS (
                                            latency_max_ms, latency_count, latency_buckets)
     SELECT u.target_id, u.hour, u.checks, u.ok, u.latency_sum_ms, u.latency_max_ms,
            u.latency_count, u.latency_buckets::integer[]
-      FROM unnest($22::bigint[], $23::timestamptz[], $24::integer[], $25::integer[],
-                  $26::double precision[], $27::real[], $28::integer[], $29::text[])
+      FROM unnest($13::bigint[], $14::timestamptz[], $15::integer[], $16::integer[],
+                  $17::double precision[], $18::real[], $19::integer[], $20::text[])
            AS u(target_id, hour, checks, ok, latency_sum_ms, latency_max_ms, latency_count,
                 latency_buckets)
      ORDER BY u.target_id, u.hour
@@ -121,7 +116,7 @@ WITH stored_checks AS (
         latency_buckets = ARRAY(SELECT a + b
                                   FROM unnest(r.latency_buckets, EXCLUDED.latency_buckets) AS x(a, b))
 )
-SELECT pg_notify($30, payload) FROM unnest($31::text[]) AS payload;
+SELECT pg_notify($21, payload) FROM unnest($22::text[]) AS payload;
 
 -- name: ensure_partitions
 -- Serialised by a transaction-level advisory lock: two workers creating the same partition

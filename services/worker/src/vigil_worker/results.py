@@ -1,9 +1,13 @@
 """The bounded result buffer and its group-commit writer.
 
-Each flush starts as soon as the previous one ends and takes everything buffered (up to
-max_batch), so the batch grows with the load. One transaction per flush stores the checks,
-folds them into target_state (state.py), opens and closes incidents, updates the hourly
-roll-ups and sends the NOTIFYs, so readers never see a result without its consequences.
+A flush starts as soon as the previous one ends and takes everything buffered (up to
+max_batch), so the batch grows with the load. When a backlog builds up (parallel_from results
+waiting), more flushes run at once, up to `flushers`: while Postgres stores one, the event loop
+prepares the next. Batches in flight never share a target, so a target's results are applied
+in order and two flushes never wait on each other's row locks. One
+transaction per flush stores the checks (binary COPY), folds them into target_state
+(state.py), opens and closes incidents, updates the hourly roll-ups and sends the NOTIFYs, so
+readers never see a result without its consequences.
 While Postgres is unreachable the batch goes back to the buffer and is retried with backoff;
 the buffer is bounded and what does not fit is dropped, counted and logged.
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import defaultdict, deque
+from collections import deque
 from operator import attrgetter
 from datetime import datetime, timedelta, timezone
 
@@ -71,14 +75,19 @@ class OfflineResult(CheckResult, kw_only=True):
 
 class ResultWriter:
     def __init__(self, pool: asyncpg.Pool, capacity: int, metrics: WorkerMetrics,
-                 max_batch: int = 5000) -> None:
+                 max_batch: int = 5000, flushers: int = 3) -> None:
         self._pool = pool
         self._buffer: deque[CheckResult] = deque()
         self._capacity = capacity
         self._max_batch = max_batch
+        self._flushers = flushers
+        # Below this backlog one flush at a time: a light load keeps its batches (and its
+        # commits) few; above it the flushes overlap.
+        self._parallel_from = max(1, max_batch // 10)
         self._metrics = metrics
         self._pending = asyncio.Event()
         self._writing = 0
+        self._busy: set[int] = set()  # targets of the batches in flight
         self._idle = asyncio.Event()
         self._idle.set()
         self.dropped = 0
@@ -94,7 +103,8 @@ class ResultWriter:
             self._drop(1, "buffer_full")
             return
         self._buffer.append(result)
-        self._pending.set()
+        if not self._writing or len(self._buffer) >= self._parallel_from:
+            self._pending.set()
 
     def _drop(self, n: int, reason: str) -> None:
         self.dropped += n
@@ -106,53 +116,93 @@ class ResultWriter:
                         capacity=self._capacity)
 
     async def run(self) -> None:
-        """Flush until cancelled (group commit)."""
+        """Flush until cancelled (group commit), with up to `flushers` flushes in flight."""
+        flushers = [asyncio.create_task(self._flusher(), name=f"flusher-{i}")
+                    for i in range(self._flushers)]
+        try:
+            # Each flusher only returns by raising; the first failure ends them all.
+            done, _ = await asyncio.wait(flushers, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+        finally:
+            for task in flushers:
+                task.cancel()
+            await asyncio.gather(*flushers, return_exceptions=True)
+
+    async def _flusher(self) -> None:
         backoff = 0.1
         failures = 0
         while True:
             await self._pending.wait()
-            self._pending.clear()
-            while self._buffer:
-                batch = self._take()
-                try:
-                    await self.write(batch)
-                    backoff, failures = 0.1, 0
-                    if not self.connected:
-                        self.connected = True
-                        log.info("results.reconnected", held=len(self))
-                except TRANSIENT_DB_ERRORS as exc:
-                    self._put_back(batch)
-                    if self.connected:
-                        self.connected = False
-                        log.warning("results.flush_failed", error=repr(exc), held=len(self))
+            if self._writing and len(self._buffer) < self._parallel_from:
+                self._pending.clear()  # one flush is enough for now; its end wakes us
+                continue
+            batch = self._take()
+            if not batch:
+                # Everything buffered belongs to targets in flight: wait for that flush.
+                self._pending.clear()
+                continue
+            try:
+                await self.write(batch)
+            except TRANSIENT_DB_ERRORS as exc:
+                self._give_back(batch)
+                if self.connected:
+                    self.connected = False
+                    log.warning("results.flush_failed", error=repr(exc), held=len(self))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            except asyncpg.PostgresError as exc:
+                failures += 1
+                if failures >= _MAX_PERMANENT_RETRIES:
+                    log.error("results.batch_rejected", error=repr(exc), rows=len(batch))
+                    self._done(batch)
+                    self._drop(len(batch), "rejected")
+                    failures = 0
+                else:
+                    self._give_back(batch)
                     await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 2.0)
-                except asyncpg.PostgresError as exc:
-                    failures += 1
-                    if failures >= _MAX_PERMANENT_RETRIES:
-                        log.error("results.batch_rejected", error=repr(exc), rows=len(batch))
-                        self._drop(len(batch), "rejected")
-                        failures = 0
-                    else:
-                        self._put_back(batch)
-                        await asyncio.sleep(backoff)
-                except BaseException:
-                    self._put_back(batch)  # cancelled mid-write: keep the rows for flush()
-                    raise
-                finally:
-                    self._writing = 0
-                    if not self._buffer:
-                        self._idle.set()
+                continue
+            except BaseException:
+                self._give_back(batch)  # cancelled mid-write: keep the rows for flush()
+                raise
+            self._done(batch)
+            backoff, failures = 0.1, 0
+            if not self.connected:
+                self.connected = True
+                log.info("results.reconnected", held=len(self))
 
     def _take(self) -> list[CheckResult]:
-        n = min(len(self._buffer), self._max_batch)
-        batch = [self._buffer.popleft() for _ in range(n)]
-        self._writing = n
+        """Up to max_batch results, oldest first, of targets no flush in flight holds."""
+        buffer, busy = self._buffer, self._busy
+        if not busy:
+            batch = [buffer.popleft() for _ in range(min(len(buffer), self._max_batch))]
+        else:
+            batch, held = [], []
+            while buffer and len(batch) < self._max_batch:
+                r = buffer.popleft()
+                (held if r.target_id in busy else batch).append(r)
+            buffer.extendleft(reversed(held))  # they keep their place, in order
+        if not buffer:
+            self._pending.clear()
+        busy.update(r.target_id for r in batch)
+        self._writing += len(batch)
         self._idle.clear()
         return batch
 
-    def _put_back(self, batch: list[CheckResult]) -> None:
+    def _done(self, batch: list[CheckResult]) -> None:
+        """A flush ended (stored, put back or dropped): its targets are free again."""
+        self._writing -= len(batch)
+        self._busy.difference_update(r.target_id for r in batch)
+        if self._buffer:
+            self._pending.set()  # held results of these targets may go now
+        elif not self._writing:
+            self._idle.set()
+
+    def _give_back(self, batch: list[CheckResult]) -> None:
+        """A flush that did not store its batch: the results go back to the front, in order."""
         self._buffer.extendleft(reversed(batch))
+        self._done(batch)
 
     async def drain(self) -> None:
         """Wait until everything added so far is written (run() must be running)."""
@@ -169,10 +219,9 @@ class ResultWriter:
             try:
                 await self.write(batch)
             except BaseException:
-                self._put_back(batch)
+                self._give_back(batch)
                 raise
-            finally:
-                self._writing = 0
+            self._done(batch)
 
     async def write(self, batch: list[CheckResult]) -> None:
         """One flush transaction; creates a missing partition and retries once."""
@@ -225,10 +274,12 @@ class ResultWriter:
             stored_ids = sorted({r.target_id for r in rows})
             payloads += [encode(ResultsStored(stored_ids[i:i + RESULTS_IDS_PER_NOTIFY]))
                          for i in range(0, len(stored_ids), RESULTS_IDS_PER_NOTIFY)]
-            # checks, states, roll-ups and NOTIFYs in one statement: one round trip.
-            await conn.execute(Q["store_batch"], *_columns(rows, _CHECK_COLUMNS),
-                               *_state_columns(changed), *_rollup_columns(rows),
-                               STATUS_CHANNEL, payloads)
+            # Binary COPY: no per-value conversion to Postgres arrays, the cheapest insert.
+            await conn.copy_records_to_table("checks", records=map(_CHECK_ROW, rows),
+                                             columns=_CHECK_COLUMNS)
+            # states, roll-ups and NOTIFYs in one statement: one round trip.
+            await conn.execute(Q["store_batch"], *_state_columns(changed),
+                               *_rollup_columns(rows), STATUS_CHANNEL, payloads)
         for t in transitions:
             log.info("target.state_changed", target_id=t.target_id, status=t.status,
                      previous=t.previous, cause=t.cause)
@@ -253,11 +304,7 @@ class ResultWriter:
 
 _CHECK_COLUMNS = ("target_id", "checked_at", "due_at", "ok", "latency_ms", "status_code",
                   "error_class", "error_message", "timings")
-
-
-def _columns(rows: list[CheckResult], names: tuple[str, ...]) -> list[list]:
-    get = attrgetter(*names)
-    return [list(col) for col in zip(*map(get, rows))]
+_CHECK_ROW = attrgetter(*_CHECK_COLUMNS)
 
 
 def _state_columns(states: list[TargetState]) -> list[list]:
@@ -277,24 +324,57 @@ def _state_columns(states: list[TargetState]) -> list[list]:
 def _rollup_columns(rows: list[CheckResult]) -> list[list]:
     """Per (target, hour): checks, ok and the latency of successful checks."""
     # Keyed by the hour's epoch number: cheaper per row than building an aware datetime.
-    acc: dict[tuple[int, int], list] = defaultdict(
-        lambda: [0, 0, 0.0, 0.0, 0, [0] * BUCKET_COUNT])
+    # acc: [checks, ok, latency sum, latency max, latency count, bucket indexes]
+    acc: dict[tuple[int, int], list] = {}
     for r in rows:
-        a = acc[(r.target_id, int(r.checked_at.timestamp() // 3600))]
+        key = (r.target_id, int(r.checked_at.timestamp() // 3600))
+        latency = r.latency_ms if r.ok else None
+        a = acc.get(key)
+        if a is None:
+            acc[key] = a = [0, 0, 0.0, 0.0, 0, []]
         a[0] += 1
         if r.ok:
             a[1] += 1
-            latency = r.latency_ms
             if latency is not None:
                 a[2] += latency
                 if latency > a[3]:
                     a[3] = latency
                 a[4] += 1
-                a[5][bucket_index(latency)] += 1
+                a[5].append(bucket_index(latency))
+    hours: dict[int, datetime] = {}
     cols: list[list] = [[] for _ in range(8)]
-    for (target_id, hour), (n, ok, total, peak, count, buckets) in sorted(acc.items()):
-        for col, value in zip(cols, (target_id, datetime.fromtimestamp(hour * 3600, timezone.utc),
-                                     n, ok, total, peak, count,
-                                     "{" + ",".join(map(str, buckets)) + "}")):
-            col.append(value)
+    target_ids, starts, checks, oks, sums, peaks, counts, buckets = cols
+    for (target_id, hour), (n, ok, total, peak, count, indexes) in sorted(acc.items()):
+        start = hours.get(hour)
+        if start is None:
+            start = hours[hour] = datetime.fromtimestamp(hour * 3600, timezone.utc)
+        target_ids.append(target_id)
+        starts.append(start)
+        checks.append(n)
+        oks.append(ok)
+        sums.append(total)
+        peaks.append(peak)
+        counts.append(count)
+        buckets.append(_buckets_literal(indexes))
     return cols
+
+
+def _one_bucket(i: int) -> str:
+    return "{" + ",".join("1" if j == i else "0" for j in range(BUCKET_COUNT)) + "}"
+
+
+# The array literal of one latency, or none, precomputed: most groups hold a single check.
+_ONE_BUCKET = tuple(_one_bucket(i) for i in range(BUCKET_COUNT))
+_NO_BUCKET = "{" + ",".join("0" * BUCKET_COUNT) + "}"
+
+
+def _buckets_literal(indexes: list[int]) -> str:
+    """'{0,1,...}' (Postgres array text) counting each bucket index."""
+    if not indexes:
+        return _NO_BUCKET
+    if len(indexes) == 1:
+        return _ONE_BUCKET[indexes[0]]
+    counts = [0] * BUCKET_COUNT
+    for i in indexes:
+        counts[i] += 1
+    return "{" + ",".join(map(str, counts)) + "}"

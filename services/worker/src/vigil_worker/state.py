@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 from vigil_core.models import CheckResult
 
@@ -49,7 +50,6 @@ class TargetState:
     success_threshold: int
     enabled: bool
     # What applying results produced:
-    transitions: list[Transition] = field(default_factory=list)
     new_incidents: list[Incident] = field(default_factory=list)
     closes_open_incident_at: datetime | None = None
     last: CheckResult | None = None
@@ -102,7 +102,6 @@ def apply(state: TargetState, result: CheckResult) -> Transition | None:
                             cause_of(result) if new == "down" else None)
     state.status = new
     state.since = result.checked_at
-    state.transitions.append(transition)
     if previous in ("pending", "unknown") and not state.new_incidents:
         # An incident left open when the target was disabled while down ends here.
         state.closes_open_incident_at = result.checked_at
@@ -116,10 +115,13 @@ def apply(state: TargetState, result: CheckResult) -> Transition | None:
     return transition
 
 
+_BY_TARGET_AND_TIME = attrgetter("target_id", "checked_at")
+
+
 def apply_all(states: dict[int, TargetState], results: Iterable[CheckResult]) -> list[Transition]:
     """Fold results (any order) into their targets' states, oldest first per target."""
     out: list[Transition] = []
-    for result in sorted(results, key=lambda r: (r.target_id, r.checked_at)):
+    for result in sorted(results, key=_BY_TARGET_AND_TIME):
         state = states.get(result.target_id)
         if state is not None and (t := apply(state, result)) is not None:
             out.append(t)
