@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import re
 from importlib import resources
 
 import asyncpg
+import msgspec
+
+
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.Decoder().decode
 
 
 def _jsonb_encode(value: object) -> bytes:
-    return b"\x01" + json.dumps(value).encode()  # jsonb's binary format: version 1, then the text
+    return b"\x01" + _json_encode(value)  # jsonb's binary format: version 1, then the text
 
 
 def _jsonb_decode(data: bytes) -> object:
-    return json.loads(data[1:])
+    return _json_decode(memoryview(data)[1:])
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -22,7 +26,8 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     # COPY (the worker's result writer) can carry jsonb too.
     await conn.set_type_codec("jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode,
                               schema="pg_catalog", format="binary")
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=_json_encode, decoder=_json_decode,
+                              schema="pg_catalog", format="binary")
 
 
 async def connect(dsn: str, **kwargs) -> asyncpg.Connection:
