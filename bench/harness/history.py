@@ -1,4 +1,4 @@
-"""Synthetic targets and history generated straight in SQL, in chunks of targets, for scale and api."""
+"""Synthetic targets and history generated straight in SQL (roll-ups hour by hour, raw checks in chunks of targets), for scale and api."""
 
 from __future__ import annotations
 
@@ -41,11 +41,11 @@ async def generate(conn: asyncpg.Connection, *, targets: int, address: str, inte
     t = time.monotonic()
     buckets = typical_hour_buckets()
     roll_last = first + (rollup_targets or targets) - 1
-    if rollup_hours:
-        for lo in range(first, roll_last + 1, chunk):
-            await conn.execute(Q["fill_rollups"], lo, min(lo + chunk - 1, roll_last), rollup_hours, buckets)
-            if progress:
-                print(f"   roll-ups: targets {lo}..{min(lo + chunk - 1, roll_last)} of {roll_last}", flush=True)
+    for age in range(rollup_hours - 1, -1, -1):  # oldest hour first, as time would write them
+        await conn.execute(Q["fill_rollups"], first, roll_last, age, buckets)
+        done = rollup_hours - age
+        if progress and (done % 24 == 0 or done == rollup_hours):
+            print(f"   roll-ups: {done} of {rollup_hours} hours", flush=True)
     took["rollups_s"] = time.monotonic() - t
 
     t = time.monotonic()

@@ -46,17 +46,17 @@ UPDATE target_state
  WHERE target_id BETWEEN $1 AND $2;
 
 -- name: fill_rollups
--- Hourly roll-ups for targets $1..$2 over the last $3 hours (the current hour included), 60 checks
--- an hour, ~1 % failed; $4 is the latency bucket histogram of a typical hour.
+-- The hourly roll-ups of targets $1..$2 for the hour $3 hours before the current one, 60 checks
+-- an hour, ~1 % failed; $4 is the latency bucket histogram of a typical hour. Called hour by
+-- hour, oldest first, so the table's pages hold an hour of all targets, as a running worker
+-- leaves them (one row per target at the hour's first flush), not 48 hours of one target.
 INSERT INTO check_rollups_hourly (target_id, hour, checks, ok, latency_sum_ms, latency_max_ms,
                                   latency_count, latency_buckets)
-SELECT t.id, h.utc AT TIME ZONE 'UTC', 60, 60 - (random() < 0.01)::int, 60 * 12.5, 40 + 20 * random(),
-       60, $4::int[]
+SELECT t.id, date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(hours => $3),
+       60, 60 - (random() < 0.01)::int, 60 * 12.5, 40 + 20 * random(), 60, $4::int[]
   FROM targets t
- CROSS JOIN generate_series(date_trunc('hour', now() AT TIME ZONE 'UTC') - make_interval(hours => $3 - 1),
-                            date_trunc('hour', now() AT TIME ZONE 'UTC'), interval '1 hour') AS h(utc)
  WHERE t.id BETWEEN $1 AND $2
- ORDER BY t.id, h.utc;
+ ORDER BY t.id;
 
 -- name: ensure_partitions
 SELECT vigil_ensure_check_partitions($1, 7);
