@@ -74,3 +74,31 @@ async def test_checks_partitions_exist_ahead(db) -> None:
     await db.execute(
         "INSERT INTO checks (target_id, checked_at, ok, latency_ms) VALUES (1, now() + interval '6 days', true, 1)"
     )
+
+
+async def test_rolling_back_0004_keeps_the_current_hours(empty_db: str) -> None:
+    """0004 keeps each target's current roll-up hour in target_state; its rollback moves them
+    into check_rollups_hourly (added to a row of the same hour) instead of dropping them."""
+    migrations.apply(empty_db)
+    conn = await asyncpg.connect(empty_db)
+    try:
+        tid = await conn.fetchval("INSERT INTO targets (name, kind, address, interval_s, timeout_s)"
+                                  " VALUES ('t', 'tcp', '127.0.0.1:9', 60, 5) RETURNING id")
+        hour = await conn.fetchval("SELECT date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'")
+        buckets = [0] * 17
+        await conn.execute(
+            "INSERT INTO check_rollups_hourly (target_id, hour, checks, ok, latency_buckets) VALUES ($1, $2, 2, 1, $3)",
+            tid, hour, buckets)
+        await conn.execute(
+            """UPDATE target_state SET cur_hour = $2, cur_checks = 5, cur_ok = 4, cur_latency_count = 4,
+                      cur_latency_sum_ms = 40, cur_latency_max_ms = 12, cur_latency_buckets = $3
+                WHERE target_id = $1""", tid, hour, [0, 0, 0, 4] + [0] * 13)
+        viewed = await conn.fetchval("SELECT sum(checks) FROM check_rollups WHERE target_id = $1", tid)
+        assert viewed == 7
+        last = migrations.applied(empty_db)[-1]
+        assert "0004" in last and migrations.rollback(empty_db, 1) == [last]
+        row = await conn.fetchrow("SELECT checks, ok, latency_count, latency_buckets FROM check_rollups_hourly"
+                                  " WHERE target_id = $1", tid)
+        assert (row["checks"], row["ok"], row["latency_count"], row["latency_buckets"][3]) == (7, 5, 4, 4)
+    finally:
+        await conn.close()

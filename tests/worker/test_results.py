@@ -70,7 +70,7 @@ async def test_rollups_follow_each_flush(db, pool) -> None:
                         result(tid, hour + dt.timedelta(seconds=2), True, 40.0)])
     await writer.write([result(tid, hour + dt.timedelta(seconds=3), False, 900.0),
                         result(tid, hour - dt.timedelta(seconds=1), True, 3.0)])
-    rows = await db.fetch("SELECT * FROM check_rollups_hourly WHERE target_id = $1 ORDER BY hour", tid)
+    rows = await db.fetch("SELECT * FROM check_rollups WHERE target_id = $1 ORDER BY hour", tid)
     assert [(r["hour"], r["checks"], r["ok"]) for r in rows] == [
         (hour - dt.timedelta(hours=1), 1, 1), (hour, 3, 2)]
     this = rows[1]
@@ -78,6 +78,22 @@ async def test_rollups_follow_each_flush(db, pool) -> None:
     assert (this["latency_count"], this["latency_sum_ms"], this["latency_max_ms"]) == (2, 40.5, 40.0)
     buckets = this["latency_buckets"]
     assert sum(buckets) == 2 and buckets[0] == 1 and buckets[5] == 1  # <=1 ms and <=50 ms
+    # The current hour lives in target_state; the late one went straight to the table.
+    table = "SELECT hour, checks FROM check_rollups_hourly WHERE target_id = $1 ORDER BY hour"
+    assert [tuple(r) for r in await db.fetch(table, tid)] == [(hour - dt.timedelta(hours=1), 1)]
+
+    # The first result of the next hour completes this one: it moves to the table, whole.
+    await writer.write([result(tid, hour + dt.timedelta(hours=1, seconds=5), True, 7.0)])
+    assert [tuple(r) for r in await db.fetch(table, tid)] == [
+        (hour - dt.timedelta(hours=1), 1), (hour, 3)]
+    st = await db.fetchrow("SELECT cur_hour, cur_checks, cur_latency_buckets FROM target_state"
+                           " WHERE target_id = $1", tid)
+    assert (st["cur_hour"], st["cur_checks"], sum(st["cur_latency_buckets"])) == (
+        hour + dt.timedelta(hours=1), 1, 1)
+    viewed = await db.fetch(
+        "SELECT hour, checks, ok, latency_count FROM check_rollups WHERE target_id = $1 ORDER BY hour", tid)
+    assert [tuple(r) for r in viewed] == [(hour - dt.timedelta(hours=1), 1, 1, 1), (hour, 3, 2, 2),
+                                          (hour + dt.timedelta(hours=1), 1, 1, 1)]
 
 
 async def test_missing_partition_is_created_and_the_insert_retried(db, pool) -> None:

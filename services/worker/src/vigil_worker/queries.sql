@@ -48,13 +48,14 @@ UPDATE schedule s
 -- Locked in the order of $1 (sorted, distinct ids), so two workers flushing overlapping
 -- targets cannot deadlock. The LATERAL subquery with FOR UPDATE is not flattened, so each id
 -- is an index lookup: `= ANY($1)` or a plain join with thousands of ids was planned as a scan
--- of all targets, O(targets) per flush. Columns in the order of state.TargetState's fields.
+-- of all targets, O(targets) per flush. Columns in the order of state.TargetState's fields,
+-- then the current roll-up hour (results._STATE_FIELDS counts the former).
 SELECT s.*
   FROM unnest($1::bigint[]) AS u(id)
  CROSS JOIN LATERAL (
        SELECT st.target_id, st.status, st.since, st.consecutive_ok, st.consecutive_fail,
               st.last_checked_at, st.tls_expires_at, t.failure_threshold, t.success_threshold,
-              t.enabled
+              t.enabled, st.cur_hour
          FROM target_state st
          JOIN targets t ON t.id = st.target_id
         WHERE st.target_id = u.id
@@ -78,32 +79,74 @@ UPDATE incidents i
 INSERT INTO incidents (target_id, started_at, ended_at, cause)
 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[]);
 
+-- name: move_hours
+-- The current roll-up hours of these targets ($1, sorted) are complete: into the table.
+-- Before store_batch, which starts their new current hours and may add a late part of the
+-- same hour to the table (an upsert of one statement cannot touch a row twice).
+INSERT INTO check_rollups_hourly AS r (target_id, hour, checks, ok, latency_sum_ms,
+                                       latency_max_ms, latency_count, latency_buckets)
+SELECT st.target_id, st.cur_hour, st.cur_checks, st.cur_ok, st.cur_latency_sum_ms,
+       st.cur_latency_max_ms, st.cur_latency_count, st.cur_latency_buckets
+  FROM unnest($1::bigint[]) AS u(id)
+ CROSS JOIN LATERAL (
+       SELECT * FROM target_state s
+        WHERE s.target_id = u.id AND s.cur_hour IS NOT NULL AND s.cur_checks > 0) AS st
+ON CONFLICT (target_id, hour) DO UPDATE SET
+    checks          = r.checks + EXCLUDED.checks,
+    ok              = r.ok + EXCLUDED.ok,
+    latency_sum_ms  = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
+    latency_max_ms  = greatest(r.latency_max_ms, EXCLUDED.latency_max_ms),
+    latency_count   = r.latency_count + EXCLUDED.latency_count,
+    latency_buckets = ARRAY(SELECT a + b
+                              FROM unnest(r.latency_buckets, EXCLUDED.latency_buckets) AS x(a, b));
+
 -- name: store_batch
--- One round trip for the rest of a flush once its checks are COPYed: the new states ($1-$12),
--- the hourly roll-ups ($13-$20) and the NOTIFYs ($21 channel, $22 payloads).
--- Every data-modifying CTE runs whether or not it is referenced; they touch different tables.
--- Fewer round trips make a flush shorter, and a result visible sooner.
+-- One round trip for the rest of a flush once its checks are COPYed: the new states and what
+-- the batch adds to their current roll-up hours ($1-$19; a different hour than the row's
+-- starts it afresh), the other roll-up hours ($20-$27) and the NOTIFYs ($28 channel, $29
+-- payloads). Every data-modifying CTE runs whether or not it is referenced; they touch
+-- different tables, and `st.` on the right of SET is the row before this statement. Fewer
+-- round trips make a flush shorter, and a result visible sooner. Buckets arrive as text
+-- ('{1,0,...}'): unnest() would flatten a 2-D integer array.
 WITH stored_states AS (
     UPDATE target_state st
        SET status = u.status, since = u.since, consecutive_ok = u.consecutive_ok,
            consecutive_fail = u.consecutive_fail, last_checked_at = u.checked_at, last_ok = u.ok,
            last_latency_ms = u.latency_ms, last_status_code = u.status_code,
            last_error_class = u.error_class, last_error_message = u.error_message,
-           tls_expires_at = u.tls_expires_at, updated_at = now()
+           tls_expires_at = u.tls_expires_at, updated_at = now(),
+           cur_hour = u.cur_hour,
+           cur_checks = CASE WHEN st.cur_hour = u.cur_hour THEN st.cur_checks ELSE 0 END + u.checks,
+           cur_ok = CASE WHEN st.cur_hour = u.cur_hour THEN st.cur_ok ELSE 0 END + u.ok_checks,
+           cur_latency_sum_ms = CASE WHEN st.cur_hour = u.cur_hour THEN st.cur_latency_sum_ms ELSE 0 END
+                                + u.latency_sum_ms,
+           cur_latency_max_ms = CASE WHEN st.cur_hour = u.cur_hour
+                                     THEN greatest(st.cur_latency_max_ms, u.latency_max_ms)
+                                     ELSE u.latency_max_ms END,
+           cur_latency_count = CASE WHEN st.cur_hour = u.cur_hour THEN st.cur_latency_count ELSE 0 END
+                               + u.latency_count,
+           cur_latency_buckets = CASE WHEN st.cur_hour = u.cur_hour
+                                      THEN ARRAY(SELECT a + b
+                                                   FROM unnest(st.cur_latency_buckets,
+                                                               u.latency_buckets::integer[]) AS x(a, b))
+                                      ELSE u.latency_buckets::integer[] END
       FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::integer[], $5::integer[],
                   $6::timestamptz[], $7::boolean[], $8::real[], $9::smallint[], $10::text[],
-                  $11::text[], $12::timestamptz[])
+                  $11::text[], $12::timestamptz[], $13::timestamptz[], $14::integer[],
+                  $15::integer[], $16::double precision[], $17::real[], $18::integer[],
+                  $19::text[])
            AS u(target_id, status, since, consecutive_ok, consecutive_fail, checked_at, ok,
-                latency_ms, status_code, error_class, error_message, tls_expires_at)
+                latency_ms, status_code, error_class, error_message, tls_expires_at,
+                cur_hour, checks, ok_checks, latency_sum_ms, latency_max_ms, latency_count,
+                latency_buckets)
      WHERE st.target_id = u.target_id
 ), stored_rollups AS (
-    -- Buckets arrive as text ('{1,0,...}'): unnest() would flatten a 2-D integer array.
     INSERT INTO check_rollups_hourly AS r (target_id, hour, checks, ok, latency_sum_ms,
                                            latency_max_ms, latency_count, latency_buckets)
     SELECT u.target_id, u.hour, u.checks, u.ok, u.latency_sum_ms, u.latency_max_ms,
            u.latency_count, u.latency_buckets::integer[]
-      FROM unnest($13::bigint[], $14::timestamptz[], $15::integer[], $16::integer[],
-                  $17::double precision[], $18::real[], $19::integer[], $20::text[])
+      FROM unnest($20::bigint[], $21::timestamptz[], $22::integer[], $23::integer[],
+                  $24::double precision[], $25::real[], $26::integer[], $27::text[])
            AS u(target_id, hour, checks, ok, latency_sum_ms, latency_max_ms, latency_count,
                 latency_buckets)
      ORDER BY u.target_id, u.hour
@@ -116,7 +159,7 @@ WITH stored_states AS (
         latency_buckets = ARRAY(SELECT a + b
                                   FROM unnest(r.latency_buckets, EXCLUDED.latency_buckets) AS x(a, b))
 )
-SELECT pg_notify($21, payload) FROM unnest($22::text[]) AS payload;
+SELECT pg_notify($28, payload) FROM unnest($29::text[]) AS payload;
 
 -- name: ensure_partitions
 -- Serialised by a transaction-level advisory lock: two workers creating the same partition

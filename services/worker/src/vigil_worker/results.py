@@ -6,7 +6,8 @@ waiting), more flushes run at once, up to `flushers`: while Postgres stores one,
 prepares the next. Batches in flight never share a target, so a target's results are applied
 in order and two flushes never wait on each other's row locks. One
 transaction per flush stores the checks (binary COPY), folds them into target_state
-(state.py), opens and closes incidents, updates the hourly roll-ups and sends the NOTIFYs, so
+(state.py), opens and closes incidents, folds them into each target's current roll-up hour
+(hourly.py; a completed or late hour goes to check_rollups_hourly) and sends the NOTIFYs, so
 readers never see a result without its consequences.
 While Postgres is unreachable the batch goes back to the buffer and is retried with backoff;
 the buffer is bounded and what does not fit is dropped, counted and logged.
@@ -18,8 +19,8 @@ import asyncio
 import math
 import time
 from collections import deque
-from operator import attrgetter
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter
 
 import asyncpg
 
@@ -28,8 +29,9 @@ from vigil_core.logging import get_logger
 from vigil_core.models import CheckResult
 from vigil_core.notify import (RESULTS_IDS_PER_NOTIFY, STATUS_CHANNEL, ResultsStored,
                                StateChanged, encode)
-from vigil_core.rollups import BUCKET_COUNT, bucket_index
 
+from . import hourly
+from .hourly import Sums
 from .metrics import WorkerMetrics
 from .state import TargetState, apply_all
 
@@ -250,9 +252,13 @@ class ResultWriter:
     async def _write(self, batch: list[CheckResult]) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             ids = sorted({r.target_id for r in batch})
-            # The query's columns are TargetState's fields in order; positional is cheapest.
-            states = {row[0]: TargetState(*row)
-                      for row in await conn.fetch(Q["lock_states"], ids)}
+            # The query's first columns are TargetState's fields in order (positional is
+            # cheapest), then the target's current roll-up hour.
+            states: dict[int, TargetState] = {}
+            current_hours: dict[int, datetime | None] = {}
+            for row in await conn.fetch(Q["lock_states"], ids):
+                states[row[0]] = TargetState(*row[:_STATE_FIELDS])
+                current_hours[row[0]] = row[_STATE_FIELDS]
             # A target deleted while its check ran has no history to add to.
             rows = [r for r in batch if r.target_id in states]
             rows = await self._without_stored_slots(conn, rows)
@@ -277,9 +283,12 @@ class ResultWriter:
             # Binary COPY: no per-value conversion to Postgres arrays, the cheapest insert.
             await conn.copy_records_to_table("checks", records=map(_CHECK_ROW, rows),
                                              columns=_CHECK_COLUMNS)
-            # states, roll-ups and NOTIFYs in one statement: one round trip.
-            await conn.execute(Q["store_batch"], *_state_columns(changed),
-                               *_rollup_columns(rows), STATUS_CHANNEL, payloads)
+            hours = hourly.split(rows, current_hours, {s.target_id for s in changed})
+            if hours.moved:  # their current hour is complete: into check_rollups_hourly
+                await conn.execute(Q["move_hours"], sorted(hours.moved))
+            # states with their current hours, other roll-up hours, and NOTIFYs in one statement.
+            await conn.execute(Q["store_batch"], *_state_columns(changed, hours.current),
+                               *_rollup_columns(hours.done), STATUS_CHANNEL, payloads)
         for t in transitions:
             log.info("target.state_changed", target_id=t.target_id, status=t.status,
                      previous=t.previous, cause=t.cause)
@@ -307,74 +316,35 @@ _CHECK_COLUMNS = ("target_id", "checked_at", "due_at", "ok", "latency_ms", "stat
 _CHECK_ROW = attrgetter(*_CHECK_COLUMNS)
 
 
-def _state_columns(states: list[TargetState]) -> list[list]:
-    cols: list[list] = [[] for _ in range(12)]
+_STATE_FIELDS = 10  # lock_states' columns before the current roll-up hour
+
+
+def _state_columns(states: list[TargetState], current: dict[int, tuple[int, Sums]]) -> list[list]:
+    cols: list[list] = [[] for _ in range(19)]
+    starts: dict[int, datetime] = {}
     for s in states:
         last = s.last
         assert last is not None
+        hour, sums = current[s.target_id]
+        start = starts.get(hour)
+        if start is None:
+            start = starts[hour] = hourly.hour_start(hour)
         for col, value in zip(cols, (
             s.target_id, s.status, s.since, s.consecutive_ok, s.consecutive_fail,
             last.checked_at, last.ok, last.latency_ms, last.status_code, last.error_class,
             last.error_message, s.tls_expires_at,
+            start, sums.checks, sums.ok, sums.latency_sum_ms, sums.latency_max_ms,
+            sums.latency_count, sums.buckets_literal(),
         )):
             col.append(value)
     return cols
 
 
-def _rollup_columns(rows: list[CheckResult]) -> list[list]:
-    """Per (target, hour): checks, ok and the latency of successful checks."""
-    # Keyed by the hour's epoch number: cheaper per row than building an aware datetime.
-    # acc: [checks, ok, latency sum, latency max, latency count, bucket indexes]
-    acc: dict[tuple[int, int], list] = {}
-    for r in rows:
-        key = (r.target_id, int(r.checked_at.timestamp() // 3600))
-        latency = r.latency_ms if r.ok else None
-        a = acc.get(key)
-        if a is None:
-            acc[key] = a = [0, 0, 0.0, 0.0, 0, []]
-        a[0] += 1
-        if r.ok:
-            a[1] += 1
-            if latency is not None:
-                a[2] += latency
-                if latency > a[3]:
-                    a[3] = latency
-                a[4] += 1
-                a[5].append(bucket_index(latency))
-    hours: dict[int, datetime] = {}
+def _rollup_columns(done: list[tuple[int, int, Sums]]) -> list[list]:
     cols: list[list] = [[] for _ in range(8)]
-    target_ids, starts, checks, oks, sums, peaks, counts, buckets = cols
-    for (target_id, hour), (n, ok, total, peak, count, indexes) in sorted(acc.items()):
-        start = hours.get(hour)
-        if start is None:
-            start = hours[hour] = datetime.fromtimestamp(hour * 3600, timezone.utc)
-        target_ids.append(target_id)
-        starts.append(start)
-        checks.append(n)
-        oks.append(ok)
-        sums.append(total)
-        peaks.append(peak)
-        counts.append(count)
-        buckets.append(_buckets_literal(indexes))
+    for target_id, hour, sums in done:
+        for col, value in zip(cols, (target_id, hourly.hour_start(hour), sums.checks, sums.ok,
+                                     sums.latency_sum_ms, sums.latency_max_ms, sums.latency_count,
+                                     sums.buckets_literal())):
+            col.append(value)
     return cols
-
-
-def _one_bucket(i: int) -> str:
-    return "{" + ",".join("1" if j == i else "0" for j in range(BUCKET_COUNT)) + "}"
-
-
-# The array literal of one latency, or none, precomputed: most groups hold a single check.
-_ONE_BUCKET = tuple(_one_bucket(i) for i in range(BUCKET_COUNT))
-_NO_BUCKET = "{" + ",".join("0" * BUCKET_COUNT) + "}"
-
-
-def _buckets_literal(indexes: list[int]) -> str:
-    """'{0,1,...}' (Postgres array text) counting each bucket index."""
-    if not indexes:
-        return _NO_BUCKET
-    if len(indexes) == 1:
-        return _ONE_BUCKET[indexes[0]]
-    counts = [0] * BUCKET_COUNT
-    for i in indexes:
-        counts[i] += 1
-    return "{" + ",".join(map(str, counts)) + "}"

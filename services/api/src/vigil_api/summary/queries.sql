@@ -8,7 +8,7 @@ SELECT t.id, t.name, t.kind, t.address, t.enabled,
        s.since, s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at,
        (SELECT CASE WHEN sum(r.checks) > 0
                     THEN round(100.0 * sum(r.ok) / sum(r.checks), 4)::double precision END
-          FROM check_rollups_hourly r
+          FROM check_rollups r
          WHERE r.target_id = t.id AND r.hour >= $7) AS uptime_24h
   FROM targets t
   JOIN target_state s ON s.target_id = t.id

@@ -1,4 +1,4 @@
-"""HTTP handlers for a target's uptime, daily uptime and hourly latency, from check_rollups_hourly.
+"""HTTP handlers for a target's uptime, daily uptime and hourly latency, from the check_rollups view.
 
 Roll-ups are hourly, so a range is widened to whole hours: `since` is rounded down and `until`
 up to the hour, and the answer reports the range it covers. Percentiles are estimated from the

@@ -15,7 +15,7 @@ SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1) AS found,
              sum(r.latency_buckets[10]), sum(r.latency_buckets[11]), sum(r.latency_buckets[12]),
              sum(r.latency_buckets[13]), sum(r.latency_buckets[14]), sum(r.latency_buckets[15]),
              sum(r.latency_buckets[16]), sum(r.latency_buckets[17])]::bigint[] AS buckets
-  FROM check_rollups_hourly r
+  FROM check_rollups r
  WHERE r.target_id = $1 AND r.hour >= $2 AND r.hour < $3;
 
 -- name: daily
@@ -23,7 +23,7 @@ SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1) AS found,
 SELECT d.day::date AS day, coalesce(sum(r.checks), 0)::bigint AS checks,
        coalesce(sum(r.ok), 0)::bigint AS ok
   FROM generate_series($2::date, $3::date, interval '1 day') AS d(day)
-  LEFT JOIN check_rollups_hourly r
+  LEFT JOIN check_rollups r
          ON r.target_id = $1
         AND r.hour >= d.day AT TIME ZONE 'UTC'
         AND r.hour < (d.day + interval '1 day') AT TIME ZONE 'UTC'
@@ -31,11 +31,13 @@ SELECT d.day::date AS day, coalesce(sum(r.checks), 0)::bigint AS checks,
  ORDER BY d.day;
 
 -- name: latency
--- Hourly latency points in [$2, $3), hours with data only.
+-- Hourly latency points in [$2, $3), hours with data only (summed per hour: the view
+-- check_rollups can hold an hour in two rows, see migration 0004).
 SELECT hour AS t,
-       CASE WHEN latency_count > 0 THEN latency_sum_ms / latency_count END AS avg_ms,
-       CASE WHEN latency_count > 0 THEN latency_max_ms END AS max_ms,
-       checks
-  FROM check_rollups_hourly
+       CASE WHEN sum(latency_count) > 0 THEN sum(latency_sum_ms) / sum(latency_count) END AS avg_ms,
+       max(latency_max_ms) FILTER (WHERE latency_count > 0) AS max_ms,
+       sum(checks)::bigint AS checks
+  FROM check_rollups
  WHERE target_id = $1 AND hour >= $2 AND hour < $3
+ GROUP BY hour
  ORDER BY hour;

@@ -1,0 +1,129 @@
+"""Hourly roll-ups of a batch, split against each target's current roll-up hour.
+
+A target's current hour lives in its target_state row (migration 0004), which every flush
+updates anyway: at 100k targets an upsert into check_rollups_hourly per check cost more
+Postgres time than the rest of the flush. Per target, oldest hour first, the batch's sums go:
+
+* to the current hour, when they are of that hour: store_batch adds them in SQL, so the
+  worker never decodes what the row holds;
+* to a new current hour, when they are of a later hour: the newest such hour starts the new
+  current hour, and the one it replaces is complete, so move_hours copies it to
+  check_rollups_hourly first (a statement of its own, before store_batch);
+* to check_rollups_hourly, when they are of an earlier hour (two workers flushing out of
+  order), of an hour in between, or of the current hour while a later one replaces it.
+
+Targets whose state does not move (all their results older than the state, or disabled)
+keep their current hour; their sums go to check_rollups_hourly as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from vigil_core.models import CheckResult
+from vigil_core.rollups import BUCKET_COUNT, bucket_index
+
+
+class Sums:
+    """One target's checks in one hour; latency figures cover successful checks only."""
+
+    __slots__ = ("checks", "ok", "latency_sum_ms", "latency_max_ms", "latency_count", "indexes")
+
+    def __init__(self) -> None:
+        self.checks = 0
+        self.ok = 0
+        self.latency_sum_ms = 0.0
+        self.latency_max_ms = 0.0
+        self.latency_count = 0
+        self.indexes: list[int] = []  # the latency bucket of each successful check
+
+    def add(self, result: CheckResult) -> None:
+        self.checks += 1
+        if result.ok:
+            self.ok += 1
+            latency = result.latency_ms
+            if latency is not None:
+                self.latency_sum_ms += latency
+                if latency > self.latency_max_ms:
+                    self.latency_max_ms = latency
+                self.latency_count += 1
+                self.indexes.append(bucket_index(latency))
+
+    def buckets_literal(self) -> str:
+        """'{0,1,...}': Postgres array text (unnest() would flatten a 2-D integer array)."""
+        indexes = self.indexes
+        if not indexes:
+            return _NO_BUCKET
+        if len(indexes) == 1:
+            return _ONE_BUCKET[indexes[0]]
+        counts = [0] * BUCKET_COUNT
+        for i in indexes:
+            counts[i] += 1
+        return "{" + ",".join(map(str, counts)) + "}"
+
+
+def _one_bucket(i: int) -> str:
+    return "{" + ",".join("1" if j == i else "0" for j in range(BUCKET_COUNT)) + "}"
+
+
+# Precomputed: most (target, hour) groups of a batch hold a single check.
+_ONE_BUCKET = tuple(_one_bucket(i) for i in range(BUCKET_COUNT))
+_NO_BUCKET = "{" + ",".join("0" * BUCKET_COUNT) + "}"
+
+
+def hour_of(at: datetime) -> int:
+    """The hour's number since the epoch: cheaper per row than building an aware datetime."""
+    return int(at.timestamp() // 3600)
+
+
+def hour_start(hour: int) -> datetime:
+    return datetime.fromtimestamp(hour * 3600, timezone.utc)
+
+
+@dataclass(slots=True)
+class Split:
+    current: dict[int, tuple[int, Sums]] = field(default_factory=dict)  # target: (hour, sums)
+    done: list[tuple[int, int, Sums]] = field(default_factory=list)  # (target, hour, sums)
+    moved: list[int] = field(default_factory=list)  # targets whose current hour is complete
+
+
+def split(results: Iterable[CheckResult], current_hours: dict[int, datetime | None],
+          moving: set[int]) -> Split:
+    """Sum `results` per target and hour and split the sums as the module says.
+
+    `current_hours` holds each target's current hour (None: none yet); only targets in
+    `moving` (those whose state the batch moves) get a current hour in the result.
+    """
+    groups: dict[tuple[int, int], Sums] = {}
+    for r in results:
+        key = (r.target_id, hour_of(r.checked_at))
+        sums = groups.get(key)
+        if sums is None:
+            sums = groups[key] = Sums()
+        sums.add(r)
+    out = Split()
+    by_target: dict[int, list[tuple[int, Sums]]] = {}
+    for (target_id, hour), sums in sorted(groups.items()):
+        by_target.setdefault(target_id, []).append((hour, sums))
+    for target_id, hours in by_target.items():
+        if target_id not in moving:
+            out.done.extend((target_id, hour, sums) for hour, sums in hours)
+            continue
+        at = current_hours.get(target_id)
+        current = None if at is None else hour_of(at)
+        newest, newest_sums = hours[-1]
+        if current is None or newest > current:
+            out.current[target_id] = (newest, newest_sums)
+            if current is not None:
+                out.moved.append(target_id)
+            out.done.extend((target_id, hour, sums) for hour, sums in hours[:-1])
+        else:  # nothing newer than the current hour: add to it what is of that hour
+            out.current[target_id] = (current, Sums())
+            for hour, sums in hours:
+                if hour == current:
+                    out.current[target_id] = (current, sums)
+                else:
+                    out.done.append((target_id, hour, sums))
+    return out
