@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import time
 from datetime import datetime, timedelta, timezone
@@ -21,6 +22,7 @@ import aiohttp
 from tests.support import free_port
 from vigil_core.db import connect, create_pool
 from vigil_core.models import CheckResult
+from vigil_worker.main import tune_gc
 from vigil_worker.metrics import WorkerMetrics
 from vigil_worker.results import ResultWriter
 
@@ -135,6 +137,8 @@ async def _writes(db_url: str, first: int, last: int, n: int) -> dict:
     """The worker's ResultWriter, running as in the worker, against COPY of the same rows (the ceiling)."""
     results = _synthetic(first, last, n)
     pool = await create_pool(db_url, min_size=1, max_size=4)
+    threshold = gc.get_threshold()
+    tune_gc()  # the collector settings of a `vigil worker` process
     try:
         writer = ResultWriter(pool, capacity=n + 1, metrics=WorkerMetrics())
         for r in results:
@@ -157,6 +161,8 @@ async def _writes(db_url: str, first: int, last: int, n: int) -> dict:
                          "error_class", "error_message"])
             copy_s = time.perf_counter() - t
     finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
         await pool.close()
     return {"writer_rows_per_s": n / writer_s, "copy_rows_per_s": n / copy_s,
             "writer_vs_copy": (n / writer_s) / (n / copy_s)}

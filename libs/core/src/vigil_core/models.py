@@ -29,7 +29,7 @@ class Target(msgspec.Struct, kw_only=True):
     updated_at: datetime | None = None
 
 
-class CheckResult(msgspec.Struct, kw_only=True):
+class CheckResult(msgspec.Struct, kw_only=True, gc=False):
     """The outcome of one check. A target's failure is a value: ok=False and an error class."""
 
     target_id: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import time
 
@@ -20,6 +21,20 @@ from .results import ResultWriter
 from .scheduler import Scheduler
 
 log = get_logger("vigil_worker")
+
+# A young-generation collection every 50,000 allocations instead of Python's 700. A flush of
+# 5000 results allocates tens of thousands of short-lived objects (records, state objects,
+# column lists); at the default the collector ran dozens of times per flush and rescanned the
+# live batch each time. Measured on the scale scenario's writer step (100k targets, 200k
+# results, 3 flushers): the writer's Python 102 -> 76 ms per 5000-row batch (74 with no
+# collector at all), 33.5k -> 38.3k rows/s. Cycles are still collected, only less often.
+GC_THRESHOLD = (50_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Collector settings for a worker process (and for benchmarks that stand in for one)."""
+    gc.freeze()  # what start-up built (modules, classes) is never garbage: skip it for good
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 class Worker:
@@ -149,6 +164,7 @@ def run(settings: Settings, metrics_port: int | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop, metrics_port=metrics_port)
 
+    tune_gc()
     try:
         # A cheaper event loop where available; see docs/worker.md for what was measured.
         import uvloop
