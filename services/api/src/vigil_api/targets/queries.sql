@@ -27,13 +27,6 @@ SELECT t.*, CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, s.sin
   FROM targets t LEFT JOIN target_state s ON s.target_id = t.id
  WHERE t.id = $1;
 
--- name: state_of
--- A target's state after a write in the same transaction (the targets_sync trigger set it).
-SELECT CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, s.since,
-       s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at
-  FROM targets t LEFT JOIN target_state s ON s.target_id = t.id
- WHERE t.id = $1;
-
 -- name: get_target_for_update
 SELECT * FROM targets WHERE id = $1 FOR UPDATE;
 

@@ -115,12 +115,12 @@ def merge(current: Target, patch: TargetUpdate) -> TargetCreate:
     return rules.check(convert_strict(spec, TargetCreate))
 
 
-async def _with_state(conn: asyncpg.Connection, row: asyncpg.Record | None) -> dict | None:
-    """A written row with the status its write left (read in the writing transaction)."""
+async def _with_state(conn: asyncpg.Connection, row: asyncpg.Record | None) -> asyncpg.Record | None:
+    """A written row read back as GET shows it, with the status its write left (read in the
+    writing transaction, after the targets_sync trigger)."""
     if row is None:
         return None
-    state = await conn.fetchrow(Q["state_of"], row["id"])
-    return {**dict(row), **dict(state)} if state is not None else dict(row)
+    return await conn.fetchrow(Q["get_target"], row["id"])
 
 
 async def require_target(conn: asyncpg.Connection, target_id: int) -> None:
@@ -129,7 +129,7 @@ async def require_target(conn: asyncpg.Connection, target_id: int) -> None:
         raise NotFound("target", target_id)
 
 
-async def insert(conn: asyncpg.Connection, target: TargetCreate) -> dict:
+async def insert(conn: asyncpg.Connection, target: TargetCreate) -> asyncpg.Record:
     try:
         async with conn.transaction():
             return await _with_state(conn, await conn.fetchrow(Q["insert_target"], *to_params(target)))
@@ -137,7 +137,7 @@ async def insert(conn: asyncpg.Connection, target: TargetCreate) -> dict:
         raise _duplicate(target.name) from None
 
 
-async def replace(conn: asyncpg.Connection, target_id: int, target: TargetCreate) -> dict:
+async def replace(conn: asyncpg.Connection, target_id: int, target: TargetCreate) -> asyncpg.Record:
     try:
         async with conn.transaction():
             row = await _with_state(conn, await conn.fetchrow(Q["replace_target"], target_id, *to_params(target)))
@@ -148,7 +148,7 @@ async def replace(conn: asyncpg.Connection, target_id: int, target: TargetCreate
     return row
 
 
-async def patch(conn: asyncpg.Connection, target_id: int, update: TargetUpdate) -> dict:
+async def patch(conn: asyncpg.Connection, target_id: int, update: TargetUpdate) -> asyncpg.Record:
     """Read, merge and write under a row lock, so two PATCHes never lose each other's fields."""
     try:
         async with conn.transaction():
@@ -161,7 +161,7 @@ async def patch(conn: asyncpg.Connection, target_id: int, update: TargetUpdate) 
         raise _duplicate(update.name) from None
 
 
-async def set_enabled(conn: asyncpg.Connection, target_id: int, enabled: bool) -> dict:
+async def set_enabled(conn: asyncpg.Connection, target_id: int, enabled: bool) -> asyncpg.Record:
     async with conn.transaction():
         row = await _with_state(conn, await conn.fetchrow(Q["set_enabled"], target_id, enabled))
     if row is None:
