@@ -122,8 +122,7 @@ export function renderTarget(main, id) {
   async function loadHead() {
     // The target carries its live state: status ("paused" when disabled), since, last check.
     target = await api.get(`/targets/${id}`, null, signal);
-    const st = target;
-    const status = target.enabled ? st.status || "pending" : "paused";
+    const status = target.enabled ? target.status || "pending" : "paused";
     document.title = `Vigil · ${target.name}`;
     replace(head,
       h("div", { class: "title" },
@@ -131,7 +130,7 @@ export function renderTarget(main, id) {
         h("p", { class: "meta" }, badge(status),
           h("span", { class: "kind" }, target.kind),
           h("span", { class: "addr" }, address(target)),
-          st?.since ? h("span", { class: "muted" }, `${status === "paused" ? "" : "for " + duration((Date.now() - new Date(st.since)) / 1000)}`) : null)),
+          target.since ? h("span", { class: "muted" }, `${status === "paused" ? "" : "for " + duration((Date.now() - new Date(target.since)) / 1000)}`) : null)),
       h("div", { class: "actions" },
         h("a", { class: "button", href: `/targets/${id}/edit`, "data-link": true }, "Edit"),
         h("button", { class: "button", type: "button", on: { click: actionPause } }, target.enabled ? "Pause" : "Resume"),
@@ -140,8 +139,8 @@ export function renderTarget(main, id) {
     const [u24, u7, u30] = await Promise.all(WINDOWS.map((w) => api.get(`/targets/${id}/uptime`, { window: w }, signal)));
     const tls = target.tls_expires_at;
     replace(stats,
-      stat("Last check", st?.last_checked_at ? ago(st.last_checked_at) : "not yet",
-        st?.last_latency_ms != null ? ms(st.last_latency_ms) : st?.last_error_class || null),
+      stat("Last check", target.last_checked_at ? ago(target.last_checked_at) : "not yet",
+        target.last_latency_ms != null ? ms(target.last_latency_ms) : target.last_error_class || null),
       stat("Uptime 24 h", pct(u24.uptime_pct), `${u24.checks ?? 0} checks`, uptimeClass(u24.uptime_pct)),
       stat("Uptime 7 d", pct(u7.uptime_pct), `${u7.checks ?? 0} checks`, uptimeClass(u7.uptime_pct)),
       stat("Uptime 30 d", pct(u30.uptime_pct), `${u30.checks ?? 0} checks`, uptimeClass(u30.uptime_pct)),
