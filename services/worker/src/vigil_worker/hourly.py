@@ -120,10 +120,11 @@ def split(results: Iterable[CheckResult], current_hours: dict[int, datetime | No
                 out.moved.append(target_id)
             out.done.extend((target_id, hour, sums) for hour, sums in hours[:-1])
         else:  # nothing newer than the current hour: add to it what is of that hour
-            out.current[target_id] = (current, Sums())
+            added = None
             for hour, sums in hours:
                 if hour == current:
-                    out.current[target_id] = (current, sums)
+                    added = sums
                 else:
                     out.done.append((target_id, hour, sums))
+            out.current[target_id] = (current, added or Sums())
     return out
