@@ -95,8 +95,9 @@ async def test_rolling_back_0004_keeps_the_current_hours(empty_db: str) -> None:
                 WHERE target_id = $1""", tid, hour, [0, 0, 0, 4] + [0] * 13)
         viewed = await conn.fetchval("SELECT sum(checks) FROM check_rollups WHERE target_id = $1", tid)
         assert viewed == 7
-        last = migrations.applied(empty_db)[-1]
-        assert "0004" in last and migrations.rollback(empty_db, 1) == [last]
+        while "0004" not in (last := migrations.applied(empty_db)[-1]):
+            migrations.rollback(empty_db, 1)  # the migrations after 0004
+        assert migrations.rollback(empty_db, 1) == [last]
         row = await conn.fetchrow("SELECT checks, ok, latency_count, latency_buckets FROM check_rollups_hourly"
                                   " WHERE target_id = $1", tid)
         assert (row["checks"], row["ok"], row["latency_count"], row["latency_buckets"][3]) == (7, 5, 4, 4)

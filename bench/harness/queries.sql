@@ -58,6 +58,12 @@ SELECT t.id, date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - m
  WHERE t.id BETWEEN $1 AND $2
  ORDER BY t.id;
 
+-- name: rebuild_daily_rollups
+-- The daily roll-ups of every hour written (fill_rollups runs with the row trigger off).
+SELECT vigil_rollups_daily_rebuild(min(hour AT TIME ZONE 'UTC')::date,
+                                   max(hour AT TIME ZONE 'UTC')::date + 1)
+  FROM check_rollups_hourly;
+
 -- name: ensure_partitions
 SELECT vigil_ensure_check_partitions($1, 7);
 

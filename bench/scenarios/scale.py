@@ -87,7 +87,8 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
 
         checks_bytes = await conn.fetchval(Q["table_bytes"], "checks")
         checks_rows = await conn.fetchval(Q["count_checks"])
-        rollup_bytes = await conn.fetchval(Q["table_bytes"], "check_rollups_hourly")
+        rollup_bytes = (await conn.fetchval(Q["table_bytes"], "check_rollups_hourly")
+                        + await conn.fetchval(Q["table_bytes"], "check_rollups_daily"))
         runs_rss = await _worker_rss(lab, db_url, conn, first, last, p)
         for run in report.runs:
             run["checks_bytes_per_million"] = ratio(checks_bytes * 1e6, checks_rows)

@@ -43,7 +43,8 @@ async def db_url(module_db_url: str) -> str:
 
 # DELETE, not TRUNCATE: on these few rows it is far cheaper than TRUNCATE's exclusive locks
 # and file swaps over every partition. Ids keep counting; tests use the ids they get back.
-TRUNCATE = "DELETE FROM targets; DELETE FROM checks; DELETE FROM check_rollups_hourly"
+TRUNCATE = ("DELETE FROM targets; DELETE FROM checks; DELETE FROM check_rollups_hourly;"
+            " DELETE FROM check_rollups_daily")
 
 
 @pytest.fixture(scope="module")

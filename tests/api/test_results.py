@@ -156,6 +156,21 @@ async def test_uptime_from_rollups_equals_brute_force_over_raw_checks(client, db
     )
 
 
+async def test_uptime_counts_a_current_hour_left_on_a_past_day(client, db) -> None:
+    """A target no longer checked keeps its last roll-up hour in target_state; a range whose
+    whole days (read from the daily roll-ups) hold that hour counts it."""
+    t = await create(client)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=4)
+    await db.execute("""UPDATE target_state SET cur_hour = $2, cur_checks = 6, cur_ok = 5, cur_latency_count = 5,
+                               cur_latency_sum_ms = 50, cur_latency_max_ms = 14, cur_latency_buckets = $3
+                         WHERE target_id = $1""", t["id"], hour, [0, 0, 0, 5] + [0] * 13)
+    for query in ("window=7d", "window=30d"):
+        got = (await client.get(f"/api/v1/targets/{t['id']}/uptime?{query}")).json()
+        assert (got["checks"], got["ok"], got["latency_ms"]["max"]) == (6, 5, 14), query
+    days = (await client.get(f"/api/v1/targets/{t['id']}/uptime/daily?days=7")).json()
+    assert [d["checks"] for d in days if d["day"] == hour.date().isoformat()] == [6]
+
+
 async def test_uptime_daily_and_latency_points(client, db) -> None:
     t = await create(client)
     stored = await _write_history(db, t["id"], hours=72, seed=3)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 WINDOWS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -28,3 +29,23 @@ def floor_hour(value: datetime) -> datetime:
 def ceil_hour(value: datetime) -> datetime:
     floored = floor_hour(value)
     return floored if floored == value else floored + timedelta(hours=1)
+
+
+class DaySplit(NamedTuple):
+    """[since, until) as hours [since, head_end), whole UTC days [first_day, end_day) and
+    hours [tail_start, until); a part that is empty has an empty range."""
+
+    head_end: datetime
+    first_day: date
+    end_day: date
+    tail_start: datetime
+
+
+def split_days(since: datetime, until: datetime) -> DaySplit:
+    """Split a UTC range at midnights, so its whole days can be read from daily roll-ups."""
+    first = since.date() if since.time() == time.min else since.date() + timedelta(days=1)
+    end = until.date()
+    if first >= end:  # no whole day inside: all of it is hours
+        return DaySplit(until, end, end, until)
+    return DaySplit(datetime.combine(first, time.min, UTC), first, end,
+                    datetime.combine(end, time.min, UTC))

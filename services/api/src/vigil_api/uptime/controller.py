@@ -1,7 +1,8 @@
-"""HTTP handlers for a target's uptime, daily uptime and hourly latency, from the check_rollups view.
+"""HTTP handlers for a target's uptime, daily uptime and hourly latency, from the roll-up views.
 
-Roll-ups are hourly, so a range is widened to whole hours: `since` is rounded down and `until`
-up to the hour, and the answer reports the range it covers. Percentiles are estimated from the
+Roll-ups are hourly (view check_rollups) and daily (check_rollups_days, for the whole UTC days
+of a range), so a range is widened to whole hours: `since` is rounded down and `until` up to
+the hour, and the answer reports the range it covers. Percentiles are estimated from the
 latency buckets (vigil_core.rollups), exact to within one bucket.
 """
 
@@ -21,7 +22,7 @@ from ..database import PoolDep
 from ..errors import InvalidInput, NotFound, responses
 from ..params import TargetId
 from ..targets.service import require_target
-from ..timerange import WINDOW_PATTERN, WINDOWS, as_utc, ceil_hour, floor_hour
+from ..timerange import WINDOW_PATTERN, WINDOWS, as_utc, ceil_hour, floor_hour, split_days
 
 Q = load_queries(__package__)
 
@@ -120,9 +121,12 @@ class UptimeController(Controller):
         until: Annotated[datetime | None, QueryParameter(
             description="End (rounded up to the hour; default now)")] = None,
     ) -> Uptime:
-        """Uptime %, check count and latency avg/p50/p95/p99/max, from the hourly roll-ups."""
+        """Uptime %, check count and latency avg/p50/p95/p99/max, from the roll-ups."""
         window, lo, hi = resolve_range(window, since, until)
-        row = await pool.fetchrow(Q["uptime"], target_id, lo, ceil_hour(hi))
+        end = ceil_hour(hi)
+        part = split_days(lo, end)
+        row = await pool.fetchrow(Q["uptime"], target_id, lo, end, part.first_day, part.end_day,
+                                  part.head_end, part.tail_start)
         if not row["found"]:
             raise NotFound("target", target_id)
         return uptime_from_row(row, window, lo, hi)

@@ -1,8 +1,10 @@
 -- name: uptime
--- Sums of the hourly roll-ups in [$2, $3) (at most 720 rows for 30 days, read by the primary
--- key) in one pass, the latency buckets summed element by element for the percentile estimate.
--- The buckets are spelled out (vigil_core.rollups.BUCKET_COUNT = 17; a test holds them in
--- step): an unnest ... GROUP BY over the same rows read them a second time and cost 3x as much.
+-- Sums of the roll-ups of [$2, $3) in one pass: the whole UTC days [$4, $5) from the daily
+-- roll-ups, the partial days at either end ([$2, $6) and [$7, $3), empty when they are) from
+-- the hourly ones. A 30-day range reads at most 30 + 2 * 23 rows by the primary keys, not 720
+-- hourly rows on 720 pages. The latency buckets are summed element by element for the
+-- percentile estimate, spelled out (vigil_core.rollups.BUCKET_COUNT = 17; a test holds them
+-- in step): an unnest ... GROUP BY over the same rows read them a second time and cost 3x.
 SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1) AS found,
        coalesce(sum(r.checks), 0)::bigint AS checks,
        coalesce(sum(r.ok), 0)::bigint AS ok,
@@ -15,18 +17,21 @@ SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1) AS found,
              sum(r.latency_buckets[10]), sum(r.latency_buckets[11]), sum(r.latency_buckets[12]),
              sum(r.latency_buckets[13]), sum(r.latency_buckets[14]), sum(r.latency_buckets[15]),
              sum(r.latency_buckets[16]), sum(r.latency_buckets[17])]::bigint[] AS buckets
-  FROM check_rollups r
- WHERE r.target_id = $1 AND r.hour >= $2 AND r.hour < $3;
+  FROM (SELECT checks, ok, latency_sum_ms, latency_max_ms, latency_count, latency_buckets
+          FROM check_rollups WHERE target_id = $1 AND hour >= $2 AND hour < $6
+         UNION ALL
+        SELECT checks, ok, latency_sum_ms, latency_max_ms, latency_count, latency_buckets
+          FROM check_rollups_days WHERE target_id = $1 AND day >= $4 AND day < $5
+         UNION ALL
+        SELECT checks, ok, latency_sum_ms, latency_max_ms, latency_count, latency_buckets
+          FROM check_rollups WHERE target_id = $1 AND hour >= $7 AND hour < $3) AS r;
 
 -- name: daily
 -- One row per UTC day from $2 to $3 (dates), days without roll-ups included with 0 checks.
 SELECT d.day::date AS day, coalesce(sum(r.checks), 0)::bigint AS checks,
        coalesce(sum(r.ok), 0)::bigint AS ok
   FROM generate_series($2::date, $3::date, interval '1 day') AS d(day)
-  LEFT JOIN check_rollups r
-         ON r.target_id = $1
-        AND r.hour >= d.day AT TIME ZONE 'UTC'
-        AND r.hour < (d.day + interval '1 day') AT TIME ZONE 'UTC'
+  LEFT JOIN check_rollups_days r ON r.target_id = $1 AND r.day = d.day::date
  GROUP BY d.day
  ORDER BY d.day;
 
