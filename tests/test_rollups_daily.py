@@ -100,8 +100,9 @@ async def test_the_rebuild_gives_what_the_trigger_kept(db) -> None:
 
 async def test_applying_the_migration_fills_the_days_of_existing_hours(empty_db: str) -> None:
     migrations.apply(empty_db)
-    last = migrations.applied(empty_db)[-1]
-    assert "0005" in last and migrations.rollback(empty_db, 1) == [last]
+    while "0005" not in (last := migrations.applied(empty_db)[-1]):
+        migrations.rollback(empty_db, 1)  # the migrations after 0005
+    assert migrations.rollback(empty_db, 1) == [last]
     conn = await asyncpg.connect(empty_db)
     try:
         await conn.executemany(UPSERT_HOUR, _random_hours(random.Random(3), [7, 8], datetime(2026, 3, 1, tzinfo=UTC),

@@ -174,3 +174,20 @@ async def test_overlapping_flushes_never_share_a_target(db, pool) -> None:
     assert await db.fetchval(count, slow) == 2
     st = await db.fetchrow("SELECT status, consecutive_fail FROM target_state WHERE target_id = $1", slow)
     assert (st["status"], st["consecutive_fail"]) == ("down", 2)  # both applied, in order
+
+
+async def test_flushes_update_target_state_in_place(db, pool) -> None:
+    """Each flush rewrites the state rows of its targets; with room on their pages (migration
+    0006) that is a HOT update: a row's new version stays on its page, nothing is added to
+    the indexes, and the table does not grow round after round."""
+    ids = [await add_target(db, f"hot-{i}", "tcp", "127.0.0.1:9") for i in range(300)]
+    writer = ResultWriter(pool, 10_000, WorkerMetrics())
+    t0 = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    pages = "SELECT target_id, (ctid::text::point)[0] AS page FROM target_state WHERE target_id = ANY($1)"
+    seen = []
+    for round_ in range(4):  # the first rounds fill the rows in (they grow), the later ones are steady
+        await writer.write([result(tid, t0 + dt.timedelta(seconds=round_), round_ != 2, 5.0 + round_)
+                            for tid in ids])
+        seen.append({r["target_id"]: r["page"] for r in await db.fetch(pages, ids)})
+    assert seen[3] == seen[2]
+    assert await db.fetchval("SELECT pg_relation_size('target_state') / 8192") <= 2 * len(set(seen[3].values()))
