@@ -35,6 +35,10 @@ SELECT now();
 -- name: target_id_range
 SELECT min(id), max(id) FROM targets;
 
+-- name: latest_check
+-- The newest check any target's state holds.
+SELECT max(last_checked_at) + interval '1 ms' FROM target_state;
+
 -- name: fill_state
 -- Plausible current state for targets $1..$2: every 50th is down, the rest up, all just checked.
 UPDATE target_state

@@ -22,7 +22,7 @@ import aiohttp
 from tests.support import free_port
 from vigil_core.db import connect, create_pool
 from vigil_core.models import CheckResult
-from vigil_worker.main import tune_gc
+from vigil_worker.main import SERVER_SETTINGS, tune_gc
 from vigil_worker.metrics import WorkerMetrics
 from vigil_worker.results import ResultWriter
 
@@ -120,13 +120,16 @@ async def _api_latency(base: str, first: int, last: int, count: int, report: Rep
     return out
 
 
-def _synthetic(first: int, last: int, n: int) -> list[CheckResult]:
+def _synthetic(first: int, last: int, n: int, start: datetime) -> list[CheckResult]:
+    """n results over a minute from `start`, round-robin over the targets, in the order they
+    were checked: a worker checks a target's slots in order, and a result older than the
+    target's last one (stored, but it does not move the state) is the exception. Each run
+    starts after the last check already stored, or a repeat would be mostly such results."""
     rng = random.Random(7)
-    now = datetime.now(timezone.utc)
     out = []
     for i in range(n):
         ok = rng.random() > 0.01
-        t = now - timedelta(milliseconds=rng.randint(0, 60_000))
+        t = start + timedelta(milliseconds=60_000 * i // n)
         out.append(CheckResult(
             target_id=first + i % (last - first + 1), checked_at=t, due_at=t, ok=ok,
             latency_ms=5 + 20 * rng.random(), status_code=200 if ok else 503,
@@ -136,8 +139,9 @@ def _synthetic(first: int, last: int, n: int) -> list[CheckResult]:
 
 async def _writes(db_url: str, first: int, last: int, n: int) -> dict:
     """The worker's ResultWriter, running as in the worker, against COPY of the same rows (the ceiling)."""
-    results = _synthetic(first, last, n)
-    pool = await create_pool(db_url, min_size=1, max_size=4)
+    pool = await create_pool(db_url, min_size=1, max_size=4, server_settings=SERVER_SETTINGS)
+    latest = await pool.fetchval(Q["latest_check"])
+    results = _synthetic(first, last, n, max(latest, datetime.now(timezone.utc) - timedelta(seconds=60)))
     threshold = gc.get_threshold()
     tune_gc()  # the collector settings of a `vigil worker` process
     try:
