@@ -61,6 +61,15 @@ class Worker:
                        "offline": s.offline, "in_flight": s.in_flight, "buffered": len(w)}
 
 
+# Every worker statement takes a batch as arrays and reads or writes rows by key. A custom
+# plan sees how long the arrays are, and at a few thousand ids it planned the flush's state
+# update as a hash join over a scan of all of target_state (O(targets) per flush); the
+# generic plan, made without the values, looks each row up by its key. Scale scenario's
+# writer step (100k targets, three flushes at once): Postgres CPU per 5,000-row flush
+# 101-110 -> 83-85 ms, 42.4-42.8k -> 47.0k rows/s.
+SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
                 metrics_port: int | None = None, metrics: WorkerMetrics | None = None,
                 started: asyncio.Future | None = None) -> None:
@@ -78,7 +87,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
             # Checks matter more than their metrics: keep running, loudly.
             log.error("metrics.bind_failed", port=port, error=str(exc))
     pool = worker.pool = await create_pool(dsn, min_size=1, max_size=settings.db_pool_max_size,
-                                           timeout=5)
+                                           timeout=5, server_settings=SERVER_SETTINGS)
     writer = worker.writer = ResultWriter(pool, settings.worker_result_buffer, m)
     pinger = worker.pinger = Pinger(settings.worker_icmp_mode)
     http = new_session()
