@@ -102,12 +102,12 @@ ON CONFLICT (target_id, hour) DO UPDATE SET
 
 -- name: store_batch
 -- One round trip for the rest of a flush once its checks are COPYed: the new states and what
--- the batch adds to their current roll-up hours ($1-$19; a different hour than the row's
--- starts it afresh), the other roll-up hours ($20-$27) and the NOTIFYs ($28 channel, $29
--- payloads). Every data-modifying CTE runs whether or not it is referenced; they touch
--- different tables, and `st.` on the right of SET is the row before this statement. Fewer
--- round trips make a flush shorter, and a result visible sooner. Buckets arrive as text
--- ('{1,0,...}'): unnest() would flatten a 2-D integer array.
+-- the batch adds to their current roll-up hours ($1, rows of type vigil_state_flush; a
+-- different hour than the row's starts it afresh), the other roll-up hours ($2-$9) and the
+-- NOTIFYs ($10 channel, $11 payloads). Every data-modifying CTE runs whether or not it is
+-- referenced; they touch different tables, and `st.` on the right of SET is the row before
+-- this statement. Fewer round trips make a flush shorter, and a result visible sooner.
+-- Buckets arrive as text ('{1,0,...}'): unnest() would flatten a 2-D integer array.
 WITH stored_states AS (
     UPDATE target_state st
        SET status = u.status, since = u.since, consecutive_ok = u.consecutive_ok,
@@ -130,23 +130,15 @@ WITH stored_states AS (
                                                    FROM unnest(st.cur_latency_buckets,
                                                                u.latency_buckets::integer[]) AS x(a, b))
                                       ELSE u.latency_buckets::integer[] END
-      FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::integer[], $5::integer[],
-                  $6::timestamptz[], $7::boolean[], $8::real[], $9::smallint[], $10::text[],
-                  $11::text[], $12::timestamptz[], $13::timestamptz[], $14::integer[],
-                  $15::integer[], $16::double precision[], $17::real[], $18::integer[],
-                  $19::text[])
-           AS u(target_id, status, since, consecutive_ok, consecutive_fail, checked_at, ok,
-                latency_ms, status_code, error_class, error_message, tls_expires_at,
-                cur_hour, checks, ok_checks, latency_sum_ms, latency_max_ms, latency_count,
-                latency_buckets)
+      FROM unnest($1::vigil_state_flush[]) AS u
      WHERE st.target_id = u.target_id
 ), stored_rollups AS (
     INSERT INTO check_rollups_hourly AS r (target_id, hour, checks, ok, latency_sum_ms,
                                            latency_max_ms, latency_count, latency_buckets)
     SELECT u.target_id, u.hour, u.checks, u.ok, u.latency_sum_ms, u.latency_max_ms,
            u.latency_count, u.latency_buckets::integer[]
-      FROM unnest($20::bigint[], $21::timestamptz[], $22::integer[], $23::integer[],
-                  $24::double precision[], $25::real[], $26::integer[], $27::text[])
+      FROM unnest($2::bigint[], $3::timestamptz[], $4::integer[], $5::integer[],
+                  $6::double precision[], $7::real[], $8::integer[], $9::text[])
            AS u(target_id, hour, checks, ok, latency_sum_ms, latency_max_ms, latency_count,
                 latency_buckets)
      ORDER BY u.target_id, u.hour
@@ -159,7 +151,7 @@ WITH stored_states AS (
         latency_buckets = ARRAY(SELECT a + b
                                   FROM unnest(r.latency_buckets, EXCLUDED.latency_buckets) AS x(a, b))
 )
-SELECT pg_notify($28, payload) FROM unnest($29::text[]) AS payload;
+SELECT pg_notify($10, payload) FROM unnest($11::text[]) AS payload;
 
 -- name: ensure_partitions
 -- Serialised by a transaction-level advisory lock: two workers creating the same partition

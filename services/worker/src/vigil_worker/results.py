@@ -287,7 +287,7 @@ class ResultWriter:
             if hours.moved:  # their current hour is complete: into check_rollups_hourly
                 await conn.execute(Q["move_hours"], sorted(hours.moved))
             # states with their current hours, other roll-up hours, and NOTIFYs in one statement.
-            await conn.execute(Q["store_batch"], *_state_columns(changed, hours.current),
+            await conn.execute(Q["store_batch"], _state_rows(changed, hours.current),
                                *_rollup_columns(hours.done), STATUS_CHANNEL, payloads)
         for t in transitions:
             log.info("target.state_changed", target_id=t.target_id, status=t.status,
@@ -319,8 +319,9 @@ _CHECK_ROW = attrgetter(*_CHECK_COLUMNS)
 _STATE_FIELDS = 10  # lock_states' columns before the current roll-up hour
 
 
-def _state_columns(states: list[TargetState], current: dict[int, tuple[int, Sums]]) -> list[list]:
-    cols: list[list] = [[] for _ in range(19)]
+def _state_rows(states: list[TargetState], current: dict[int, tuple[int, Sums]]) -> list[tuple]:
+    """store_batch's $1: a vigil_state_flush row (migration 0007) per state."""
+    rows = []
     starts: dict[int, datetime] = {}
     for s in states:
         last = s.last
@@ -329,15 +330,14 @@ def _state_columns(states: list[TargetState], current: dict[int, tuple[int, Sums
         start = starts.get(hour)
         if start is None:
             start = starts[hour] = hourly.hour_start(hour)
-        for col, value in zip(cols, (
+        rows.append((
             s.target_id, s.status, s.since, s.consecutive_ok, s.consecutive_fail,
             last.checked_at, last.ok, last.latency_ms, last.status_code, last.error_class,
             last.error_message, s.tls_expires_at,
             start, sums.checks, sums.ok, sums.latency_sum_ms, sums.latency_max_ms,
             sums.latency_count, sums.buckets_literal(),
-        )):
-            col.append(value)
-    return cols
+        ))
+    return rows
 
 
 def _rollup_columns(done: list[tuple[int, int, Sums]]) -> list[list]:
