@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import attrgetter
 
 from vigil_core.models import CheckResult
 from vigil_core.rollups import BUCKET_COUNT, bucket_index
@@ -82,6 +83,28 @@ def hour_start(hour: int) -> datetime:
     return datetime.fromtimestamp(hour * 3600, timezone.utc)
 
 
+class _HourCache:
+    """hour_of() for many times of the same few hours: a time inside the last hour computed
+    costs two comparisons instead of a timestamp() call."""
+
+    __slots__ = ("start", "end", "hour")
+
+    def __init__(self) -> None:
+        self.start = self.end = datetime.max.replace(tzinfo=timezone.utc)
+        self.hour = 0
+
+    def __call__(self, at: datetime) -> int:
+        if self.start <= at < self.end:
+            return self.hour
+        self.hour = hour = hour_of(at)
+        self.start = hour_start(hour)
+        self.end = hour_start(hour + 1)
+        return hour
+
+
+_BY_TARGET_AND_TIME = attrgetter("target_id", "checked_at")
+
+
 @dataclass(slots=True)
 class Split:
     current: dict[int, tuple[int, Sums]] = field(default_factory=dict)  # target: (hour, sums)
@@ -96,23 +119,29 @@ def split(results: Iterable[CheckResult], current_hours: dict[int, datetime | No
     `current_hours` holds each target's current hour (None: none yet); only targets in
     `moving` (those whose state the batch moves) get a current hour in the result.
     """
-    groups: dict[tuple[int, int], Sums] = {}
-    for r in results:
-        key = (r.target_id, hour_of(r.checked_at))
-        sums = groups.get(key)
-        if sums is None:
-            sums = groups[key] = Sums()
+    hours_of = _HourCache()
+    # In order of target and time (cheap when the caller sorted them so already), each
+    # target's hours come out grouped and oldest first, with no second sort.
+    by_target: dict[int, list[tuple[int, Sums]]] = {}
+    for r in sorted(results, key=_BY_TARGET_AND_TIME):
+        hour = hours_of(r.checked_at)
+        hours = by_target.get(r.target_id)
+        if hours is None:
+            sums = Sums()
+            by_target[r.target_id] = [(hour, sums)]
+        elif hours[-1][0] == hour:
+            sums = hours[-1][1]
+        else:
+            sums = Sums()
+            hours.append((hour, sums))
         sums.add(r)
     out = Split()
-    by_target: dict[int, list[tuple[int, Sums]]] = {}
-    for (target_id, hour), sums in sorted(groups.items()):
-        by_target.setdefault(target_id, []).append((hour, sums))
     for target_id, hours in by_target.items():
         if target_id not in moving:
             out.done.extend((target_id, hour, sums) for hour, sums in hours)
             continue
         at = current_hours.get(target_id)
-        current = None if at is None else hour_of(at)
+        current = None if at is None else hours_of(at)
         newest, newest_sums = hours[-1]
         if current is None or newest > current:
             out.current[target_id] = (newest, newest_sums)

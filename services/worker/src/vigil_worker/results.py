@@ -264,6 +264,9 @@ class ResultWriter:
             rows = await self._without_stored_slots(conn, rows)
             if not rows:
                 return 0
+            # In order of target and time, which apply_all and hourly.split sort by (a sort
+            # of sorted input is linear) and which walks the checks index in order.
+            rows.sort(key=_BY_TARGET_AND_TIME)
             transitions = apply_all(states, rows)
             changed = [s for s in states.values() if s.last is not None]
             closes = [(s.target_id, s.closes_open_incident_at) for s in changed
@@ -311,6 +314,7 @@ class ResultWriter:
                 if not (isinstance(r, OfflineResult) and (r.target_id, r.due_at) in found)]
 
 
+_BY_TARGET_AND_TIME = attrgetter("target_id", "checked_at")
 _CHECK_COLUMNS = ("target_id", "checked_at", "due_at", "ok", "latency_ms", "status_code",
                   "error_class", "error_message", "timings")
 _CHECK_ROW = attrgetter(*_CHECK_COLUMNS)
