@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from operator import attrgetter
 
 from vigil_core.models import CheckResult
 from vigil_core.rollups import BUCKET_COUNT, bucket_index
+
+from .state import BY_TARGET_AND_TIME
 
 
 class Sums:
@@ -102,8 +103,6 @@ class _HourCache:
         return hour
 
 
-_BY_TARGET_AND_TIME = attrgetter("target_id", "checked_at")
-
 
 @dataclass(slots=True)
 class Split:
@@ -123,7 +122,7 @@ def split(results: Iterable[CheckResult], current_hours: dict[int, datetime | No
     # In order of target and time (cheap when the caller sorted them so already), each
     # target's hours come out grouped and oldest first, with no second sort.
     by_target: dict[int, list[tuple[int, Sums]]] = {}
-    for r in sorted(results, key=_BY_TARGET_AND_TIME):
+    for r in sorted(results, key=BY_TARGET_AND_TIME):
         hour = hours_of(r.checked_at)
         hours = by_target.get(r.target_id)
         if hours is None:

@@ -33,7 +33,7 @@ from vigil_core.notify import (RESULTS_IDS_PER_NOTIFY, STATUS_CHANNEL, ResultsSt
 from . import hourly
 from .hourly import Sums
 from .metrics import WorkerMetrics
-from .state import TargetState, apply_all
+from .state import BY_TARGET_AND_TIME, TargetState, apply_all
 
 Q = load_queries(__package__)
 log = get_logger("vigil_worker.results")
@@ -266,7 +266,7 @@ class ResultWriter:
                 return 0
             # In order of target and time, which apply_all and hourly.split sort by (a sort
             # of sorted input is linear) and which walks the checks index in order.
-            rows.sort(key=_BY_TARGET_AND_TIME)
+            rows.sort(key=BY_TARGET_AND_TIME)
             transitions = apply_all(states, rows)
             changed = [s for s in states.values() if s.last is not None]
             closes = [(s.target_id, s.closes_open_incident_at) for s in changed
@@ -314,7 +314,6 @@ class ResultWriter:
                 if not (isinstance(r, OfflineResult) and (r.target_id, r.due_at) in found)]
 
 
-_BY_TARGET_AND_TIME = attrgetter("target_id", "checked_at")
 _CHECK_COLUMNS = ("target_id", "checked_at", "due_at", "ok", "latency_ms", "status_code",
                   "error_class", "error_message", "timings")
 _CHECK_ROW = attrgetter(*_CHECK_COLUMNS)

@@ -115,13 +115,14 @@ def apply(state: TargetState, result: CheckResult) -> Transition | None:
     return transition
 
 
-_BY_TARGET_AND_TIME = attrgetter("target_id", "checked_at")
+# The order results are applied in (hourly.split and the flush use it too).
+BY_TARGET_AND_TIME = attrgetter("target_id", "checked_at")
 
 
 def apply_all(states: dict[int, TargetState], results: Iterable[CheckResult]) -> list[Transition]:
     """Fold results (any order) into their targets' states, oldest first per target."""
     out: list[Transition] = []
-    for result in sorted(results, key=_BY_TARGET_AND_TIME):
+    for result in sorted(results, key=BY_TARGET_AND_TIME):
         state = states.get(result.target_id)
         if state is not None and (t := apply(state, result)) is not None:
             out.append(t)
