@@ -9,6 +9,7 @@ import pytest
 
 from vigil_core.db import create_pool
 from vigil_core.models import CheckResult
+from vigil_core.rollups import BUCKET_COUNT, bucket_index
 from vigil_core.notify import STATUS_CHANNEL, ResultsStored, StateChanged, decode_status_event
 from vigil_worker import maintenance
 from vigil_worker.metrics import WorkerMetrics
@@ -94,6 +95,31 @@ async def test_rollups_follow_each_flush(db, pool) -> None:
         "SELECT hour, checks, ok, latency_count FROM check_rollups WHERE target_id = $1 ORDER BY hour", tid)
     assert [tuple(r) for r in viewed] == [(hour - dt.timedelta(hours=1), 1, 1, 1), (hour, 3, 2, 2),
                                           (hour + dt.timedelta(hours=1), 1, 1, 1)]
+
+
+@pytest.mark.parametrize("flushes", [
+    [[0.5], [40.0], [3.0, 3.5], [None], [0.2, 700.0], [40.0]],  # one bucket, repeated, none, several
+    [[12.0, 12.5, 900.0], [12.0], [None, 2.0], [2.0]],
+])
+async def test_the_current_hour_buckets_add_up_flush_after_flush(db, pool, flushes) -> None:
+    """Each flush adds its latencies to the current hour's buckets (one bucket, the same bucket
+    several times, none for a failed check, several buckets): the sum is every check's bucket."""
+    tid = await add_target(db, "buckets", "tcp", "127.0.0.1:9")
+    writer = ResultWriter(pool, 1000, WorkerMetrics())
+    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    want = [0] * BUCKET_COUNT
+    second = 0
+    for latencies in flushes:
+        batch = []
+        for latency in latencies:
+            second += 1
+            batch.append(result(tid, hour + dt.timedelta(seconds=second), latency is not None,
+                                latency if latency is not None else 5.0))
+            if latency is not None:
+                want[bucket_index(latency)] += 1
+        await writer.write(batch)
+        got = await db.fetchval("SELECT cur_latency_buckets FROM target_state WHERE target_id = $1", tid)
+        assert list(got) == want, latencies
 
 
 async def test_missing_partition_is_created_and_the_insert_retried(db, pool) -> None:
