@@ -125,3 +125,11 @@ async def test_the_days_view_adds_the_current_hour_to_its_day(db) -> None:
     rows = await db.fetch("SELECT day, sum(checks) AS checks, sum(ok) AS ok FROM check_rollups_days"
                           " WHERE target_id = $1 GROUP BY day", tid)
     assert [(r["day"].isoformat(), r["checks"], r["ok"]) for r in rows] == [("2026-03-04", 8, 7)]
+
+
+async def test_buckets_add_covers_every_bucket(db) -> None:
+    """vigil_buckets_add spells out each bucket (so that it is inlined): a new bucket in
+    vigil_core.rollups must be added there too."""
+    a, b = list(range(1, BUCKET_COUNT + 1)), [10 * i for i in range(1, BUCKET_COUNT + 1)]
+    assert await db.fetchval("SELECT vigil_buckets_add($1, $2)", a, b) == [x + y for x, y in zip(a, b)]
+    assert await db.fetchval("SELECT vigil_buckets_add($1, $2, -1)", b, a) == [y - x for x, y in zip(a, b)]

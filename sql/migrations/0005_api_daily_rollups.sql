@@ -22,10 +22,18 @@ CREATE TABLE check_rollups_daily (
         CHECK (ok BETWEEN 0 AND checks AND latency_count BETWEEN 0 AND checks)
 );
 
--- Element-wise a + sign * b of two bucket arrays of the same length.
+-- Element-wise a + sign * b of two latency bucket arrays (vigil_core.rollups.BUCKET_COUNT =
+-- 17; a test holds them in step). Spelled out, so that the planner inlines it: the same sum
+-- through unnest() ... ORDER BY ran a query per call. The trigger below, for move_hours
+-- merging 5,000 hours into existing rows: 159 µs a row that way, 55 µs spelled out (29 µs
+-- for new hours).
 CREATE FUNCTION vigil_buckets_add(a integer[], b integer[], sign integer DEFAULT 1)
 RETURNS integer[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ARRAY(SELECT x + sign * y FROM unnest(a, b) WITH ORDINALITY AS u(x, y, i) ORDER BY i)
+    SELECT ARRAY[a[1] + sign * b[1], a[2] + sign * b[2], a[3] + sign * b[3], a[4] + sign * b[4],
+                 a[5] + sign * b[5], a[6] + sign * b[6], a[7] + sign * b[7], a[8] + sign * b[8],
+                 a[9] + sign * b[9], a[10] + sign * b[10], a[11] + sign * b[11], a[12] + sign * b[12],
+                 a[13] + sign * b[13], a[14] + sign * b[14], a[15] + sign * b[15], a[16] + sign * b[16],
+                 a[17] + sign * b[17]]
 $$;
 
 CREATE FUNCTION vigil_rollups_daily_sync() RETURNS trigger LANGUAGE plpgsql AS $$
