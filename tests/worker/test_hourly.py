@@ -35,7 +35,7 @@ def results(tid: int, per_hour: dict[int, int]) -> list[CheckResult]:
     (1, {0: 2, 1: 1}, (1, 1), [(0, 2)], False),
 ])
 def test_split(current, batch, new_current, done, moved) -> None:
-    cur = None if current is None else H0 + dt.timedelta(hours=current)
+    cur = None if current is None else hourly.hour_of(H0 + dt.timedelta(hours=current))
     out = hourly.split(results(7, batch), {7: cur}, {7})
     hour, sums = out.current[7]
     assert (hour - N0, sums.checks) == new_current
@@ -44,7 +44,7 @@ def test_split(current, batch, new_current, done, moved) -> None:
 
 
 def test_a_target_whose_state_does_not_move_keeps_its_current_hour() -> None:
-    out = hourly.split(results(7, {0: 1, 1: 1}), {7: H0 + dt.timedelta(hours=1)}, set())
+    out = hourly.split(results(7, {0: 1, 1: 1}), {7: hourly.hour_of(H0 + dt.timedelta(hours=1))}, set())
     assert out.current == {} and out.moved == []
     assert [(h - N0, s.checks) for _, h, s in out.done] == [(0, 1), (1, 1)]
 

@@ -111,12 +111,13 @@ class Split:
     moved: list[int] = field(default_factory=list)  # targets whose current hour is complete
 
 
-def split(results: Iterable[CheckResult], current_hours: dict[int, datetime | None],
+def split(results: Iterable[CheckResult], current_hours: dict[int, int | None],
           moving: set[int]) -> Split:
     """Sum `results` per target and hour and split the sums as the module says.
 
-    `current_hours` holds each target's current hour (None: none yet); only targets in
-    `moving` (those whose state the batch moves) get a current hour in the result.
+    `current_hours` holds each target's current hour as an hour number (hour_of; None: none
+    yet); only targets in `moving` (those whose state the batch moves) get a current hour in
+    the result.
     """
     hours_of = _HourCache()
     # In order of target and time (cheap when the caller sorted them so already), each
@@ -139,8 +140,7 @@ def split(results: Iterable[CheckResult], current_hours: dict[int, datetime | No
         if target_id not in moving:
             out.done.extend((target_id, hour, sums) for hour, sums in hours)
             continue
-        at = current_hours.get(target_id)
-        current = None if at is None else hours_of(at)
+        current = current_hours.get(target_id)
         newest, newest_sums = hours[-1]
         if current is None or newest > current:
             out.current[target_id] = (newest, newest_sums)

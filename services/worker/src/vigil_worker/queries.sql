@@ -49,13 +49,14 @@ UPDATE schedule s
 -- targets cannot deadlock. The LATERAL subquery with FOR UPDATE is not flattened, so each id
 -- is an index lookup: `= ANY($1)` or a plain join with thousands of ids was planned as a scan
 -- of all targets, O(targets) per flush. Columns in the order of state.TargetState's fields,
--- then the current roll-up hour (results._STATE_FIELDS counts the former).
+-- then the current roll-up hour (results._STATE_FIELDS counts the former) as an hour number
+-- (hourly.hour_of): an integer decodes for less than a timestamptz and needs no conversion.
 SELECT s.*
   FROM unnest($1::bigint[]) AS u(id)
  CROSS JOIN LATERAL (
        SELECT st.target_id, st.status, st.since, st.consecutive_ok, st.consecutive_fail,
               st.last_checked_at, st.tls_expires_at, t.failure_threshold, t.success_threshold,
-              t.enabled, st.cur_hour
+              t.enabled, (extract(epoch FROM st.cur_hour)::bigint / 3600)::integer AS cur_hour
          FROM target_state st
          JOIN targets t ON t.id = st.target_id
         WHERE st.target_id = u.id

@@ -255,7 +255,7 @@ class ResultWriter:
             # The query's first columns are TargetState's fields in order (positional is
             # cheapest), then the target's current roll-up hour.
             states: dict[int, TargetState] = {}
-            current_hours: dict[int, datetime | None] = {}
+            current_hours: dict[int, int | None] = {}
             for row in await conn.fetch(Q["lock_states"], ids):
                 states[row[0]] = TargetState(*row[:_STATE_FIELDS])
                 current_hours[row[0]] = row[_STATE_FIELDS]
