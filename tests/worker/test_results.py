@@ -122,6 +122,29 @@ async def test_the_current_hour_buckets_add_up_flush_after_flush(db, pool, flush
         assert list(got) == want, latencies
 
 
+async def test_parts_of_one_hour_merge_into_its_row(db, pool) -> None:
+    """An hour can reach check_rollups_hourly in parts: a result older than the state's last
+    one goes there directly, then move_hours copies the completed current hour onto that row,
+    and a late part of the same hour in the moving batch is merged into it as well."""
+    tid = await add_target(db, "merged", "tcp", "127.0.0.1:9")
+    writer = ResultWriter(pool, 1000, WorkerMetrics())
+    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    at = lambda s: hour + dt.timedelta(seconds=s)  # noqa: E731
+    await writer.write([result(tid, at(10), True, 0.5)])  # the current hour starts
+    await writer.write([result(tid, at(5), True, 40.0)])  # older than the state: to the table
+    await writer.write([result(tid, at(20), True, 3.0), result(tid, at(3601), True, 7.0)])
+    row = await db.fetchrow("SELECT checks, ok, latency_count, latency_sum_ms, latency_max_ms, latency_buckets"
+                            " FROM check_rollups_hourly WHERE target_id = $1 AND hour = $2", tid, hour)
+    want = [0] * BUCKET_COUNT
+    for latency in (0.5, 40.0, 3.0):
+        want[bucket_index(latency)] += 1
+    assert (row["checks"], row["ok"], row["latency_count"], row["latency_sum_ms"], row["latency_max_ms"]) == (
+        3, 3, 3, 43.5, 40.0)
+    assert list(row["latency_buckets"]) == want
+    day = await db.fetchrow("SELECT checks, latency_buckets FROM check_rollups_daily WHERE target_id = $1", tid)
+    assert (day["checks"], list(day["latency_buckets"])) == (3, want)
+
+
 async def test_missing_partition_is_created_and_the_insert_retried(db, pool) -> None:
     tid = await add_target(db, "far", "tcp", "127.0.0.1:9")
     writer = ResultWriter(pool, 1000, WorkerMetrics())

@@ -98,8 +98,7 @@ ON CONFLICT (target_id, hour) DO UPDATE SET
     latency_sum_ms  = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
     latency_max_ms  = greatest(r.latency_max_ms, EXCLUDED.latency_max_ms),
     latency_count   = r.latency_count + EXCLUDED.latency_count,
-    latency_buckets = ARRAY(SELECT a + b
-                              FROM unnest(r.latency_buckets, EXCLUDED.latency_buckets) AS x(a, b));
+    latency_buckets = vigil_buckets_add(r.latency_buckets, EXCLUDED.latency_buckets);
 
 -- name: store_batch
 -- One round trip for the rest of a flush once its checks are COPYed: the new states and what
@@ -126,6 +125,7 @@ WITH stored_states AS (
                                      ELSE u.latency_max_ms END,
            cur_latency_count = CASE WHEN st.cur_hour = u.cur_hour THEN st.cur_latency_count ELSE 0 END
                                + u.latency_count,
+           -- Not vigil_buckets_add here: inlined, it would parse the text once per bucket.
            cur_latency_buckets = CASE WHEN st.cur_hour = u.cur_hour
                                       THEN ARRAY(SELECT a + b
                                                    FROM unnest(st.cur_latency_buckets,
@@ -149,8 +149,7 @@ WITH stored_states AS (
         latency_sum_ms  = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
         latency_max_ms  = greatest(r.latency_max_ms, EXCLUDED.latency_max_ms),
         latency_count   = r.latency_count + EXCLUDED.latency_count,
-        latency_buckets = ARRAY(SELECT a + b
-                                  FROM unnest(r.latency_buckets, EXCLUDED.latency_buckets) AS x(a, b))
+        latency_buckets = vigil_buckets_add(r.latency_buckets, EXCLUDED.latency_buckets)
 )
 SELECT pg_notify($10, payload) FROM unnest($11::text[]) AS payload;
 
