@@ -37,10 +37,39 @@ async def connect(dsn: str, **kwargs) -> asyncpg.Connection:
     return conn
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
-    )
+class BoundedPool(asyncpg.Pool):
+    """A pool whose every acquire is bounded, including the implicit one of pool.fetch() & co.
+
+    asyncpg waits for a free connection for ever by default: a pool drained by stuck calls
+    would hang every caller instead of failing them, and a failure is what gets retried.
+    """
+
+    def __init__(self, *args, acquire_timeout: float | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None):
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
+                      acquire_timeout: float | None = None, command_timeout: float | None = None,
+                      statement_timeout_s: float | None = None, lock_timeout_s: float | None = None,
+                      server_settings: dict[str, str] | None = None, **kwargs) -> asyncpg.Pool:
+    """The one pool factory. The timeouts come from Settings.pool_options(); 0 server-side
+    timeouts mean none (PostgreSQL's own default)."""
+    settings = dict(server_settings or {})
+    if statement_timeout_s is not None:
+        settings.setdefault("statement_timeout", str(int(statement_timeout_s * 1000)))
+    if lock_timeout_s is not None:
+        settings.setdefault("lock_timeout", str(int(lock_timeout_s * 1000)))
+    # asyncpg.create_pool's defaults, which the Pool constructor wants spelled out.
+    options = {"max_queries": 50000, "max_inactive_connection_lifetime": 300.0, "setup": None,
+               "reset": None, "loop": None, "connection_class": asyncpg.Connection,
+               "record_class": asyncpg.Record, **kwargs}
+    return await BoundedPool(dsn, min_size=min_size, max_size=max_size, init=_init_connection,
+                             acquire_timeout=acquire_timeout, command_timeout=command_timeout,
+                             server_settings=settings or None, **options)
 
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Literal, Mapping
 
@@ -20,6 +21,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     db_pool_min_size: int = 1
     db_pool_max_size: int = 10
+    # Every database call is bounded, so a half-open connection or a stuck lock ends in an error
+    # that is retried, not in a task that waits for ever: waiting for a pool connection, one
+    # call's round trip (client side), one statement and one lock wait (server side).
+    db_acquire_timeout_s: float = 10.0
+    db_command_timeout_s: float = 60.0
+    db_statement_timeout_s: float = 30.0
+    db_lock_timeout_s: float = 10.0
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -39,13 +47,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     worker_maintenance_interval_s: float = 3600.0
     worker_http_body_cap_bytes: int = 1 << 20
     worker_icmp_mode: Literal["auto", "raw", "dgram"] = "auto"
+    # Name servers of the checks' lookups: "ip", "ip:port" or "[v6]:port", comma-separated
+    # (empty: /etc/resolv.conf), and the longest one lookup may take (within the check's timeout).
+    worker_dns_servers: str = ""
+    worker_dns_timeout_s: float = 2.0
     # How long one round of the scheduler's queries may take before it backs off and retries.
     worker_db_timeout_s: float = 15.0
+    # /healthz fails when results are waiting and no flush has ended (stored or failed) for
+    # this long: a writer stuck for good, which a restart cures.
+    worker_writer_stall_s: float = 120.0
 
     def __post_init__(self) -> None:
         checks = {
             "db_pool_min_size": self.db_pool_min_size >= 0,
             "db_pool_max_size": self.db_pool_max_size >= max(1, self.db_pool_min_size),
+            "db_acquire_timeout_s": self.db_acquire_timeout_s > 0,
+            "db_command_timeout_s": self.db_command_timeout_s > 0,
+            "db_statement_timeout_s": self.db_statement_timeout_s >= 0,
+            "db_lock_timeout_s": self.db_lock_timeout_s >= 0,
             "api_port": 1 <= self.api_port <= 65535,
             "worker_poll_interval_s": self.worker_poll_interval_s > 0,
             "worker_concurrency": self.worker_concurrency >= 1,
@@ -58,13 +77,27 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "worker_listener_ping_s": self.worker_listener_ping_s > 0,
             "worker_maintenance_interval_s": self.worker_maintenance_interval_s > 0,
             "worker_http_body_cap_bytes": self.worker_http_body_cap_bytes >= 1,
+            "worker_dns_timeout_s": 0 < self.worker_dns_timeout_s <= 60,
             "worker_db_timeout_s": self.worker_db_timeout_s > 0,
+            "worker_writer_stall_s": self.worker_writer_stall_s > 0,
         }
         for field, ok in checks.items():
             if not ok:
                 raise SettingsError(
                     f"VIGIL_{field.upper()}={getattr(self, field)!r} is out of range"
                 )
+        try:
+            dns_servers(self.worker_dns_servers)
+        except ValueError as exc:
+            raise SettingsError(f"VIGIL_WORKER_DNS_SERVERS={self.worker_dns_servers!r}: {exc}; "
+                                "expected IP, IP:PORT or [IPv6]:PORT, comma-separated") from None
+
+    def pool_options(self) -> dict[str, float]:
+        """The timeouts of vigil_core.db.create_pool, from these settings."""
+        return {"acquire_timeout": self.db_acquire_timeout_s,
+                "command_timeout": self.db_command_timeout_s,
+                "statement_timeout_s": self.db_statement_timeout_s,
+                "lock_timeout_s": self.db_lock_timeout_s}
 
     def require_database_url(self) -> str:
         if not self.database_url:
@@ -73,6 +106,32 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 "postgresql://vigil:secret@127.0.0.1:5432/vigil"
             )
         return self.database_url
+
+
+def dns_servers(value: str) -> list[str]:
+    """VIGIL_WORKER_DNS_SERVERS as c-ares server strings ("ip:port", "[v6]:port"); [] = system."""
+    servers = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        port = "53"
+        if item.startswith("["):  # [v6] or [v6]:port
+            host, sep, rest = item[1:].partition("]")
+            if not sep or (rest and not rest.startswith(":")):
+                raise ValueError(f"{item!r} is not [IPv6]:PORT")
+            port = rest[1:] or port
+        elif item.count(":") == 1:  # v4:port; a bare IPv6 has more colons and no port
+            host, port = item.split(":")
+        else:
+            host = item
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IP address (name servers are given by "
+                             "address)") from None
+        if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError(f"{port!r} in {item!r} is not a port (1-65535)")
+        # c-ares reads a bare "::1:53" as an IPv6 address, so IPv6 always goes in brackets.
+        servers.append(f"[{ip}]:{int(port)}" if ip.version == 6 else f"{ip}:{int(port)}")
+    return servers
 
 
 PREFIX = "VIGIL_"
