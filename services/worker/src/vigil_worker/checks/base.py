@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ipaddress
 import socket
@@ -10,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from .resolver import DnsError, Resolver
 
 if TYPE_CHECKING:
     import aiohttp
@@ -51,11 +52,16 @@ class Outcome:
 
 @dataclass(slots=True)
 class CheckContext:
-    """Long-lived resources the checks share. The caller owns the deadline (asyncio.timeout)."""
+    """Long-lived resources the checks share. The caller owns the deadline (asyncio.timeout).
+
+    The worker passes the one Resolver made from its settings (also behind `http`'s connector);
+    the default asks the servers of /etc/resolv.conf.
+    """
 
     http: aiohttp.ClientSession
     pinger: Pinger
     http_body_cap_bytes: int = 1 << 20
+    resolver: Resolver = field(default_factory=Resolver)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -63,21 +69,24 @@ def failure(error_class: str, message: str, **kw: Any) -> Outcome:
     return Outcome(ok=False, error_class=error_class, error_message=message[:500], **kw)
 
 
-async def resolve(host: str, port: int | None, type_: int) -> tuple[int, tuple, float] | Outcome:
-    """(family, sockaddr, seconds spent) of `host`, or the `dns` failure.
+async def resolve(resolver: Resolver, host: str, port: int | None, type_: int,
+                  timeout_s: float) -> tuple[int, tuple, float] | Outcome:
+    """(family, sockaddr, seconds spent) of `host`'s best address, or the `dns` failure.
 
-    An IP literal skips getaddrinfo and its thread pool.
+    An IP literal skips DNS. A lookup waits at most the resolver's timeout and never longer than
+    `timeout_s`, what is left of the check's deadline; when that deadline passes first, the
+    caller's deadline makes the check a `timeout`.
     """
     literal = _ip_literal(host, port)
-    if literal is None:
-        started = time.perf_counter()
-        try:
-            family, _, _, _, sockaddr = (await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=type_))[0]
-        except socket.gaierror as exc:
-            return failure("dns", f"cannot resolve {host!r}: {exc.strerror or exc}")
-        return family, sockaddr, time.perf_counter() - started
-    return literal[0], literal[1], 0.0
+    if literal is not None:
+        return literal[0], literal[1], 0.0
+    started = time.perf_counter()
+    try:
+        addresses = await resolver.lookup(host, port, type_=type_, timeout_s=timeout_s)
+    except DnsError as exc:
+        return failure("dns", str(exc))
+    family, sockaddr = addresses[0]
+    return family, sockaddr, time.perf_counter() - started
 
 
 @functools.lru_cache(maxsize=65536)

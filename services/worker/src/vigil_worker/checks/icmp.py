@@ -182,7 +182,8 @@ class Pinger:
 
 
 async def check_icmp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
-    resolved = await resolve(target.address.strip("[]"), None, socket.SOCK_RAW)
+    resolved = await resolve(ctx.resolver, target.address.strip("[]"), None, socket.SOCK_RAW,
+                             target.timeout_s)
     if isinstance(resolved, Outcome):
         return resolved
     family, sockaddr, dns_s = resolved

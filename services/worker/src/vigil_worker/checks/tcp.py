@@ -18,7 +18,7 @@ def split_host_port(address: str) -> tuple[str, int]:
 async def check_tcp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
     host, port = split_host_port(target.address)
     loop = asyncio.get_running_loop()
-    resolved = await resolve(host, port, socket.SOCK_STREAM)
+    resolved = await resolve(ctx.resolver, host, port, socket.SOCK_STREAM, target.timeout_s)
     if isinstance(resolved, Outcome):
         return resolved
     family, sockaddr, dns_s = resolved
