@@ -16,11 +16,11 @@ import uuid
 import asyncpg
 
 from vigil_core.db import connect, load_queries
+from vigil_core.dberrors import DbFault, classify, describe
 from vigil_core.logging import get_logger
 from vigil_core.notify import TARGETS_CHANNEL, decode_target_changed
 
 from .metrics import WorkerMetrics
-from .results import TRANSIENT_DB_ERRORS
 from .scheduler import Scheduler
 
 Q = load_queries(__package__)
@@ -40,6 +40,7 @@ class Listener:
         self.connected = False
         self.conn: asyncpg.Connection | None = None  # exposed for tests and health
         self.reconnects = 0
+        self.bug: str | None = None
 
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         if channel == self._ping_channel:
@@ -61,9 +62,9 @@ class Listener:
         while True:
             try:
                 conn = await connect(self._dsn, timeout=5)
-            except TRANSIENT_DB_ERRORS + (asyncpg.PostgresError,) as exc:
+            except Exception as exc:  # noqa: BLE001 - classified right below
                 delay = backoff * random.uniform(0.8, 1.2)
-                log.warning("listener.connect_failed", error=repr(exc), retry_in_s=round(delay, 2))
+                self._log_failure("listener.connect_failed", exc, retry_in_s=round(delay, 2))
                 await asyncio.sleep(delay)
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -73,7 +74,7 @@ class Listener:
             try:
                 await conn.add_listener(TARGETS_CHANNEL, self._on_notify)
                 await conn.add_listener(self._ping_channel, self._on_notify)
-                self.connected = True
+                self.connected, self.bug = True, None
                 if not first:
                     self.reconnects += 1
                     self._metrics.listener_reconnects.inc()
@@ -83,14 +84,26 @@ class Listener:
                 # Notifications sent while we were away are gone: resync in full.
                 self._scheduler.resync()
                 await self._watch(conn, lost)
-            except TRANSIENT_DB_ERRORS + (asyncpg.PostgresError,) as exc:
-                log.warning("listener.failed", error=repr(exc))
+            except Exception as exc:  # noqa: BLE001 - classified right below
+                # A call on the connection just lost is asyncpg's InterfaceError: that is the
+                # loss itself, not a bug.
+                self._log_failure("listener.failed", exc, closed=conn.is_closed())
             finally:
                 self.connected = False
                 self.conn = None
                 if not conn.is_closed():
                     conn.terminate()
             await asyncio.sleep(0.05 * random.uniform(1, 3))
+
+    def _log_failure(self, event: str, exc: BaseException, closed: bool = False,
+                     **kw: object) -> None:
+        """Any failure ends in a reconnect; a bug is logged with its traceback and shown in
+        /healthz (self.bug) until a connection works again."""
+        if closed or classify(exc) in (DbFault.LOST, DbFault.BUSY):
+            log.warning(event, error=repr(exc), **kw)
+            return
+        self.bug = describe(exc)
+        log.error(event, error=self.bug, exc_info=exc, **kw)
 
     async def _watch(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
         """Return when the connection is lost or stops answering its own pings."""

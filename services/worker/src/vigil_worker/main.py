@@ -15,6 +15,7 @@ from . import maintenance
 from .checks import CheckContext
 from .checks.http import new_session
 from .checks.icmp import Pinger
+from .checks.resolver import Resolver
 from .listener import Listener
 from .metrics import WorkerMetrics, start_http
 from .results import ResultWriter
@@ -48,17 +49,37 @@ class Worker:
         self.writer: ResultWriter | None = None
         self.listener: Listener | None = None
         self.pinger: Pinger | None = None
+        self.dead_task: str | None = None  # a side task that died; the process is going down
 
     def health(self) -> tuple[bool, dict]:
+        """(healthy, details) for /healthz.
+
+        A database outage is reported, not fatal: restarting would throw away the buffered
+        results, and the worker reconnects by itself. Unhealthy means a restart cures it: the
+        scheduler loop stopped turning, the writer is stuck (results wait and no flush has
+        ended for worker_writer_stall_s), a part keeps failing on a bug, or a side task died.
+        """
         s, w, li = self.scheduler, self.writer, self.listener
         if s is None or w is None or li is None:
             return False, {"reason": "starting"}
-        # Alive as long as the scheduler loop turns; a database outage is reported, not fatal
-        # (restarting would throw away the buffered results).
+        problems = []
         loop_age = time.monotonic() - s.last_loop_at
-        alive = loop_age < self.settings.worker_poll_interval_s + 30
-        return alive, {"listener_connected": li.connected, "database_reachable": w.connected,
-                       "offline": s.offline, "in_flight": s.in_flight, "buffered": len(w)}
+        if loop_age >= self.settings.worker_poll_interval_s + 30:
+            problems.append(f"the scheduler loop has not turned for {loop_age:.0f}s")
+        stalled = w.stalled_s()
+        if stalled >= self.settings.worker_writer_stall_s:
+            problems.append(f"the result writer has made no progress for {stalled:.0f}s "
+                            f"with {len(w)} results waiting")
+        for part, bug in (("scheduler", s.bug), ("result writer", w.bug), ("listener", li.bug)):
+            if bug:
+                problems.append(f"the {part} fails on a bug: {bug}")
+        if self.dead_task:
+            problems.append(f"the {self.dead_task} task died")
+        details = {"listener_connected": li.connected, "database_reachable": w.connected,
+                   "offline": s.offline, "in_flight": s.in_flight, "buffered": len(w)}
+        if problems:
+            details["problems"] = problems
+        return not problems, details
 
 
 # Every worker statement takes a batch as arrays and reads or writes rows by key. A custom
@@ -87,13 +108,16 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
             # Checks matter more than their metrics: keep running, loudly.
             log.error("metrics.bind_failed", port=port, error=str(exc))
     pool = worker.pool = await create_pool(dsn, min_size=1, max_size=settings.db_pool_max_size,
-                                           timeout=5, server_settings=SERVER_SETTINGS)
+                                           timeout=5, server_settings=SERVER_SETTINGS,
+                                           **settings.pool_options())
     writer = worker.writer = ResultWriter(pool, settings.worker_result_buffer, m)
     pinger = worker.pinger = Pinger(settings.worker_icmp_mode)
-    http = new_session()
+    resolver = Resolver.from_settings(settings)  # every check's lookups, HTTP's too
+    http = new_session(resolver=resolver.for_aiohttp())
     scheduler = worker.scheduler = Scheduler(
         pool, CheckContext(http=http, pinger=pinger,
-                           http_body_cap_bytes=settings.worker_http_body_cap_bytes),
+                           http_body_cap_bytes=settings.worker_http_body_cap_bytes,
+                           resolver=resolver),
         writer, m,
         concurrency=settings.worker_concurrency,
         claim_batch=settings.worker_claim_batch,
@@ -122,9 +146,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
         for task in done:
             if task is not stopper:
                 failed = task.exception() or RuntimeError(f"task {task.get_name()} ended")
+                worker.dead_task = task.get_name()
                 log.error("worker.task_died", task=task.get_name(), exc_info=failed)
     finally:
         await _shutdown(worker, tasks, stopper, http, pinger, runner)
+        await resolver.close()  # after the session, whose connector uses it
     if failed is not None:
         raise failed
 

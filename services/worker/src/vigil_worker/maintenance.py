@@ -11,9 +11,8 @@ import asyncio
 import asyncpg
 
 from vigil_core.db import load_queries
+from vigil_core.dberrors import classify, describe, is_retryable
 from vigil_core.logging import get_logger
-
-from .results import TRANSIENT_DB_ERRORS
 
 Q = load_queries(__package__)
 log = get_logger("vigil_worker.maintenance")
@@ -38,7 +37,10 @@ async def run(pool: asyncpg.Pool, retention_days: int, every_s: float) -> None:
         try:
             await run_once(pool, retention_days)
             delay = every_s
-        except TRANSIENT_DB_ERRORS as exc:
-            log.warning("maintenance.failed", error=repr(exc))
+        except Exception as exc:  # noqa: BLE001 - classified right below
+            if is_retryable(exc):
+                log.warning("maintenance.failed", error=repr(exc), fault=classify(exc).value)
+            else:  # a bug: the traceback, and the next round still comes
+                log.error("maintenance.bug", error=describe(exc), exc_info=exc)
             delay = min(every_s, 30.0)
         await asyncio.sleep(delay)

@@ -47,6 +47,10 @@ class WorkerMetrics:
         self.dropped = Counter("vigil_worker_results_dropped",
                                "Results dropped because the buffer was full or unwritable.",
                                registry=r)
+        self.rejected = Counter("vigil_worker_results_rejected",
+                                "Results the database refused; `replaced`: stored as an "
+                                "`internal` failure instead, `dropped`: that was refused too.",
+                                ["outcome"], registry=r)
         self.notifications = Counter("vigil_worker_notifications_received",
                                      "NOTIFY messages received on vigil_targets.", registry=r)
         self.listener_reconnects = Counter("vigil_worker_listener_reconnects",

@@ -70,6 +70,12 @@ SELECT c.target_id, c.due_at
     ON c.target_id = u.target_id AND c.due_at = u.due_at
  WHERE c.checked_at >= $3;
 
+-- name: stored_results
+-- Results of this batch already stored: a flush that committed although its answer was lost.
+SELECT c.target_id, c.checked_at
+  FROM unnest($1::bigint[], $2::timestamptz[]) AS u(target_id, checked_at)
+  JOIN checks c ON c.target_id = u.target_id AND c.checked_at = u.checked_at;
+
 -- name: close_incidents
 UPDATE incidents i
    SET ended_at = greatest(u.ended_at, i.started_at)

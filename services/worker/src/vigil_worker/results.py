@@ -23,12 +23,15 @@ from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 
 import asyncpg
+import msgspec
 
 from vigil_core.db import load_queries
+from vigil_core.dberrors import DbFault, classify, describe, is_missing_partition
 from vigil_core.logging import get_logger
 from vigil_core.models import CheckResult
 from vigil_core.notify import (RESULTS_IDS_PER_NOTIFY, STATUS_CHANNEL, ResultsStored,
                                StateChanged, encode)
+from vigil_core.text import storable
 
 from . import hourly
 from .hourly import Sums
@@ -38,37 +41,13 @@ from .state import BY_TARGET_AND_TIME, TargetState, apply_all
 Q = load_queries(__package__)
 log = get_logger("vigil_worker.results")
 
-# Errors that mean "the database is away or busy", worth retrying as long as it takes.
-TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,  # e.g. a query racing a connection that was just lost
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,   # 57P01 admin shutdown, 57P03 starting up
-    asyncpg.exceptions.InsufficientResourcesError,  # 53xxx too many connections, disk full
-    asyncpg.exceptions.TransactionRollbackError,    # 40xxx deadlock, serialization
-)
-_MAX_PERMANENT_RETRIES = 3
-
-# The subset that means "the connection is gone", not "the database is slow or busy". Only
-# these may make the scheduler run checks on its own (offline mode): a timeout, a deadlock
-# or a resource error leaves the database in charge of slots, and a worker that went
-# offline on one would check slots another worker claims meanwhile.
-CONNECTION_LOST_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, no such socket, unreachable; TimeoutError excluded below
-    asyncpg.InterfaceError,  # "connection is closed"
-    asyncpg.InternalClientError,
-    asyncpg.PostgresConnectionError,  # 08xxx, closed in the middle of an operation
-    asyncpg.exceptions.AdminShutdownError,  # 57P01
-    asyncpg.exceptions.CrashShutdownError,  # 57P02
-    asyncpg.exceptions.CannotConnectNowError,  # 57P03
-)
+# How long a flusher waits after the database refused a batch for a reason no retry cures
+# soon (a bug: an undefined column, a wrong argument count); /healthz reports it meanwhile.
+BUG_PAUSE_S = 10.0
 
 
-def is_connection_lost(exc: BaseException) -> bool:
-    # TimeoutError is an OSError since Python 3.3: an overloaded server times out too.
-    return isinstance(exc, CONNECTION_LOST_ERRORS) and not isinstance(exc, TimeoutError)
+class StatementBroken(Exception):
+    """A flush failed even for a minimal, valid row: the statements are wrong, not the data."""
 
 
 class OfflineResult(CheckResult, kw_only=True):
@@ -77,8 +56,9 @@ class OfflineResult(CheckResult, kw_only=True):
 
 class ResultWriter:
     def __init__(self, pool: asyncpg.Pool, capacity: int, metrics: WorkerMetrics,
-                 max_batch: int = 5000, flushers: int = 3) -> None:
+                 max_batch: int = 5000, flushers: int = 3, bug_pause_s: float = BUG_PAUSE_S) -> None:
         self._pool = pool
+        self._bug_pause_s = bug_pause_s
         self._buffer: deque[CheckResult] = deque()
         self._capacity = capacity
         self._max_batch = max_batch
@@ -95,15 +75,24 @@ class ResultWriter:
         self.dropped = 0
         self._last_drop_log = 0.0
         self.connected = True
+        # (target, checked_at) of results whose flush failed where its commit may have gone
+        # through (a connection lost or a timeout around COMMIT): a retry skips those stored.
+        self._unsure: set[tuple[int, datetime]] = set()
+        self.bug: str | None = None  # what makes every flush fail, while it lasts
+        # For /healthz: when a flush last ended (stored or not) and since when results wait.
+        self.last_progress_at = self._waiting_since = time.monotonic()
         metrics.buffer_depth.set_function(lambda: len(self))  # read at scrape time
 
     def __len__(self) -> int:
         return len(self._buffer) + self._writing
 
     def add(self, result: CheckResult) -> None:
-        if len(self) >= self._capacity:
+        n = len(self)
+        if n >= self._capacity:
             self._drop(1, "buffer_full")
             return
+        if not n:
+            self._waiting_since = time.monotonic()
         self._buffer.append(result)
         if not self._writing or len(self._buffer) >= self._parallel_from:
             self._pending.set()
@@ -116,6 +105,12 @@ class ResultWriter:
             self._last_drop_log = now
             log.warning("results.dropped", reason=reason, dropped_total=self.dropped,
                         capacity=self._capacity)
+
+    def stalled_s(self) -> float:
+        """How long results have waited with no flush ending (0 when none wait)."""
+        if not len(self):
+            return 0.0
+        return time.monotonic() - max(self.last_progress_at, self._waiting_since)
 
     async def run(self) -> None:
         """Flush until cancelled (group commit), with up to `flushers` flushes in flight."""
@@ -133,7 +128,6 @@ class ResultWriter:
 
     async def _flusher(self) -> None:
         backoff = 0.1
-        failures = 0
         while True:
             await self._pending.wait()
             if self._writing and len(self._buffer) < self._parallel_from:
@@ -145,34 +139,114 @@ class ResultWriter:
                 self._pending.clear()
                 continue
             try:
-                await self.write(batch)
-            except TRANSIENT_DB_ERRORS as exc:
-                self._give_back(batch)
-                if self.connected:
-                    self.connected = False
-                    log.warning("results.flush_failed", error=repr(exc), held=len(self))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            except asyncpg.PostgresError as exc:
-                failures += 1
-                if failures >= _MAX_PERMANENT_RETRIES:
-                    log.error("results.batch_rejected", error=repr(exc), rows=len(batch))
-                    self._done(batch)
-                    self._drop(len(batch), "rejected")
-                    failures = 0
-                else:
-                    self._give_back(batch)
-                    await asyncio.sleep(backoff)
-                continue
+                left = await self._store(batch)
             except BaseException:
-                self._give_back(batch)  # cancelled mid-write: keep the rows for flush()
+                self._give_back(batch)  # cancelled mid-write: keep the rows for drain()
                 raise
+            self.last_progress_at = time.monotonic()
+            if left is None:
+                self._done(batch)
+                backoff, self.bug = 0.1, None
+                if not self.connected:
+                    self.connected = True
+                    log.info("results.reconnected", held=len(self))
+                continue
+            # Not stored (yet): the rest goes back to the front, in order, and waits.
+            rest, exc = left
+            self._buffer.extendleft(reversed(rest))
             self._done(batch)
-            backoff, failures = 0.1, 0
-            if not self.connected:
-                self.connected = True
-                log.info("results.reconnected", held=len(self))
+            fault = classify(exc)
+            if fault is DbFault.BUG or isinstance(exc, StatementBroken):
+                await asyncio.sleep(self._bug_pause_s)
+                continue
+            if self.connected and fault is DbFault.LOST:
+                self.connected = False
+                log.warning("results.flush_failed", error=repr(exc), held=len(self))
+            elif fault is DbFault.BUSY:
+                log.warning("results.flush_busy", error=repr(exc), held=len(self))
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+
+    async def _store(self, batch: list[CheckResult]) -> tuple[list[CheckResult], BaseException] | None:
+        """Store a batch; returns None when all of it is stored (or replaced, or dropped as
+        unstorable), else the results still to store and the error that stopped them."""
+        try:
+            await self.write(batch)
+            return None
+        except Exception as exc:  # noqa: BLE001 - classified right below
+            first = exc
+        if classify(first) in (DbFault.LOST, DbFault.BUSY):
+            # The commit may have happened before the error reached us: the retry checks
+            # which of these results are stored already (see write()).
+            self._unsure.update(map(_key, batch))
+            return batch, first
+        # Bad data, or what looks like a bug: a bad row can raise either (asyncpg's codecs
+        # raise TypeError, OverflowError...). Isolation tells them apart.
+        stored: list[CheckResult] = []
+        try:
+            await self._isolate(_by_target(batch), first, stored)
+        except Exception as exc:  # noqa: BLE001 - the flusher classifies and waits
+            done = set(map(id, stored))
+            rest = [r for r in batch if id(r) not in done]
+            if classify(exc) in (DbFault.LOST, DbFault.BUSY):
+                self._unsure.update(map(_key, rest))
+            else:
+                self._report_bug(exc)
+            return rest, exc
+        return None
+
+    async def _isolate(self, groups: list[list[CheckResult]], exc: BaseException,
+                       stored: list[CheckResult]) -> None:
+        """Store every result of these groups (a group: one target's results, in order) that
+        the database takes, halving the failing parts down to single results; `exc` is what
+        this whole part raised. A single refused result is replaced by an `internal` failure,
+        so its target's state still moves."""
+        if len(groups) == 1 and len(groups[0]) == 1:
+            await self._replace(groups[0][0], exc, stored)
+            return
+        halves = ([groups[:len(groups) // 2], groups[len(groups) // 2:]] if len(groups) > 1
+                  else [[[r]] for r in groups[0]])  # one target: each result alone, in order
+        for part in halves:
+            rows = [r for group in part for r in group]
+            try:
+                await self.write(rows)
+            except Exception as part_exc:  # noqa: BLE001 - classified right below
+                if classify(part_exc) in (DbFault.LOST, DbFault.BUSY):
+                    raise
+                await self._isolate(part, part_exc, stored)
+                continue
+            stored.extend(rows)
+
+    async def _replace(self, result: CheckResult, exc: BaseException,
+                       stored: list[CheckResult]) -> None:
+        stand_in = msgspec.structs.replace(
+            result, ok=False, latency_ms=None, status_code=None, error_class="internal",
+            error_message=storable(f"the result could not be stored: {describe(exc)}: {exc}"[:500]),
+            timings=None, tls_expires_at=None)
+        log.error("results.row_rejected", target_id=result.target_id,
+                  checked_at=result.checked_at.isoformat(), error=describe(exc),
+                  message=storable(str(exc))[:300])
+        try:
+            await self.write([stand_in])
+        except Exception as stand_in_exc:
+            if classify(stand_in_exc) in (DbFault.LOST, DbFault.BUSY):
+                raise
+            if classify(stand_in_exc) is DbFault.BUG:
+                # Even a minimal, valid row fails: the statements are wrong, not this data.
+                raise StatementBroken(describe(stand_in_exc)) from stand_in_exc
+            self._metrics.rejected.labels("dropped").inc()
+            self._drop(1, "rejected")
+        else:
+            self._metrics.rejected.labels("replaced").inc()
+        stored.append(result)
+
+    def _report_bug(self, exc: BaseException) -> None:
+        """A flush that no retry will cure soon: say so once, with the traceback, and in health."""
+        cause = exc.__cause__ if isinstance(exc, StatementBroken) and exc.__cause__ else exc
+        name = describe(cause)
+        if self.bug != name:
+            log.error("results.flush_bug", error=name, held=len(self), exc_info=cause)
+        self.bug = name
 
     def _take(self) -> list[CheckResult]:
         """Up to max_batch results, oldest first, of targets no flush in flight holds."""
@@ -230,11 +304,13 @@ class ResultWriter:
         started = time.perf_counter()
         try:
             stored = await self._write(batch)
-        except asyncpg.exceptions.CheckViolationError as exc:
-            if "no partition" not in str(exc):
+        except asyncpg.PostgresError as exc:
+            if not is_missing_partition(exc):
                 raise
             await self._ensure_partitions_for(batch)
             stored = await self._write(batch)
+        if self._unsure:
+            self._unsure.difference_update(map(_key, batch))
         self._metrics.flush_duration.observe(time.perf_counter() - started)
         self._metrics.flush_batch.observe(len(batch))
         log.debug("results.flushed", rows=len(batch), stored=stored)
@@ -261,7 +337,7 @@ class ResultWriter:
                 current_hours[row[0]] = row[_STATE_FIELDS]
             # A target deleted while its check ran has no history to add to.
             rows = [r for r in batch if r.target_id in states]
-            rows = await self._without_stored_slots(conn, rows)
+            rows = await self._without_stored(conn, rows)
             if not rows:
                 return 0
             # In order of target and time, which apply_all and hourly.split sort by (a sort
@@ -297,21 +373,44 @@ class ResultWriter:
                      previous=t.previous, cause=t.cause)
         return len(rows)
 
-    @staticmethod
-    async def _without_stored_slots(conn: asyncpg.Connection,
-                                    rows: list[CheckResult]) -> list[CheckResult]:
-        """Drop offline results whose slot is already stored: a slot is recorded once."""
+    async def _without_stored(self, conn: asyncpg.Connection,
+                              rows: list[CheckResult]) -> list[CheckResult]:
+        """Drop what is stored already: offline results whose slot another worker stored, and
+        results of a flush whose commit went through although its answer was lost. A slot is
+        recorded once, and so its state and roll-ups count it once."""
         offline = [r for r in rows if isinstance(r, OfflineResult) and r.due_at is not None]
-        if not offline:
+        unsure = [r for r in rows if _key(r) in self._unsure] if self._unsure else []
+        if not offline and not unsure:
             return rows
-        since = min(r.due_at for r in offline) - timedelta(hours=1)
-        found = {(rec["target_id"], rec["due_at"]) for rec in await conn.fetch(
-            Q["stored_slots"], [r.target_id for r in offline], [r.due_at for r in offline], since)}
-        if not found:
+        found_slots: set[tuple[int, datetime]] = set()
+        if offline:
+            since = min(r.due_at for r in offline) - timedelta(hours=1)
+            found_slots = {(rec["target_id"], rec["due_at"]) for rec in await conn.fetch(
+                Q["stored_slots"], [r.target_id for r in offline], [r.due_at for r in offline],
+                since)}
+        found: set[tuple[int, datetime]] = set()
+        if unsure:
+            found = {(rec["target_id"], rec["checked_at"]) for rec in await conn.fetch(
+                Q["stored_results"], [r.target_id for r in unsure], [r.checked_at for r in unsure])}
+        if not found_slots and not found:
             return rows
-        log.info("results.duplicate_slots_skipped", count=len(found))
+        log.info("results.duplicates_skipped", slots=len(found_slots), retried=len(found))
         return [r for r in rows
-                if not (isinstance(r, OfflineResult) and (r.target_id, r.due_at) in found)]
+                if _key(r) not in found
+                and not (isinstance(r, OfflineResult) and (r.target_id, r.due_at) in found_slots)]
+
+
+def _key(result: CheckResult) -> tuple[int, datetime]:
+    """A stored check's identity: its target and time (the unique key of `checks` adds due_at)."""
+    return result.target_id, result.checked_at
+
+
+def _by_target(batch: list[CheckResult]) -> list[list[CheckResult]]:
+    """The batch as one list per target, each in the batch's order."""
+    groups: dict[int, list[CheckResult]] = {}
+    for r in batch:
+        groups.setdefault(r.target_id, []).append(r)
+    return list(groups.values())
 
 
 _CHECK_COLUMNS = ("target_id", "checked_at", "due_at", "ok", "latency_ms", "status_code",

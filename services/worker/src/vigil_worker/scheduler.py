@@ -29,12 +29,13 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from vigil_core.db import load_queries
+from vigil_core.dberrors import DbFault, classify, describe
 from vigil_core.logging import get_logger
 from vigil_core.models import CheckResult
 
 from .checks import CheckContext, ClaimedTarget, Outcome, run_check
 from .metrics import WorkerMetrics
-from .results import TRANSIENT_DB_ERRORS, OfflineResult, ResultWriter, is_connection_lost
+from .results import BUG_PAUSE_S, OfflineResult, ResultWriter
 
 Q = load_queries(__package__)
 log = get_logger("vigil_worker.scheduler")
@@ -97,6 +98,7 @@ class Scheduler:
         self._ref_loop = self._loop.time()
         self._ref_db: datetime | None = None
         self.last_loop_at = time.monotonic()
+        self.bug: str | None = None  # what makes every round fail, while it lasts
         metrics.in_flight.set_function(lambda: self.in_flight)  # read at scrape time
         self._outcome_series: dict[tuple[str, bool], tuple] = {}
 
@@ -142,9 +144,13 @@ class Scheduler:
                     full = await self._claim_all()
                     next_due = None if full else await self._next_due()
                 backoff = 0.2
-            except TRANSIENT_DB_ERRORS as exc:
+            except Exception as exc:  # noqa: BLE001 - classified right below
                 self._changed |= changed
                 self._resync |= resync
+                if classify(exc) in (DbFault.BUG, DbFault.DATA):
+                    self._report_bug(exc)
+                    await self._sleep_for(BUG_PAUSE_S)
+                    continue
                 if await self._connection_lost(exc):
                     self._enter_offline(exc)
                     self._schedule_offline()
@@ -153,6 +159,7 @@ class Scheduler:
                 await self._sleep_for(min(backoff, self._lookahead_s))
                 backoff = min(backoff * 2, 2.0)
                 continue
+            self.bug = None
             if full:
                 await self._wait_for_room()
             else:
@@ -282,19 +289,27 @@ class Scheduler:
     async def _connection_lost(self, exc: BaseException) -> bool:
         """True only when Postgres is unreachable: the error says the connection is gone and a
         fresh connection cannot be made either (a pool connection can die alone)."""
-        if not is_connection_lost(exc):
+        if classify(exc) is not DbFault.LOST:
             return False
         if self._dsn is None or self.offline:
             return True
         try:
             conn = await asyncpg.connect(self._dsn, timeout=min(5.0, self._db_timeout_s))
         except Exception as probe_exc:  # noqa: BLE001 - classified right below
-            return is_connection_lost(probe_exc)
+            return classify(probe_exc) is DbFault.LOST
         try:
             await asyncio.wait_for(conn.close(), timeout=1.0)
         except Exception:  # noqa: BLE001 - the probe did its job; never block the loop on it
             conn.terminate()
         return False
+
+    def _report_bug(self, exc: BaseException) -> None:
+        """A claim that no retry cures soon (a bug, a missing migration): once, with the
+        traceback, and in /healthz until a round succeeds."""
+        name = describe(exc)
+        if self.bug != name:
+            log.error("scheduler.bug", error=name, exc_info=exc)
+        self.bug = name
 
     def _enter_offline(self, exc: BaseException) -> None:
         if self.offline or self._ref_db is None:
