@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 import time
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp.abc import AbstractResolver
 
 from vigil_worker.checks import CheckContext, ClaimedTarget, run_check
 from vigil_worker.checks.http import new_session
@@ -50,7 +52,7 @@ HTTP_CASES = [
      {"keyword_absent": "hello"}, False, "keyword", 200),
     ("keyword-absent-ok", lambda s: s.http + "/ok", 2, {"keyword_absent": "error"}, True, None, 200),
     ("redirect-loop", lambda s: s.http + "/loop", 2,
-     {"max_redirects": 3}, False, "too_many_redirects", None),
+     {"max_redirects": 3}, False, "too_many_redirects", 302),
     ("redirect-not-followed", lambda s: s.http + "/loop", 2,
      {"follow_redirects": False}, True, None, 302),
     ("redirect-followed", lambda s: s.http + "/once", 2, {}, True, None, 200),
@@ -108,6 +110,40 @@ async def test_http_fresh_connection_each_check(servers: Servers, ctx: CheckCont
     second = await run_check(target("http", servers.http + "/ok"), ctx)
     # a connect phase both times: no pooled connection was reused
     assert "connect" in first.timings and "connect" in second.timings
+
+
+class HostsResolver(AbstractResolver):
+    """Answers from a table, as /etc/hosts does; other names fail as NXDOMAIN would."""
+
+    def __init__(self, hosts: dict[str, str]) -> None:
+        self.hosts, self.asked = hosts, []
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict]:
+        self.asked.append(host)
+        if host not in self.hosts:
+            raise OSError(socket.EAI_NONAME, f"{host} does not exist")
+        return [{"hostname": host, "host": self.hosts[host], "port": port, "family": socket.AF_INET,
+                 "proto": 0, "flags": socket.AI_NUMERICHOST}]
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_http_session_resolves_through_the_given_resolver(servers: Servers,
+                                                                ctx: CheckContext) -> None:
+    port = servers.http.rsplit(":", 1)[1]
+    resolver = HostsResolver({"app.vigil.test": "127.0.0.1"})
+    async with new_session(resolver=resolver) as http:
+        with_resolver = CheckContext(http=http, pinger=ctx.pinger)
+        first = await run_check(target("http", f"http://app.vigil.test:{port}/ok"), with_resolver)
+        # two hops (/once redirects to /ok), both answered from the DNS cache (ttl_dns_cache)
+        second = await run_check(target("http", f"http://app.vigil.test:{port}/once"), with_resolver)
+        missing = await run_check(target("http", f"http://gone.vigil.test:{port}/ok"), with_resolver)
+    assert first.ok and first.timings["dns"] >= 0 and first.timings["connect"] >= 0, first
+    assert second.ok and second.status_code == 200, second.error_message
+    assert second.timings["ttfb"] <= second.timings["total"] and "dns" not in second.timings
+    assert missing.error_class == "dns" and "gone.vigil.test" in missing.error_message
+    assert resolver.asked == ["app.vigil.test", "gone.vigil.test"]
 
 
 TCP_CASES = [

@@ -1,4 +1,10 @@
-"""HTTP(S) checks with aiohttp: a fresh connection per check, phase timings, a capped body read.
+"""HTTP(S) checks with aiohttp: redirects followed hop by hop, phase timings, a bounded body read.
+
+Redirects are followed here rather than by aiohttp, so the limit, the method rules, a cookie jar
+that lives for one check and the headers another origin may see are decided in one place.
+Bodies are read raw and decoded here in pieces of at most 16 KiB: the body cap counts decoded
+bytes, a gzip bomb is never inflated further than the cap, a keyword is searched with a rolling
+window, and a body that does not decode is `decode` with the status the server really sent.
 
 Phases come from an aiohttp TraceConfig (DNS, connection, first byte). aiohttp reports the
 TCP connect and the TLS handshake as one "connection create" phase, so the connector below marks
@@ -9,25 +15,83 @@ handshake) to split the two.
 from __future__ import annotations
 
 import asyncio
+import errno
+import itertools
+import socket
 import ssl
 import time
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
+import brotli
+from aiohttp import hdrs
+from aiohttp.abc import AbstractResolver
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import CIMultiDict
+from vigil_core.text import storable
+from yarl import URL
 
 from .base import CheckContext, ClaimedTarget, Outcome, failure, ms
 from .tls import certificate_not_after
 
+# Exactly what the decoders below undo; a server may still send anything.
+ACCEPT_ENCODING = "gzip, deflate, br"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Raw reads, aiohttp's read buffer and decoded pieces are at most this long.
+_PIECE = 1 << 14
+# The receive buffer of a check's socket. Otherwise the event loop reads up to 256 KiB at a time
+# from each socket: 1,000 checks reading endless bodies grew the RSS by 175-290 MB, against
+# 35-110 MB with this bound (tests/worker/test_http_memory.py). The price is a TCP window of
+# about 64 KiB, which slows only bodies much larger than that over long round trips, and the
+# body cap bounds how much of such a body is read.
+_RCVBUF = 1 << 16
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+
 
 @dataclass(slots=True)
 class _Probe:
-    """What one check learns while aiohttp connects: phase marks and the peer's certificate."""
+    """One check's view of its connections: the current hop's phase marks, the latest peer
+    certificate and the current connection's `closed` future (a reset or a clean close)."""
 
+    started: float = field(default_factory=time.perf_counter)
+    hop_started: float = 0.0
     marks: dict[str, float] = field(default_factory=dict)
     peer_cert: bytes | None = None
+    closed: asyncio.Future[None] | None = None
+
+    def next_hop(self) -> None:
+        self.hop_started, self.marks, self.closed = time.perf_counter(), {}, None
+
+    def lost(self) -> bool:
+        """Whether the current connection is gone (the peer closed or reset it)."""
+        return self.closed is not None and self.closed.done()
+
+    def reset(self) -> bool:
+        """Whether the peer reset the current connection (aiohttp keeps the cause only here)."""
+        if not self.lost() or self.closed.cancelled() or self.closed.exception() is None:
+            return False
+        return isinstance(self.closed.exception().__cause__, ConnectionResetError)
+
+    def timings(self, tls: bool) -> dict[str, float]:
+        """The last hop's phases, and `total` over the whole redirect chain."""
+        marks, out = self.marks, {}
+        if "dns_start" in marks and "dns_end" in marks:
+            out["dns"] = ms(marks["dns_end"] - marks["dns_start"])
+        connect_from = marks.get("dns_end", marks.get("conn_start"))
+        if connect_from is not None and "tcp_done" in marks:
+            out["connect"] = ms(marks["tcp_done"] - connect_from)
+            if tls and "conn_end" in marks:
+                out["tls"] = ms(marks["conn_end"] - marks["tcp_done"])
+        if "headers" in marks:
+            out["ttfb"] = ms(marks["headers"] - self.hop_started)
+        out["total"] = ms(time.perf_counter() - self.started)
+        return out
 
 
 # The probe of the check running in this task (None outside a check).
@@ -39,9 +103,10 @@ class _TimedConnector(aiohttp.TCPConnector):
         probe = _PROBE.get()
         if probe is None:
             return await super()._wrap_create_connection(factory, *args, **kwargs)
+        marks = probe.marks
 
         def timed_factory() -> Any:
-            probe.marks["tcp_done"] = time.perf_counter()
+            marks["tcp_done"] = time.perf_counter()
             return factory()
 
         transport, protocol = await super()._wrap_create_connection(timed_factory, *args, **kwargs)
@@ -49,7 +114,15 @@ class _TimedConnector(aiohttp.TCPConnector):
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             probe.peer_cert = ssl_object.getpeercert(binary_form=True)  # also when unverified
+        probe.closed = protocol.closed
+        if probe.closed is not None:
+            probe.closed.add_done_callback(_retrieve)
         return transport, protocol
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()  # a reset nobody asked about is not "never retrieved"
 
 
 def _tracer() -> aiohttp.TraceConfig:
@@ -68,19 +141,31 @@ def _tracer() -> aiohttp.TraceConfig:
     return trace
 
 
-def new_session() -> aiohttp.ClientSession:
-    """The session every HTTP check shares (closed by the worker at exit)."""
+def new_session(resolver: AbstractResolver | None = None) -> aiohttp.ClientSession:
+    """The session every HTTP check shares (closed by the worker at exit).
+
+    `resolver` replaces aiohttp's default name resolution (the worker passes an async one).
+    """
     # force_close: every check opens its own connection, so connect failures and connect/TLS
     # time are seen each time. limit=0: the scheduler bounds concurrency, not the connector.
     # The DNS cache is short: checks measure resolution at least every 10 s per host.
-    connector = _TimedConnector(force_close=True, limit=0, ttl_dns_cache=10)
+    connector = _TimedConnector(force_close=True, limit=0, ttl_dns_cache=10, resolver=resolver,
+                                socket_factory=_socket)
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None),  # the caller owns the deadline
         trace_configs=[_tracer()],
-        auto_decompress=True,
-        cookie_jar=aiohttp.DummyCookieJar(),  # checks must not carry state between runs
+        read_bufsize=_PIECE,
+        auto_decompress=False,  # _decoder() below, bounded and with honest errors
+        cookie_jar=aiohttp.DummyCookieJar(),  # each check has a jar of its own (_follow)
     )
+
+
+def _socket(addr_info: tuple[Any, ...]) -> socket.socket:
+    family, type_, proto, _, _ = addr_info
+    sock = socket.socket(family, type_, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)  # before connect: sets the window
+    return sock
 
 
 def status_ok(status: int, expected: list[int | str] | None) -> bool:
@@ -95,114 +180,377 @@ def status_ok(status: int, expected: list[int | str] | None) -> bool:
     return False
 
 
-def _timings(marks: dict[str, float], start: float, end: float, tls: bool) -> dict[str, float]:
-    out: dict[str, float] = {}
-    if "dns_start" in marks and "dns_end" in marks:
-        out["dns"] = ms(marks["dns_end"] - marks["dns_start"])
-    connect_from = marks.get("dns_end", marks.get("conn_start"))
-    if connect_from is not None and "tcp_done" in marks:
-        out["connect"] = ms(marks["tcp_done"] - connect_from)
-        if tls and "conn_end" in marks:
-            out["tls"] = ms(marks["conn_end"] - marks["tcp_done"])
-    if "headers" in marks:
-        out["ttfb"] = ms(marks["headers"] - start)
-    out["total"] = ms(end - start)
-    return out
+# -- the check: one hop after another ---------------------------------------------------------
+
+_TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
 
 
-async def _read_body(resp: aiohttp.ClientResponse, cap: int, keep: bool) -> tuple[bytes, bool]:
-    """Read at most `cap` bytes; returns (what was kept, whether the body went on past the cap)."""
-    kept = bytearray()
-    seen = 0
-    while seen < cap:
-        chunk = await resp.content.read(min(65536, cap - seen))
-        if not chunk:
-            return bytes(kept), False
-        seen += len(chunk)
-        if keep:
-            kept += chunk
-    more = await resp.content.read(1)
-    return bytes(kept), bool(more)
-
-
-def _keyword_verdict(body: bytes, truncated: bool, settings: dict[str, Any], cap: int,
-                     status: int) -> Outcome | None:
-    """None when the keyword rules hold, else the failure."""
-    present = settings.get("keyword")
-    absent = settings.get("keyword_absent")
-    if present and present.encode() not in body:
-        if truncated:
-            return failure("body_too_large", f"keyword {present!r} not in the first {cap} bytes "
-                           "and the body is longer", status_code=status)
-        return failure("keyword", f"keyword {present!r} not found", status_code=status)
-    if absent:
-        if absent.encode() in body:
-            return failure("keyword", f"unwanted keyword {absent!r} found", status_code=status)
-        if truncated:
-            return failure("body_too_large", f"body is longer than {cap} bytes; cannot tell "
-                           f"whether {absent!r} is absent", status_code=status)
-    return None
+@dataclass(slots=True, frozen=True)
+class _Hop:
+    method: str
+    url: URL
+    body: bytes | None
 
 
 async def check_http(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
-    settings = target.settings
     probe = _Probe()
-    marks = probe.marks
     token = _PROBE.set(probe)
-    start = time.perf_counter()
     try:
-        async with ctx.http.request(
-            settings.get("method", "GET"),
-            target.address,
-            headers=settings.get("headers") or None,
-            ssl=None if settings.get("verify_tls", True) else False,
-            allow_redirects=settings.get("follow_redirects", True),
-            max_redirects=settings.get("max_redirects", 10),
-            trace_request_ctx=marks,
-        ) as resp:
-            tls = resp.url.scheme == "https"
-            not_after = certificate_not_after(probe.peer_cert) if probe.peer_cert else None
-            if not status_ok(resp.status, settings.get("expected_status")):
-                return failure("status", f"unexpected status {resp.status}", status_code=resp.status,
-                               timings=_timings(marks, start, time.perf_counter(), tls),
-                               tls_expires_at=not_after)
-            wants_body = bool(settings.get("keyword") or settings.get("keyword_absent"))
-            cap = ctx.http_body_cap_bytes
-            body, truncated = await _read_body(resp, cap, keep=wants_body)
-            end = time.perf_counter()
-            verdict = _keyword_verdict(body, truncated, settings, cap, resp.status)
-            timings = _timings(marks, start, end, tls)
-            if verdict is not None:
-                verdict.timings, verdict.tls_expires_at = timings, not_after
-                return verdict
-            return Outcome(ok=True, latency_ms=timings["total"], status_code=resp.status,
-                           timings=timings, tls_expires_at=not_after)
-    except aiohttp.TooManyRedirects as exc:
-        return failure("too_many_redirects", f"more than {settings.get('max_redirects', 10)} "
-                       f"redirects ({exc.request_info.real_url})")
-    except aiohttp.ClientConnectorCertificateError as exc:
-        return failure("tls", str(exc.certificate_error))
-    except aiohttp.ClientConnectorDNSError as exc:
-        return failure("dns", str(exc.os_error) or str(exc))
-    except aiohttp.ClientConnectorError as exc:
-        return failure(_os_error_class(exc.os_error), str(exc))
-    except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
-        return failure("tls", str(exc))
-    except aiohttp.ServerDisconnectedError as exc:
-        return failure("disconnected", str(exc) or "server closed the connection")
-    except aiohttp.InvalidURL as exc:
-        return failure("url", f"invalid URL {exc}")
-    except aiohttp.ClientError as exc:
-        return failure("http", f"{type(exc).__name__}: {exc}")
-    except (OSError, asyncio.IncompleteReadError) as exc:
-        return failure(_os_error_class(exc), str(exc) or type(exc).__name__)
+        outcome = await _follow(target, ctx, probe)
+    except _TRANSPORT_ERRORS as exc:
+        outcome = _error(exc, probe)
     finally:
         _PROBE.reset(token)
+    if outcome.tls_expires_at is None and probe.peer_cert is not None:
+        outcome.tls_expires_at = certificate_not_after(probe.peer_cert)
+    if outcome.error_message is not None:
+        outcome.error_message = storable(outcome.error_message)  # a target wrote part of it
+    return outcome
+
+
+async def _follow(target: ClaimedTarget, ctx: CheckContext, probe: _Probe) -> Outcome:
+    """Request hop after hop until an answer that is not a redirect to follow, and judge it."""
+    settings = target.settings
+    hop = _first_hop(target.address, settings)
+    if isinstance(hop, Outcome):
+        return hop
+    home = _origin(hop.url)
+    custom = settings.get("headers") or {}
+    limit = settings.get("max_redirects", 10) if settings.get("follow_redirects", True) else 0
+    jar = aiohttp.CookieJar(unsafe=True)  # unsafe: accept cookies from IP-address hosts too
+    for followed in itertools.count():
+        probe.next_hop()
+        headers = _headers(custom if _origin(hop.url) == home else {}, jar, hop.url)
+        async with ctx.http.request(hop.method, hop.url, headers=headers, data=hop.body,
+                                    allow_redirects=False, ssl=settings.get("verify_tls", True),
+                                    trace_request_ctx=probe.marks) as resp:
+            jar.update_cookies_from_headers(resp.headers.getall(hdrs.SET_COOKIE, ()), resp.url)
+            # A 3xx without a Location is a final answer (RFC 9110 15.4; browsers, Go and
+            # blackbox_exporter agree), judged by the status rule like any other.
+            if limit == 0 or resp.status not in _REDIRECTS or hdrs.LOCATION not in resp.headers:
+                outcome = await _verdict(resp, settings, ctx.http_body_cap_bytes, probe)
+            elif followed == limit:
+                outcome = failure("too_many_redirects", f"more than {limit} redirects "
+                                  f"(the last one from {hop.url})")
+            else:
+                outcome = _redirect(hop, resp)
+            if isinstance(outcome, Outcome):
+                outcome.status_code = resp.status
+                outcome.timings = probe.timings(tls=resp.url.scheme == "https")
+                if outcome.ok:
+                    outcome.latency_ms = outcome.timings["total"]
+                return outcome
+        hop = outcome
+    raise AssertionError("unreachable")  # itertools.count() does not end
+
+
+def _first_hop(address: str, settings: dict[str, Any]) -> _Hop | Outcome:
+    try:
+        url = URL(address)
+    except ValueError as exc:
+        return failure("url", f"invalid URL {address!r}: {exc}")
+    if url.scheme not in ("http", "https") or not url.host:
+        return failure("url", f"invalid URL {address!r}: not an http(s) URL with a host")
+    body = settings.get("body")
+    return _Hop(settings.get("method", "GET"), url, body.encode() if body is not None else None)
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _headers(custom: dict[str, str], jar: aiohttp.CookieJar, url: URL) -> CIMultiDict[str]:
+    """This hop's request headers: the target's own (only towards its origin) and the jar's cookies."""
+    headers = CIMultiDict(custom)
+    headers.setdefault(hdrs.ACCEPT_ENCODING, ACCEPT_ENCODING)
+    # A cookie a server sent with bytes that are not UTF-8 cannot be written back; leave it out.
+    cookies = "; ".join(f"{m.key}={m.coded_value}" for m in jar.filter_cookies(url).values()
+                        if _is_utf8(m.key + m.coded_value))
+    if cookies:
+        headers[hdrs.COOKIE] = f"{headers[hdrs.COOKIE]}; {cookies}" if hdrs.COOKIE in headers else cookies
+    return headers
+
+
+def _redirect(hop: _Hop, resp: aiohttp.ClientResponse) -> _Hop | Outcome:
+    """The hop a redirect leads to, or the `redirect` failure when it cannot be followed."""
+    status = resp.status
+    location = resp.headers.get(hdrs.LOCATION, "")
+    if not location.strip():
+        return failure("redirect", f"{status} redirect with an empty Location")
+    if not _is_utf8(location):
+        # aiohttp decodes header bytes that are not UTF-8 to lone surrogates; show the bytes.
+        raw = location.encode("utf-8", "surrogateescape")
+        return failure("redirect", f"{status} redirect to a Location that is not UTF-8: {raw!r}")
+    try:
+        url = hop.url.join(URL(location)).with_fragment(None)
+    except ValueError as exc:
+        return failure("redirect", f"{status} redirect to {location!r}, which is not a URL: {exc}")
+    if url.scheme not in ("http", "https") or not url.host:
+        return failure("redirect", f"{status} redirect to {location!r}, which is not an http(s) URL")
+    # As browsers and aiohttp do: 303 turns into GET (a HEAD stays HEAD), and so do 301 and
+    # 302 for a POST; 307 and 308 repeat the method and body.
+    if status == 303 or (status in (301, 302) and hop.method == "POST"):
+        return _Hop("HEAD" if hop.method == "HEAD" else "GET", url, None)
+    return _Hop(hop.method, url, hop.body)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# -- the answer: status, then the body rules --------------------------------------------------
+
+async def _verdict(resp: aiohttp.ClientResponse, settings: dict[str, Any], cap: int,
+                   probe: _Probe) -> Outcome:
+    if not status_ok(resp.status, settings.get("expected_status")):
+        return failure("status", f"unexpected status {resp.status}")
+    try:
+        failed = await _judge_body(resp, _BodyRules(settings), cap, probe)
+    except _TRANSPORT_ERRORS as exc:
+        return _error(exc, probe)
+    return failed or Outcome(ok=True)
+
+
+async def _judge_body(resp: aiohttp.ClientResponse, rules: _BodyRules, cap: int,
+                      probe: _Probe) -> Outcome | None:
+    """Read the decoded body up to `cap` bytes (less once the rules are decided); None when it passes."""
+    coding = resp.headers.get(hdrs.CONTENT_ENCODING, "")
+    decoder = _decoder(coding)
+    if decoder is None:
+        # Nothing here can undo it. Only a body rule needs the text, so only then is it a failure.
+        return failure("decode", f"cannot decode Content-Encoding {coding!r}") if rules.wanted else None
+    seen, truncated = 0, False
+    try:
+        async with aclosing(_decoded(resp.content, decoder)) as pieces:
+            async for piece in pieces:
+                if len(piece) > cap - seen:
+                    piece, truncated = piece[:cap - seen], True
+                seen += len(piece)
+                rules.feed(piece)
+                if truncated or rules.decided:
+                    break
+            else:
+                if _ends_at_close(resp) and probe.reset():
+                    return failure("reset", "connection reset by peer while reading the body")
+    except _DecodeError as exc:
+        return failure("decode", f"the body does not decode as Content-Encoding {coding!r}: {exc}")
+    return rules.verdict(truncated, cap)
+
+
+def _ends_at_close(resp: aiohttp.ClientResponse) -> bool:
+    """Whether only the close marks the body's end (no length, not chunked): a reset then
+    looks like the end to aiohttp, and the probe has to tell."""
+    chunked = "chunked" in resp.headers.get(hdrs.TRANSFER_ENCODING, "").lower()
+    return hdrs.CONTENT_LENGTH not in resp.headers and not chunked
+
+
+class _Search:
+    """Finds `needle` in a stream of pieces, keeping only len(needle) - 1 bytes between them."""
+
+    __slots__ = ("needle", "found", "_tail")
+
+    def __init__(self, needle: str) -> None:
+        self.needle, self.found, self._tail = needle.encode(), False, b""
+
+    def feed(self, piece: bytes) -> None:
+        if self.found:
+            return
+        window = self._tail + piece
+        self.found = self.needle in window
+        keep = len(self.needle) - 1
+        self._tail = window[-keep:] if keep and not self.found else b""
+
+
+class _BodyRules:
+    """`keyword` (must appear) and `keyword_absent` (must not), searched as the body streams."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.present = _Search(settings["keyword"]) if settings.get("keyword") else None
+        self.absent = _Search(settings["keyword_absent"]) if settings.get("keyword_absent") else None
+
+    @property
+    def wanted(self) -> bool:
+        return self.present is not None or self.absent is not None
+
+    def feed(self, piece: bytes) -> None:
+        for search in (self.present, self.absent):
+            if search is not None:
+                search.feed(piece)
+
+    @property
+    def decided(self) -> bool:
+        """Whether more of the body cannot change the verdict."""
+        if self.absent is not None:
+            return self.absent.found
+        return self.present is not None and self.present.found
+
+    def verdict(self, truncated: bool, cap: int) -> Outcome | None:
+        if self.absent is not None and self.absent.found:
+            return failure("keyword", f"unwanted keyword {self.absent.needle.decode()!r} found")
+        if self.present is not None and not self.present.found:
+            keyword = self.present.needle.decode()
+            if truncated:
+                return failure("body_too_large", f"keyword {keyword!r} not in the first {cap} "
+                               "bytes and the body is longer")
+            return failure("keyword", f"keyword {keyword!r} not found")
+        if self.absent is not None and truncated:
+            return failure("body_too_large", f"body is longer than {cap} bytes; cannot tell "
+                           f"whether {self.absent.needle.decode()!r} is absent")
+        return None
+
+
+# -- content codings, undone in bounded pieces ------------------------------------------------
+
+class _DecodeError(Exception):
+    pass
+
+
+class _Decoder(Protocol):
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of `data`, each at most about _PIECE bytes."""
+
+    def finish(self) -> None:
+        """Raise _DecodeError when the stream stopped before its end."""
+
+
+async def _decoded(content: aiohttp.StreamReader, decoder: _Decoder) -> AsyncIterator[bytes]:
+    while chunk := await content.read(_PIECE):
+        for piece in decoder.feed(chunk):
+            yield piece
+    decoder.finish()
+
+
+def _decoder(content_encoding: str) -> _Decoder | None:
+    """The decoder for a Content-Encoding header, or None when none here can undo it."""
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return _Identity()
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip"):
+        return _Zlib(gzip=True)
+    if codings == ["deflate"]:
+        return _Zlib(gzip=False)
+    if codings == ["br"]:
+        return _Brotli()
+    return None  # zstd, compress, a stack of codings, or something made up
+
+
+class _Identity:
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        yield data
+
+    def finish(self) -> None:
+        pass
+
+
+class _Zlib:
+    """gzip (concatenated members are one body, RFC 1952) or deflate (zlib-wrapped, as RFC 9110
+    says, or raw, as some servers send it)."""
+
+    def __init__(self, gzip: bool) -> None:
+        self._gzip = gzip
+        self._obj: Any = None
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._obj is None:
+            # RFC 1950: a zlib stream's first byte has CM = 8 in its low nibble.
+            wbits = _GZIP_WBITS if self._gzip else (
+                zlib.MAX_WBITS if data[0] & 0x0F == 8 else -zlib.MAX_WBITS)
+            self._obj = zlib.decompressobj(wbits)
+        while True:
+            try:
+                # max_length bounds each piece; the rest waits in unconsumed_tail.
+                piece = self._obj.decompress(data, _PIECE)
+            except zlib.error as exc:
+                raise _DecodeError(str(exc)) from None
+            if piece:
+                yield piece
+            data = self._obj.unconsumed_tail
+            if self._obj.eof and self._obj.unused_data:
+                if not self._gzip:
+                    return  # bytes after a deflate stream are ignored, as zlib does
+                data, self._obj = self._obj.unused_data, zlib.decompressobj(_GZIP_WBITS)
+            if not data and len(piece) < _PIECE:
+                return
+
+    def finish(self) -> None:
+        if self._obj is not None and not self._obj.eof:
+            raise _DecodeError("the compressed stream ends early")
+
+
+class _Brotli:
+    def __init__(self) -> None:
+        self._obj: Any = None
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._obj is None:
+            self._obj = brotli.Decompressor()
+        try:
+            piece = self._obj.process(data, output_buffer_limit=_PIECE)
+            while True:
+                if piece:
+                    yield piece
+                if self._obj.can_accept_more_data():
+                    return
+                piece = self._obj.process(b"", output_buffer_limit=_PIECE)
+        except brotli.error as exc:
+            raise _DecodeError(str(exc) or "not a brotli stream") from None
+
+    def finish(self) -> None:
+        if self._obj is not None and not self._obj.is_finished():
+            raise _DecodeError("the compressed stream ends early")
+
+
+# -- failures of the connection or the protocol -----------------------------------------------
+
+def _error(exc: BaseException, probe: _Probe) -> Outcome:
+    """The failure an aiohttp or socket error stands for."""
+    match exc:
+        case aiohttp.ClientConnectorCertificateError():
+            return failure("tls", str(exc.certificate_error))
+        case aiohttp.ClientConnectorDNSError():
+            return failure("dns", str(exc.os_error) or str(exc))
+        case aiohttp.ClientConnectorError():
+            return failure(_os_error_class(exc.os_error), str(exc))
+        case aiohttp.ClientSSLError() | ssl.SSLError():
+            return failure("tls", str(exc))
+        case aiohttp.ServerDisconnectedError():
+            return failure("disconnected", "the server closed the connection before it answered")
+        case aiohttp.ClientPayloadError() if probe.reset():
+            return failure("reset", "connection reset by peer while reading the body")
+        case aiohttp.ClientPayloadError() if probe.lost():
+            return failure("disconnected", "the server closed the connection before the end "
+                           f"of the body ({_cause_message(exc)})")
+        case aiohttp.ClientPayloadError():
+            return failure("http", f"the body's framing is not valid HTTP: {_cause_message(exc)}")
+        case aiohttp.ClientResponseError():
+            # aiohttp reports a parse error as status 400; the server sent no status at all.
+            return failure("http", f"not a valid HTTP response: {_cause_message(exc)}")
+        case aiohttp.InvalidURL():
+            return failure("url", f"invalid URL {exc}")
+        case TimeoutError():  # an OSError too; aiohttp's own, the check's deadline is the caller's
+            return failure("timeout", str(exc) or "timed out")
+        case OSError():
+            return failure(_os_error_class(exc), str(exc) or type(exc).__name__)
+    return failure("http", f"{type(exc).__name__}: {exc}")
+
+
+def _cause_message(exc: BaseException) -> str:
+    """The parser's own words, without the made-up status 400 around them."""
+    for candidate in (exc.__cause__, exc):
+        if isinstance(candidate, HttpProcessingError | aiohttp.ClientResponseError) and candidate.message:
+            return str(candidate.message)
+    return str(exc)
 
 
 def _os_error_class(exc: BaseException | None) -> str:
-    if isinstance(exc, ConnectionRefusedError):
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:
         return "refused"
-    if isinstance(exc, ConnectionResetError):
+    if isinstance(exc, ConnectionResetError) or code == errno.ECONNRESET:
         return "reset"
     return "connect"
