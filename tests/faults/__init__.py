@@ -1,0 +1,1 @@
+"""Fault injection: real `vigil` processes against hostile servers and a failing PostgreSQL."""
