@@ -217,14 +217,19 @@ async def _follow(target: ClaimedTarget, ctx: CheckContext, probe: _Probe) -> Ou
     home = _origin(hop.url)
     custom = settings.get("headers") or {}
     limit = settings.get("max_redirects", 10) if settings.get("follow_redirects", True) else 0
-    jar = aiohttp.CookieJar(unsafe=True)  # unsafe: accept cookies from IP-address hosts too
+    # Made at the first Set-Cookie: most checks never see one, and a jar is not free.
+    jar: aiohttp.CookieJar | None = None
     for followed in itertools.count():
         probe.next_hop()
         headers = _headers(custom if _origin(hop.url) == home else {}, jar, hop.url)
         async with ctx.http.request(hop.method, hop.url, headers=headers, data=hop.body,
                                     allow_redirects=False, ssl=settings.get("verify_tls", True),
                                     trace_request_ctx=probe.marks) as resp:
-            jar.update_cookies_from_headers(resp.headers.getall(hdrs.SET_COOKIE, ()), resp.url)
+            set_cookies = resp.headers.getall(hdrs.SET_COOKIE, ())
+            if set_cookies:
+                if jar is None:
+                    jar = aiohttp.CookieJar(unsafe=True)  # unsafe: IP-address hosts too
+                jar.update_cookies_from_headers(set_cookies, resp.url)
             # A 3xx without a Location is a final answer (RFC 9110 15.4; browsers, Go and
             # blackbox_exporter agree), judged by the status rule like any other.
             if limit == 0 or resp.status not in _REDIRECTS or hdrs.LOCATION not in resp.headers:
@@ -259,10 +264,12 @@ def _origin(url: URL) -> tuple[str, str | None, int | None]:
     return url.scheme, url.host, url.port
 
 
-def _headers(custom: dict[str, str], jar: aiohttp.CookieJar, url: URL) -> CIMultiDict[str]:
+def _headers(custom: dict[str, str], jar: aiohttp.CookieJar | None, url: URL) -> CIMultiDict[str]:
     """This hop's request headers: the target's own (only towards its origin) and the jar's cookies."""
     headers = CIMultiDict(custom)
     headers.setdefault(hdrs.ACCEPT_ENCODING, ACCEPT_ENCODING)
+    if jar is None:
+        return headers
     # A cookie a server sent with bytes that are not UTF-8 cannot be written back; leave it out.
     cookies = "; ".join(f"{m.key}={m.coded_value}" for m in jar.filter_cookies(url).values()
                         if _is_utf8(m.key + m.coded_value))
