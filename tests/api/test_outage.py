@@ -83,8 +83,11 @@ async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
             ("POST", "/api/v1/targets", HTTP_TARGET),
             ("GET", "/api/v1/summary", None),
         ]:
+            started = time.monotonic()
             status, problem = await _status(s, method, f"{base}{path}", json=body)
             assert status == 503 and problem["title"] == "Database unavailable", (path, problem)
+            assert time.monotonic() - started < 2, path  # at once, not after a connect timeout
+        await _assert_retry_after(s, f"{base}/api/v1/targets")
         assert (await _status(s, "GET", f"{base}/metrics"))[0] == 200
 
         pg.start()
@@ -100,6 +103,7 @@ async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
             await _until(s, f"{base}/readyz", 503)
             status, problem = await _status(s, "GET", f"{base}/api/v1/targets/{target['id']}")
             assert status == 503 and problem["status"] == 503
+            await _assert_retry_after(s, f"{base}/api/v1/targets/{target['id']}")
             assert (await _status(s, "GET", f"{base}/healthz"))[0] == 200
             assert (await stream.next(timeout=3)).comment == "heartbeat"  # the stream stays open
 
@@ -120,6 +124,14 @@ async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
             finally:
                 await conn.close()
             assert (await stream.next_event("state", timeout=2)).json()["target_id"] == target["id"]
+        # an outage is no bug: the side tasks outlived it, and /healthz never failed
+        assert live.server.config.app.state.hub.dead == {}
+        assert (await _status(s, "GET", f"{base}/healthz"))[0] == 200
+
+
+async def _assert_retry_after(session: aiohttp.ClientSession, url: str) -> None:
+    async with session.get(url) as resp:
+        assert resp.status == 503 and resp.headers.get("Retry-After") == "1", (url, resp.headers)
 
 
 async def _until_listening(live: LiveServer) -> None:

@@ -3,8 +3,6 @@ lifespan, the error map, metrics and the OpenAPI document."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,7 +19,7 @@ from .checks.controller import CheckController
 from .database import Database
 from .errors import EXCEPTION_HANDLERS
 from .events.controller import EventController
-from .events.hub import EventHub, supervise
+from .events.hub import EventHub
 from .health import healthz, readyz
 from .incidents.controller import IncidentController
 from .metrics import ApiMetrics, metrics_endpoint
@@ -41,8 +39,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> Litestar:
     """The app. It starts without a database and becomes ready when one answers."""
-    db = Database(settings.require_database_url(), min_size=settings.db_pool_min_size,
-                  max_size=settings.db_pool_max_size)
+    db = Database.from_settings(settings)
     metrics = ApiMetrics()
     summary_counts: Cached[Counts] = Cached()
 
@@ -50,16 +47,13 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         hub = EventHub(db, on_change=summary_counts.mark_stale)
         app.state.hub = hub
-        app.state.hub_task = asyncio.create_task(hub.run(), name="events-hub")
-        supervise(app.state.hub_task)
+        hub.start()  # its side tasks are watched: a death fails /healthz
         await db.warm()
         log.info("api.started", db_ready=db.pool_or_none is not None)
         try:
             yield
         finally:
-            app.state.hub_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await app.state.hub_task
+            await hub.stop()
             await summary_counts.close()
             await db.close()
 
@@ -71,7 +65,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
         if message["type"] == "http.response.start" and scope.get("method") not in READ_METHODS:
             summary_counts.invalidate()
 
-    state = {"db": db, "metrics": metrics, "hub": None, "hub_task": None, "summary_counts": summary_counts}
+    state = {"db": db, "metrics": metrics, "hub": None, "summary_counts": summary_counts}
     if sse_heartbeat_s is not None:
         state["sse_heartbeat_s"] = sse_heartbeat_s
 

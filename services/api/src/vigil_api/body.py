@@ -29,6 +29,12 @@ def decode_strict(body: bytes, model: Any) -> Any:
         raise InvalidInput([field_error_from_msgspec(exc)]) from None
     except msgspec.DecodeError as exc:
         raise InvalidInput([FieldError("body", f"is not valid JSON ({exc})")]) from None
+    except UnicodeDecodeError as exc:
+        # msgspec checks UTF-8 as it builds each string, and reports where in that string.
+        raise InvalidInput([FieldError("body", f"holds a string that is not valid UTF-8 ({exc.reason} at"
+                                               f" byte {exc.start} of {exc.object[:40]!r}); send UTF-8")]) from None
+    except RecursionError:
+        raise InvalidInput([FieldError("body", "nests objects or arrays too deeply")]) from None
 
 
 def convert_strict(value: Any, model: Any, prefix: str = "") -> Any:
@@ -37,6 +43,8 @@ def convert_strict(value: Any, model: Any, prefix: str = "") -> Any:
         return msgspec.convert(value, type=model, strict=True)
     except msgspec.ValidationError as exc:
         raise InvalidInput([field_error_from_msgspec(exc, prefix)]) from None
+    except RecursionError:
+        raise InvalidInput([FieldError(prefix.rstrip(".") or "body", "nests objects or arrays too deeply")]) from None
 
 
 class StrictBody(AbstractDTO[Any]):

@@ -2,7 +2,9 @@
 while the database is down, and serves again as soon as it is back.
 
 asyncpg replaces a broken connection on the next acquire, so once the pool exists a database
-restart costs the requests in flight (503) and nothing more.
+restart costs the requests in flight (503) and nothing more. Every call is bounded (Settings'
+acquire, command, statement and lock timeouts), so a stuck lock or a half-open connection ends
+in a 503 instead of a request that hangs.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from typing import TypeAlias
 
 import asyncpg
 from litestar.di import NamedDependency
-from vigil_core.db import create_pool
+from vigil_core.db import connect, create_pool
+from vigil_core.dberrors import DbFault, classify, describe
 from vigil_core.logging import get_logger
+from vigil_core.settings import Settings
 
-from .errors import DB_DOWN_ERRORS, DatabaseUnavailable
+from .errors import DatabaseUnavailable
 
 log = get_logger("vigil_api.database")
 
 CONNECT_TIMEOUT_S = 5.0
 # After a failed attempt, requests answer 503 at once for this long instead of each waiting
 # for its own connection attempt.
-RETRY_AFTER_S = 0.5
+CONNECT_RETRY_S = 0.5
 # asyncpg prepares every statement once per connection, and after five runs PostgreSQL may
 # switch it to a generic plan made without the parameter values. For the summary's optional
 # filters (`$1 IS NULL OR kind = $1`) that plan cannot drop the filters that are off: it
@@ -42,14 +46,29 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
+def cannot_connect(exc: BaseException) -> bool:
+    """Connecting failed for a reason outside this process: the server is away or busy, or it
+    turned us away (authentication, no such database), which is fixed there, not by a restart.
+    Anything else (a client-side bug) is raised as it is."""
+    return classify(exc) is not DbFault.BUG or isinstance(exc, asyncpg.PostgresError)
+
+
 class Database:
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10,
+                 timeouts: dict[str, float] | None = None) -> None:
         self.dsn = dsn
         self._min_size = min_size
         self.max_size = max_size
+        # Settings.pool_options(): acquire, command, statement and lock timeouts.
+        self.timeouts = dict(timeouts or {})
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
         self._retry_at = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(settings.require_database_url(), min_size=settings.db_pool_min_size,
+                   max_size=settings.db_pool_max_size, timeouts=settings.pool_options())
 
     @property
     def pool_or_none(self) -> asyncpg.Pool | None:
@@ -67,13 +86,25 @@ class Database:
                     self._pool = await create_pool(
                         self.dsn, min_size=self._min_size, max_size=self.max_size,
                         timeout=CONNECT_TIMEOUT_S, server_settings=SERVER_SETTINGS, reset=_keep_session,
+                        **self.timeouts,
                     )
-                except (*DB_DOWN_ERRORS, asyncpg.PostgresError) as exc:
-                    self._retry_at = time.monotonic() + RETRY_AFTER_S
-                    log.warning("db.connect_failed", error=repr(exc))
+                except Exception as exc:
+                    if not cannot_connect(exc):
+                        raise
+                    self._retry_at = time.monotonic() + CONNECT_RETRY_S
+                    log.warning("db.connect_failed", fault=classify(exc).value, error=describe(exc),
+                                detail=str(exc))
                     raise DatabaseUnavailable(str(exc)) from exc
                 log.info("db.pool_created", min_size=self._min_size, max_size=self.max_size)
         return self._pool
+
+    async def connect(self) -> asyncpg.Connection:
+        """A dedicated connection (the events hub's LISTEN), its calls bounded like the pool's.
+
+        It runs only LISTEN and a ping, which take no locks: the client-side command timeout
+        is the bound that matters (a half-open connection)."""
+        return await connect(self.dsn, timeout=CONNECT_TIMEOUT_S,
+                             command_timeout=self.timeouts.get("command_timeout"))
 
     async def warm(self) -> None:
         """Try to create the pool now; a database that is down is not an error here."""

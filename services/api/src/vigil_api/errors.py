@@ -16,6 +16,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from vigil_core.dberrors import DbFault, classify, describe
 from vigil_core.logging import get_logger
 
 log = get_logger("vigil_api.errors")
@@ -69,11 +70,19 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached right now (the pool could not be created)."""
 
 
-def problem(status: int, title: str, detail: str, errors: list[FieldError] | None = None) -> Response:
+# A 503 says when to come back, in whole seconds (the header takes no fractions): the API tries a
+# lost server again within half a second, and a busy one (a lock or statement timeout) is worth
+# another try a moment later.
+RETRY_AFTER_S = 1
+
+
+def problem(status: int, title: str, detail: str, errors: list[FieldError] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
     return Response(
         content=Problem(title=title, status=status, detail=detail, errors=errors),
         status_code=status,
         media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -164,24 +173,41 @@ def on_conflict(request: Request, exc: Conflict) -> Response:
     return problem(409, "Conflict", str(exc), errors)
 
 
-def on_database_down(request: Request, exc: Exception) -> Response:
-    log.warning("db.unavailable", error=repr(exc), path=request.url.path)
-    return problem(503, "Database unavailable", "the database cannot be reached; try again shortly")
+def on_database_unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
+    log.warning("db.unavailable", fault=DbFault.LOST.value, error=str(exc), path=request.url.path)
+    return _unavailable(DbFault.LOST)
 
 
-def on_database_rejected(request: Request, exc: asyncpg.PostgresError) -> Response:
+def on_error(request: Request, exc: Exception) -> Response:
+    """Any other exception, answered by what vigil_core.dberrors says it means: the database
+    gone or busy is 503, bad data is 400 (409 for a duplicate), a bug is 500."""
+    fault = classify(exc)
+    if fault in (DbFault.LOST, DbFault.BUSY):
+        log.warning("db.unavailable", fault=fault.value, error=describe(exc), path=request.url.path)
+        return _unavailable(fault)
+    if fault is DbFault.DATA:
+        return _rejected(request, exc)
+    return on_unexpected(request, exc)
+
+
+def _unavailable(fault: DbFault) -> Response:
+    detail = ("the database is busy (a lock or statement took too long); try again shortly"
+              if fault is DbFault.BUSY else "the database cannot be reached; try again shortly")
+    return problem(503, "Database unavailable", detail, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def _rejected(request: Request, exc: Exception) -> Response:
     # Validation runs before every write, so this is a safety net: the schema's CHECK
     # constraints still hold the line, and the client hears which rule it broke.
     if isinstance(exc, asyncpg.UniqueViolationError):
         return problem(409, "Conflict", "a target with that name already exists",
                        [FieldError("name", "is already used by another target")])
-    if isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
-        constraint = getattr(exc, "constraint_name", None) or ""
-        field = _CONSTRAINT_FIELDS.get(constraint, "body")
-        log.warning("db.rejected", constraint=constraint, error=str(exc), path=request.url.path)
-        return problem(400, "Invalid request", f"the value breaks the rule {constraint or exc.sqlstate}",
-                       [FieldError(field, f"breaks the database rule {constraint or exc.sqlstate}")])
-    return on_unexpected(request, exc)
+    constraint = getattr(exc, "constraint_name", None) or ""
+    rule = constraint or getattr(exc, "sqlstate", None) or describe(exc)
+    log.warning("db.rejected", constraint=constraint, error=describe(exc), path=request.url.path)
+    field = _CONSTRAINT_FIELDS.get(constraint, "body")
+    return problem(400, "Invalid request", f"the value breaks the rule {rule}",
+                   [FieldError(field, f"breaks the database rule {rule}")])
 
 
 _CONSTRAINT_FIELDS = {
@@ -196,7 +222,7 @@ _CONSTRAINT_FIELDS = {
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("api.unhandled", path=request.url.path)
+    log.error("api.unhandled", path=request.url.path, error=describe(exc), exc_info=exc)
     return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
 
 
@@ -207,25 +233,14 @@ def _title(status: int) -> str:
         return "Error"
 
 
-# What "the database is down" looks like from asyncpg: refused or dropped connections, a
-# server shutting down (class 57: admin/crash shutdown, cannot connect now), timeouts.
-DB_DOWN_ERRORS: tuple[type[Exception], ...] = (
-    DatabaseUnavailable,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.InterfaceError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-)
-
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: on_validation,
     InvalidInput: on_invalid,
     HTTPException: on_http,
     NotFound: on_not_found,
     Conflict: on_conflict,
-    **{exc: on_database_down for exc in DB_DOWN_ERRORS},
-    asyncpg.PostgresError: on_database_rejected,
-    Exception: on_unexpected,
+    DatabaseUnavailable: on_database_unavailable,
+    # Everything else, asyncpg's errors and the socket errors under them included, goes to the
+    # classifier; what it calls a bug (any non-database exception too) is a 500.
+    Exception: on_error,
 }

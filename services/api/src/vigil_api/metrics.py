@@ -26,9 +26,10 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from vigil_core.db import parse_queries
+from vigil_core.dberrors import describe, is_retryable
 from vigil_core.logging import get_logger
 
-from .errors import DB_DOWN_ERRORS
+from .errors import DatabaseUnavailable
 
 log = get_logger("vigil_api.metrics")
 
@@ -124,9 +125,12 @@ class ApiMetrics:
         if pool is not None:
             try:
                 rows = await pool.fetch(Q["target_series"], timeout=5)
-            except (*DB_DOWN_ERRORS, asyncpg.PostgresError) as exc:
+            except Exception as exc:
                 # No data rather than stale data: the series vanish until the database is back.
-                log.warning("metrics.targets_failed", error=repr(exc))
+                # A bug is raised (logged, 500): a scrape that fails is seen, empty series are not.
+                if not is_retryable(exc):
+                    raise
+                log.warning("metrics.targets_failed", error=describe(exc))
         self._targets.rows = rows
         self._target_text = generate_latest(self._target_registry)
         self._target_at = time.monotonic()
@@ -141,7 +145,7 @@ async def metrics_endpoint(request: Request) -> Response[bytes]:
     if pool is None:
         try:
             pool = await state.db.pool()
-        except DB_DOWN_ERRORS:
+        except DatabaseUnavailable:
             pool = None
     body = await state.metrics.render(pool, state.db.max_size)
     return Response(body, media_type=CONTENT_TYPE)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from vigil_core.text import storable
 
 from .errors import InvalidInput
 
@@ -33,12 +35,15 @@ def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
                 value = datetime.fromisoformat(value)
                 if value.tzinfo is None:
                     raise ValueError("naive time")
+                value = value.astimezone(UTC)  # OverflowError past the years 1 to 9999
             elif typ is int:
                 if type(value) is not int or not -(2**63) <= value < 2**63:
                     raise ValueError("not a bigint")
             elif not isinstance(value, typ):
                 raise ValueError("wrong type")
+            elif typ is str and storable(value) != value:
+                raise ValueError("not text PostgreSQL can take")
             out.append(value)
         return tuple(out)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput.one("cursor", "is not a cursor this API returned; use the `next` value as is") from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
+from .errors import InvalidInput
+
 WINDOWS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
     "24h": timedelta(hours=24),
@@ -14,12 +16,17 @@ WINDOWS: dict[str, timedelta] = {
 WINDOW_PATTERN = "^(1h|24h|7d|30d)$"
 
 
-def as_utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None, field: str) -> datetime | None:
+    """The time in UTC (a naive one is UTC already); InvalidInput naming the query parameter
+    `field` when its offset moves it outside the years 1 to 9999 (0001-01-01T00:00+05:00)."""
     if value is None:
         return None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput.one(field, "is out of range: in UTC it falls outside the years 1 to 9999") from None
 
 
 def floor_hour(value: datetime) -> datetime:

@@ -21,6 +21,7 @@ Q = load_queries(__package__)
 
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+MAX_LIMIT = 1000
 
 
 class Check(msgspec.Struct, kw_only=True):
@@ -53,17 +54,20 @@ class CheckController(Controller):
         pool: PoolDep,
         since: Annotated[datetime | None, QueryParameter(description="Oldest check time (inclusive)")] = None,
         until: Annotated[datetime | None, QueryParameter(description="Newest check time (exclusive)")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
         cursor: Annotated[str | None, QueryParameter(max_length=200, description="`next` of the previous page")] = None,
     ) -> CheckPage:
         """Raw check results in [since, until), newest first. Pages never repeat or skip a row,
         even while new checks arrive."""
-        lo, hi = as_utc(since) or FAR_PAST, as_utc(until) or FAR_FUTURE
+        lo, hi = as_utc(since, "since") or FAR_PAST, as_utc(until, "until") or FAR_FUTURE
         if lo >= hi:
             raise InvalidInput.one("since", "must be before until")
         before, skip = decode_cursor(cursor, datetime, int) if cursor else (FAR_FUTURE, 0)
-        if skip < 0 or skip > 1_000_000:
-            raise InvalidInput.one("cursor", "is not a cursor this API returned")
+        # The skip counts the rows at exactly `before` that earlier pages returned: a target's
+        # checks are seconds apart, so never more than one page. A larger one is hand-made,
+        # and would make the database step over that many rows.
+        if not 0 <= skip <= MAX_LIMIT:
+            raise InvalidInput.one("cursor", "is not a cursor this API returned; use the `next` value as is")
         async with pool.acquire() as conn:
             rows = await conn.fetch(Q["list_checks"], target_id, lo, hi, before, skip, limit + 1)
             if not rows:

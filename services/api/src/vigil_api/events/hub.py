@@ -7,6 +7,12 @@ it is dropped (its stream ends) rather than buffered without bound. The connecti
 now and then, and after it is lost the hub reconnects with backoff, re-LISTENs, and tells
 subscribers to `resync` (notifications sent while it was away are gone), all without the
 clients reconnecting.
+
+The hub runs two side tasks for the life of the process, the LISTEN loop and the results
+fetcher. Both retry what vigil_core.dberrors calls a lost or busy database (and the fetcher
+drops a batch of bad data); a bug would repeat for ever, so the task dies, is logged with its
+traceback (`events.task_died`) and stays in `dead`, which fails /healthz so that the
+orchestrator restarts the process.
 """
 
 from __future__ import annotations
@@ -15,14 +21,14 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-import asyncpg
 import msgspec
-from vigil_core.db import connect, load_queries
+from vigil_core.db import load_queries
+from vigil_core.dberrors import DbFault, classify, describe, is_retryable
 from vigil_core.logging import get_logger
 from vigil_core.notify import STATUS_CHANNEL, TARGETS_CHANNEL, ResultsStored, StateChanged, decode_status_event
 
-from ..database import CONNECT_TIMEOUT_S, Database
-from ..errors import DB_DOWN_ERRORS
+from ..database import CONNECT_TIMEOUT_S, Database, cannot_connect
+from ..errors import DatabaseUnavailable
 
 Q = load_queries(__package__)
 log = get_logger("vigil_api.events")
@@ -64,6 +70,9 @@ class EventHub:
         self.listening = asyncio.Event()
         self.connects = 0
         self.dropped_total = 0
+        self._tasks: dict[str, asyncio.Task] = {}
+        # Side tasks that ended by themselves: name -> what ended them.
+        self.dead: dict[str, str] = {}
 
     # Subscribers -------------------------------------------------------------------------
 
@@ -91,34 +100,60 @@ class EventHub:
                 self.dropped_total += 1
                 log.warning("events.subscriber_dropped", queued=sub.queue.qsize())
 
+    # The side tasks ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the LISTEN loop and the results fetcher as watched tasks."""
+        for name, run in (("events-hub", self._run), ("events-results", self._fetch_results)):
+            task = asyncio.create_task(run(), name=name)
+            task.add_done_callback(self._watch)
+            self._tasks[name] = task
+
+    async def stop(self) -> None:
+        tasks, self._tasks = list(self._tasks.values()), {}
+        for task in tasks:
+            task.cancel()
+        # A task that died was logged by _watch: its exception is not the shutdown's.
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _watch(self, task: asyncio.Task) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        self.dead[task.get_name()] = describe(exc) if exc is not None else "returned"
+        log.error("events.task_died", task=task.get_name(), error=self.dead[task.get_name()], exc_info=exc)
+
     # The LISTEN connection -----------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Listen until cancelled, reconnecting after any loss; run it as a supervised task."""
-        results = asyncio.create_task(self._fetch_results(), name="events-results")
+    async def _run(self) -> None:
+        """Listen until cancelled, reconnecting after any loss of the database."""
         backoff = 0.1
-        try:
-            while True:
-                try:
-                    await self._listen_once()
-                    backoff = 0.1
-                except (*DB_DOWN_ERRORS, asyncpg.PostgresError) as exc:
-                    log.warning("events.listen_failed", error=repr(exc), retry_in_s=backoff)
-                self.listening.clear()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
-        finally:
-            results.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await results
+        while True:
+            try:
+                await self._listen_once()
+                backoff = 0.1
+            except Exception as exc:
+                cause = exc.__cause__ if isinstance(exc, _ConnectFailed) else exc
+                if cause is exc and not is_retryable(exc):
+                    raise
+                log.warning("events.listen_failed", error=describe(cause), detail=str(cause), retry_in_s=backoff)
+            self.listening.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     async def _listen_once(self) -> None:
-        conn = await connect(self._db.dsn, timeout=CONNECT_TIMEOUT_S)
+        try:
+            conn = await self._db.connect()
+        except Exception as exc:
+            if cannot_connect(exc):
+                raise _ConnectFailed() from exc
+            raise
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         try:
-            await conn.add_listener(STATUS_CHANNEL, self._on_notify)
-            await conn.add_listener(TARGETS_CHANNEL, self._on_target_changed)
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                await conn.add_listener(STATUS_CHANNEL, self._on_notify)
+                await conn.add_listener(TARGETS_CHANNEL, self._on_target_changed)
             self._on_change()
             self.connects += 1
             self.listening.set()
@@ -130,8 +165,15 @@ class EventHub:
                     await asyncio.wait_for(lost.wait(), PING_INTERVAL_S)
                     break
                 # A dead peer is only noticed when the connection is used.
-                async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                    await conn.fetchval("SELECT 1")
+                try:
+                    async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                        await conn.fetchval("SELECT 1")
+                except Exception:
+                    # asyncpg calls a use of a connection it closed an InterfaceError, a bug
+                    # anywhere else; here the owner knows better: the connection is gone.
+                    if conn.is_closed() or lost.is_set():
+                        break
+                    raise
             log.warning("events.connection_lost")
         finally:
             conn.terminate()
@@ -148,7 +190,8 @@ class EventHub:
             self.publish(Event("state", data, event.target_id))
         elif isinstance(event, ResultsStored):
             if self._subscribers:
-                self._pending_results.update(event.target_ids)
+                # Ids are bigints: one out of range (a hand-made NOTIFY) would fail the batch.
+                self._pending_results.update(i for i in event.target_ids if 0 < i < 2**63)
                 self._results_wake.set()
         else:
             log.warning("events.bad_payload", channel=channel, payload=payload[:200])
@@ -164,20 +207,21 @@ class EventHub:
             try:
                 pool = await self._db.pool()
                 rows = await pool.fetch(Q["latest_results"], ids)
-            except (*DB_DOWN_ERRORS, asyncpg.PostgresError) as exc:
-                log.warning("events.results_fetch_failed", error=repr(exc), targets=len(ids))
+            except DatabaseUnavailable as exc:
+                log.warning("events.results_fetch_failed", error=str(exc), targets=len(ids))
+                continue
+            except Exception as exc:
+                # Gone or busy: the next notification tries again. Bad data (an id out of range
+                # in a hand-made NOTIFY) costs this batch only. A bug would fail every batch.
+                fault = classify(exc)
+                if fault is DbFault.BUG:
+                    raise
+                log.warning("events.results_fetch_failed", fault=fault.value, error=describe(exc), targets=len(ids))
                 continue
             for row in rows:
                 self.publish(Event("result", msgspec.json.encode(dict(row)).decode(), row["target_id"]))
 
 
-def supervise(task: asyncio.Task, on_death: Callable[[], None] | None = None) -> None:
-    """Log a side task that dies; it is meant to run for the life of the process."""
-
-    def done(t: asyncio.Task) -> None:
-        if not t.cancelled() and t.exception() is not None:
-            log.error("events.task_died", task=t.get_name(), error=repr(t.exception()))
-            if on_death:
-                on_death()
-
-    task.add_done_callback(done)
+class _ConnectFailed(Exception):
+    """The LISTEN connection could not be opened (its __cause__ says why): retried like a pool
+    that cannot connect, even when the server turned us away (authentication)."""

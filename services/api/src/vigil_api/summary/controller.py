@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 from vigil_core.db import load_queries
+from vigil_core.text import storable
 
 from ..database import PoolDep
 from ..errors import InvalidInput, responses
@@ -65,6 +66,8 @@ def parse_labels(values: list[str] | None) -> dict[str, str] | None:
         key, sep, val = value.partition(":")
         if not sep or not key:
             raise InvalidInput.one("label", f"{value!r} must look like key:value")
+        if storable(value) != value:
+            raise InvalidInput.one("label", "must not hold NUL characters")
         labels[key] = val
     return labels
 
@@ -119,7 +122,8 @@ class SummaryController(Controller):
         kind: Annotated[str | None, QueryParameter(pattern="^(http|tcp|icmp)$")] = None,
         label: Annotated[list[str] | None, QueryParameter(description="key:value; repeat to require several",
                                             max_items=20)] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, description="Part of the name, any case")] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, pattern=r"^[^\x00]*$",
+                                                description="Part of the name, any case")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         cursor: Annotated[str | None, QueryParameter(max_length=600, description="`next` of the previous page")] = None,
     ) -> Summary:

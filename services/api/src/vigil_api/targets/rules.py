@@ -7,6 +7,7 @@ rule names the JSON field it is about.
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from urllib.parse import urlsplit
 
 import msgspec
@@ -27,14 +28,34 @@ def check(target: TargetCreate, prefix: str = "") -> TargetCreate:
     elif target.timeout_s >= target.interval_s:
         bad("timeout_s", f"must be less than interval_s ({target.interval_s:g})")
 
+    if (why := _invisible(target.name)) is not None:
+        bad("name", why)
+    for key, value in target.labels.items():
+        if (why := _invisible(value)) is not None:
+            bad(f"labels.{key}", why)
+
     if isinstance(target, HttpTargetCreate):
         _check_url(target.url, bad)
     elif isinstance(target, TcpTargetCreate | IcmpTargetCreate):
-        _check_host(target.host, bad)
+        host = _check_host(target.host, bad)
+        if host is not None and host != target.host:
+            target = msgspec.structs.replace(target, host=host)
 
     if errors:
         raise InvalidInput(errors)
     return target
+
+
+def _invisible(text: str) -> str | None:
+    """Why `text` cannot be a name: it holds a control or format character (Unicode Cc, Cf:
+    C0/C1 controls, bidi overrides and isolates, zero-width marks), which make two names look
+    alike or reorder what a dashboard, a log or an alert shows around them."""
+    if text.isprintable():  # C speed; false for Cc and Cf, and for a few we allow (below)
+        return None
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            return f"must not hold control or format characters (U+{ord(ch):04X} at position {i})"
+    return None  # only spaces other than " ", private-use or unassigned characters
 
 
 def _check_url(url: str, bad) -> None:
@@ -57,14 +78,20 @@ def _check_url(url: str, bad) -> None:
             bad("url", "has an invalid IPv6 address")
 
 
-def _check_host(host: str, bad) -> None:
+def _check_host(host: str, bad) -> str | None:
+    """The host as it is stored: an IP address in its canonical form (`0:0::1` and `::0001`
+    are `::1`, hex in lower case), so that it matches the source of replies and compares
+    equal in `vigil apply`; a name as it was given. None when it is invalid."""
     if ":" in host:
         try:
-            ipaddress.IPv6Address(host)
+            return ipaddress.IPv6Address(host).compressed
         except ValueError:
             bad("host", "is not a valid IPv6 address")
-    elif host.replace(".", "").isdigit():
+            return None
+    if host.replace(".", "").isdigit():
         try:
-            ipaddress.IPv4Address(host)
+            return ipaddress.IPv4Address(host).compressed
         except ValueError:
             bad("host", "is not a valid IPv4 address")
+            return None
+    return host

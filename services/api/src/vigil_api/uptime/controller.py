@@ -84,7 +84,7 @@ def uptime_from_row(row: asyncpg.Record, window: str | None, since: datetime, un
 def resolve_range(window: str | None, since: datetime | None, until: datetime | None,
                   default: str = "24h") -> tuple[str | None, datetime, datetime]:
     """The hour-aligned [since, until) a request asks for; a window counts back from now."""
-    since, until = as_utc(since), as_utc(until)
+    since, until = as_utc(since, "since"), as_utc(until, "until")
     if window is not None and (since is not None or until is not None):
         raise InvalidInput.one("window", "cannot be combined with since/until")
     now = datetime.now(UTC)
