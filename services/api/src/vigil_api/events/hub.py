@@ -3,31 +3,31 @@
 The hub LISTENs on `vigil_status` (sent by the worker), turns each notification into events,
 and puts them on each subscriber's bounded queue; it also LISTENs on `vigil_targets` so that
 the summary's cached counts are dropped on any write. A subscriber whose queue is full is too slow:
-it is dropped (its stream ends) rather than buffered without bound. The connection is pinged
-now and then, and after it is lost the hub reconnects with backoff, re-LISTENs, and tells
-subscribers to `resync` (notifications sent while it was away are gone), all without the
-clients reconnecting.
+it is dropped (its stream ends) rather than buffered without bound. The connection's lifecycle is
+vigil_core.listen's: it proves it is alive by a NOTIFY to itself, and after it is lost the hub
+reconnects with backoff, re-LISTENs, drops the cached counts and tells subscribers to `resync`
+(notifications sent while it was away are gone), all without the clients reconnecting.
 
 The hub runs two side tasks for the life of the process, the LISTEN loop and the results
-fetcher. Both retry what vigil_core.dberrors calls a lost or busy database (and the fetcher
-drops a batch of bad data); a bug would repeat for ever, so the task dies, is logged with its
-traceback (`events.task_died`) and stays in `dead`, which fails /healthz so that the
-orchestrator restarts the process.
+fetcher. Both retry what vigil_core.dberrors calls a lost or busy database (the LISTEN loop also
+a server that turns it away, and the fetcher drops a batch of bad data); a bug would repeat for
+ever, so the task dies, is logged with its traceback (`events.task_died`) and stays in `dead`,
+which fails /healthz so that the orchestrator restarts the process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 import msgspec
 from vigil_core.db import load_queries
-from vigil_core.dberrors import DbFault, classify, describe, is_retryable
+from vigil_core.dberrors import DbFault, classify, describe
+from vigil_core.listen import Backoff, ListenConnection
 from vigil_core.logging import get_logger
 from vigil_core.notify import STATUS_CHANNEL, TARGETS_CHANNEL, ResultsStored, StateChanged, decode_status_event
 
-from ..database import CONNECT_TIMEOUT_S, Database, cannot_connect
+from ..database import CONNECT_TIMEOUT_S, Database
 from ..errors import DatabaseUnavailable
 
 Q = load_queries(__package__)
@@ -35,7 +35,7 @@ log = get_logger("vigil_api.events")
 
 QUEUE_SIZE = 1000
 PING_INTERVAL_S = 10.0
-BACKOFF_MAX_S = 5.0
+BACKOFF = Backoff(first_s=0.1, max_s=5.0)
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -67,8 +67,11 @@ class EventHub:
         self._subscribers: set[Subscriber] = set()
         self._pending_results: set[int] = set()
         self._results_wake = asyncio.Event()
-        self.listening = asyncio.Event()
-        self.connects = 0
+        # A bug on the connection raises, so that the task dies and fails /healthz (_watch).
+        self._listen = ListenConnection(
+            db.dsn, {STATUS_CHANNEL: self._on_notify, TARGETS_CHANNEL: self._on_target_changed},
+            on_connect=self._on_connect, ping_s=PING_INTERVAL_S, connect_timeout_s=CONNECT_TIMEOUT_S,
+            backoff=BACKOFF, bugs_are_fatal=True, log=log, events="events")
         self.dropped_total = 0
         self._tasks: dict[str, asyncio.Task] = {}
         # Side tasks that ended by themselves: name -> what ended them.
@@ -125,63 +128,30 @@ class EventHub:
 
     # The LISTEN connection -----------------------------------------------------------------
 
+    @property
+    def listening(self) -> asyncio.Event:
+        """Set while the hub listens; cleared as soon as its connection is lost."""
+        return self._listen.listening
+
+    @property
+    def connects(self) -> int:
+        return self._listen.connects
+
     async def _run(self) -> None:
         """Listen until cancelled, reconnecting after any loss of the database."""
-        backoff = 0.1
-        while True:
-            try:
-                await self._listen_once()
-                backoff = 0.1
-            except Exception as exc:
-                cause = exc.__cause__ if isinstance(exc, _ConnectFailed) else exc
-                if cause is exc and not is_retryable(exc):
-                    raise
-                log.warning("events.listen_failed", error=describe(cause), detail=str(cause), retry_in_s=backoff)
-            self.listening.clear()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+        await self._listen.run()
 
-    async def _listen_once(self) -> None:
-        try:
-            conn = await self._db.connect()
-        except Exception as exc:
-            if cannot_connect(exc):
-                raise _ConnectFailed() from exc
-            raise
-        lost = asyncio.Event()
-        conn.add_termination_listener(lambda _conn: lost.set())
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                await conn.add_listener(STATUS_CHANNEL, self._on_notify)
-                await conn.add_listener(TARGETS_CHANNEL, self._on_target_changed)
-            self._on_change()
-            self.connects += 1
-            self.listening.set()
-            log.info("events.listening", channel=STATUS_CHANNEL, connects=self.connects)
-            if self.connects > 1:
-                self.publish(Event("resync", '{"reason":"reconnected"}'))
-            while not lost.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), PING_INTERVAL_S)
-                    break
-                # A dead peer is only noticed when the connection is used.
-                try:
-                    async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                        await conn.fetchval("SELECT 1")
-                except Exception:
-                    # asyncpg calls a use of a connection it closed an InterfaceError, a bug
-                    # anywhere else; here the owner knows better: the connection is gone.
-                    if conn.is_closed() or lost.is_set():
-                        break
-                    raise
-            log.warning("events.connection_lost")
-        finally:
-            conn.terminate()
+    def _on_connect(self, reconnected: bool) -> None:
+        # What changed while the hub was away was not heard: the cached counts may be stale,
+        # and subscribers must re-read.
+        self._on_change()
+        if reconnected:
+            self.publish(Event("resync", '{"reason":"reconnected"}'))
 
-    def _on_target_changed(self, conn: object, pid: int, channel: str, payload: str) -> None:
+    def _on_target_changed(self, payload: str) -> None:
         self._on_change()
 
-    def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
+    def _on_notify(self, payload: str) -> None:
         event = decode_status_event(payload)
         if isinstance(event, StateChanged):
             self._on_change()
@@ -194,7 +164,7 @@ class EventHub:
                 self._pending_results.update(i for i in event.target_ids if 0 < i < 2**63)
                 self._results_wake.set()
         else:
-            log.warning("events.bad_payload", channel=channel, payload=payload[:200])
+            log.warning("events.bad_payload", channel=STATUS_CHANNEL, payload=payload[:200])
 
     async def _fetch_results(self) -> None:
         """Read the latest result of targets with new results; many notifications, one query."""
@@ -220,8 +190,3 @@ class EventHub:
                 continue
             for row in rows:
                 self.publish(Event("result", msgspec.json.encode(dict(row)).decode(), row["target_id"]))
-
-
-class _ConnectFailed(Exception):
-    """The LISTEN connection could not be opened (its __cause__ says why): retried like a pool
-    that cannot connect, even when the server turned us away (authentication)."""
