@@ -6,6 +6,8 @@
 #
 # The builder resolves nothing: it installs exactly what uv.lock pins (`--locked` fails the build
 # when the lock is stale). The runtime stage gets the virtualenv and the migrations, no build tools.
+# `--no-dev` leaves out the root project's dev group: the test tools and pgserver (the embedded
+# PostgreSQL of `vigil dev`). bench/ is neither in the build context nor in the `vigil` wheel.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 

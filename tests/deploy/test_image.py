@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 from vigil_cli.main import build_parser
+from vigil_core.embedded_pg import MISSING
 
 from .conftest import ROOT
 
@@ -67,5 +72,51 @@ def test_runtime_stage_is_non_root_without_build_tools_and_runs_vigil() -> None:
     assert uid.isdigit() and int(uid) != 0, "a numeric non-root uid, so runAsNonRoot can verify it"
     copied = [arg for op, arg in runtime if op == "COPY"]
     assert any("/app/sql/migrations" in c for c in copied), "migrations must ship in the image"
+    from_builder = {shlex.split(arg)[-1] for arg in copied if arg.startswith("--from=builder")}
+    assert from_builder == {"/app/.venv", "/app/sql/migrations"}, "the runtime takes the venv and migrations only"
     (cmd,) = [json.loads(arg) for op, arg in runtime if op == "CMD"]
     assert cmd[0] == "vigil" and build_parser().parse_args(cmd[1:]).command == "api"
+
+
+def runtime_packages() -> set[str]:
+    """What `uv sync --no-dev` installs from uv.lock: the root project and its dependencies, with
+    their extras, under every marker (so a package needed on any platform counts)."""
+    packages = {p["name"]: p for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]}
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    todo: list[tuple[str, tuple[str, ...]]] = [("vigil", ())]
+    while todo:
+        if (key := todo.pop()) in seen:
+            continue
+        seen.add(key)
+        name, extras = key
+        optional = packages[name].get("optional-dependencies", {})
+        deps = [*packages[name].get("dependencies", []), *(d for e in extras for d in optional.get(e, []))]
+        todo += [(d["name"], tuple(d.get("extra", ()))) for d in deps]
+    return {name for name, _ in seen}
+
+
+def test_runtime_has_neither_pgserver_nor_bench() -> None:
+    """The image runs api, worker and migrate: no embedded PostgreSQL, no benchmarks."""
+    runtime = runtime_packages()
+    assert {"vigil-core", "vigil-api", "vigil-worker", "asyncpg", "psycopg-binary"} <= runtime
+    assert "pgserver" not in runtime and "pytest" not in runtime
+    lock = {p["name"]: p for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]}
+    dev = {d["name"] for d in lock["vigil"]["dev-dependencies"]["dev"]}
+    assert "pgserver" in dev, "`uv run vigil dev` in a checkout installs pgserver (the dev group)"
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert not any(Path(p).name == "bench" for p in wheel["packages"]), "bench/ is not in the vigil wheel"
+    assert not any(target.startswith("bench") for target in project["project"]["scripts"].values())
+    assert "bench" not in allowed_by_dockerignore()
+
+
+def test_vigil_dev_without_pgserver_says_how_to_get_it(tmp_path: Path) -> None:
+    """In the image (no pgserver), `vigil dev` with no database URL is a one-line error, not a traceback."""
+    no_pgserver = ("import sys; sys.modules['pgserver'] = None; "  # `import pgserver` raises ImportError
+                   "from vigil_cli.main import main; sys.exit(main(sys.argv[1:]))")
+    env = {k: v for k, v in os.environ.items() if k != "VIGIL_DATABASE_URL"}
+    proc = subprocess.run([sys.executable, "-c", no_pgserver, "dev", "--data-dir", str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"vigil: {MISSING}"]

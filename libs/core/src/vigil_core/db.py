@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import re
 from importlib import resources
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 import msgspec
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
+
+    # What a query helper takes: a connection of its own or one on loan from a pool.
+    Conn: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Conn = asyncpg.Connection
 
 
 _json_encode = msgspec.json.Encoder().encode
@@ -21,7 +30,7 @@ def _jsonb_decode(data: bytes) -> object:
     return _json_decode(memoryview(data)[1:])
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def _init_connection(conn: Conn) -> None:
     # jsonb columns come back as Python objects and go in from them. Binary, so that binary
     # COPY (the worker's result writer) can carry jsonb too.
     await conn.set_type_codec("jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode,
@@ -30,7 +39,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                               schema="pg_catalog", format="binary")
 
 
-async def connect(dsn: str, **kwargs) -> asyncpg.Connection:
+async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     """A single connection with Vigil's codecs (for LISTEN and tools)."""
     conn = await asyncpg.connect(dsn, **kwargs)
     await _init_connection(conn)
@@ -44,18 +53,18 @@ class BoundedPool(asyncpg.Pool):
     would hang every caller instead of failing them, and a failure is what gets retried.
     """
 
-    def __init__(self, *args, acquire_timeout: float | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, acquire_timeout: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.acquire_timeout = acquire_timeout
 
-    def acquire(self, *, timeout: float | None = None):
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
         return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
                       acquire_timeout: float | None = None, command_timeout: float | None = None,
                       statement_timeout_s: float | None = None, lock_timeout_s: float | None = None,
-                      server_settings: dict[str, str] | None = None, **kwargs) -> asyncpg.Pool:
+                      server_settings: dict[str, str] | None = None, **kwargs: Any) -> asyncpg.Pool:
     """The one pool factory. The timeouts come from Settings.pool_options(); 0 server-side
     timeouts mean none (PostgreSQL's own default)."""
     settings = dict(server_settings or {})
@@ -79,7 +88,7 @@ def parse_queries(text: str) -> dict[str, str]:
     """Split a .sql file into {name: statement} on `-- name: xyz` lines."""
     parts = _NAME.split(text)
     queries: dict[str, str] = {}
-    for name, body in zip(parts[1::2], parts[2::2]):
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
         if name in queries:
             raise ValueError(f"duplicate query name {name!r}")
         queries[name] = body.strip()

@@ -132,12 +132,12 @@ class ListenConnection:
         self._log.info(self._event("listening"), channels=sorted(self._handlers),
                        reconnects=self.reconnects)
 
-    def _dispatch(self, conn: object, pid: int, channel: str, payload: str) -> None:
+    def _dispatch(self, conn: object, pid: int, channel: str, payload: object) -> None:
         if channel == self._ping_channel:
             if payload == self._ping_token:
                 self._pong.set()
             return
-        self._handlers[channel](payload)
+        self._handlers[channel](str(payload))
 
     async def _watch(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
         """Return when the connection is lost or stops answering its own pings."""

@@ -31,8 +31,8 @@ class StateChanged(msgspec.Struct, frozen=True, tag="state", tag_field="type"):
     """Sent by the worker, in the transaction that changed a target's status."""
 
     target_id: int
-    status: Literal["up", "down", "pending", "unknown"]
-    previous: Literal["up", "down", "pending", "unknown"]
+    status: Literal["up", "down", "pending", "paused"]
+    previous: Literal["up", "down", "pending", "paused"]
     since: str  # ISO 8601
 
 
