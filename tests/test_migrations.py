@@ -1,10 +1,22 @@
-"""Every migration applies, rolls back and re-applies cleanly on an empty database."""
+"""Every migration applies, rolls back and re-applies cleanly on an empty database, and a
+landed migration never changes (sql/manifest.sha256)."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import asyncpg
+import pytest
 
 from vigil_core import migrations
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 
 SCHEMA_SQL = """
 SELECT c.relname, c.relkind::text, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
@@ -103,3 +115,57 @@ async def test_rolling_back_0004_keeps_the_current_hours(empty_db: str) -> None:
         assert (row["checks"], row["ok"], row["latency_count"], row["latency_buckets"][3]) == (7, 5, 4, 4)
     finally:
         await conn.close()
+
+
+def test_landed_migrations_are_unchanged_and_listed() -> None:
+    problems = migrations.manifest_problems(SQL_DIR)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def sql_copy(tmp_path: Path) -> Path:
+    """sql/migrations copied where a test may break it, with a manifest listing every file."""
+    shutil.copytree(SQL_DIR / "migrations", tmp_path / "sql" / "migrations")
+    migrations.append_to_manifest(tmp_path / "sql")
+    assert migrations.manifest_problems(tmp_path / "sql") == []
+    return tmp_path / "sql"
+
+
+def _edit(sql: Path) -> str:
+    path = sql / "migrations" / "0002_worker_spread_and_retention.sql"
+    path.write_text(path.read_text() + "\n-- a fix\n")
+    return "differs from its SHA-256"
+
+
+def _delete(sql: Path) -> str:
+    (sql / "migrations" / "0002_worker_spread_and_retention.rollback.sql").unlink()
+    return "gone"
+
+
+@pytest.mark.parametrize("breakage", [_edit, _delete], ids=["edited", "deleted"])
+def test_a_changed_or_deleted_landed_migration_fails_by_name(sql_copy: Path,
+                                                              breakage: Callable[[Path], str]) -> None:
+    expected = breakage(sql_copy)
+    (problem,) = migrations.manifest_problems(sql_copy)
+    assert problem.startswith("sql/migrations/0002_worker_spread_and_retention.") and expected in problem
+    assert "a landed migration is never edited: put the fix in a new migration" in problem
+
+
+@pytest.mark.parametrize("how", ["one-liner", "python"])
+def test_an_unlisted_migration_fails_with_the_command_that_appends_it(sql_copy: Path, how: str) -> None:
+    """Both commands the failure names, run as printed, fix it (and touch no listed line)."""
+    before = (sql_copy / migrations.MANIFEST_NAME).read_text()
+    (sql_copy / "migrations" / "0099_new.sql").write_text("SELECT 1;\n")
+    (problem,) = migrations.manifest_problems(sql_copy)
+    assert problem.startswith("sql/migrations/0099_new.sql is not in sql/manifest.sha256")
+    python_cmd, one_liner = re.findall(r"`([^`]+)`", problem)
+    assert python_cmd == "uv run python -m vigil_core.migrations --manifest"
+    assert one_liner == "cd sql && sha256sum migrations/0099_new.sql >> manifest.sha256"
+    if how == "one-liner":
+        subprocess.run(["bash", "-c", one_liner], cwd=sql_copy.parent, check=True)
+    else:  # `uv run python` is this interpreter; the migrations dir is the copy's
+        subprocess.run([sys.executable, *python_cmd.split()[3:]], check=True, capture_output=True,
+                       env={**os.environ, "VIGIL_MIGRATIONS_DIR": str(sql_copy / "migrations")})
+    assert migrations.manifest_problems(sql_copy) == []
+    after = (sql_copy / migrations.MANIFEST_NAME).read_text()
+    assert after.startswith(before) and after.count("\n") == before.count("\n") + 1

@@ -1,0 +1,659 @@
+-- The schema that every migration in sql/migrations produces (a normalised pg_dump --schema-only).
+-- Generated: do not edit. After adding a migration, regenerate it with
+--   uv run python -m vigil_core.migrations --manifest --write-schema
+
+
+-- TYPE: vigil_rollup_hour
+
+CREATE TYPE public.vigil_rollup_hour AS (
+	target_id bigint,
+	hour timestamp with time zone,
+	checks integer,
+	ok integer,
+	latency_sum_ms double precision,
+	latency_max_ms real,
+	latency_count integer,
+	latency_buckets text
+);
+
+
+-- TYPE: vigil_state_flush
+
+CREATE TYPE public.vigil_state_flush AS (
+	target_id bigint,
+	status text,
+	since timestamp with time zone,
+	consecutive_ok integer,
+	consecutive_fail integer,
+	checked_at timestamp with time zone,
+	ok boolean,
+	latency_ms real,
+	status_code smallint,
+	error_class text,
+	error_message text,
+	tls_expires_at timestamp with time zone,
+	cur_hour timestamp with time zone,
+	checks integer,
+	ok_checks integer,
+	latency_sum_ms double precision,
+	latency_max_ms real,
+	latency_count integer,
+	latency_buckets text
+);
+
+
+-- FUNCTION: vigil_apply_lock_key()
+
+CREATE FUNCTION public.vigil_apply_lock_key() RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$SELECT 1496507848::bigint$$;
+
+
+-- FUNCTION: vigil_buckets_add(integer[], integer[], integer)
+
+CREATE FUNCTION public.vigil_buckets_add(a integer[], b integer[], sign integer DEFAULT 1) RETURNS integer[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT ARRAY[a[1] + sign * b[1], a[2] + sign * b[2], a[3] + sign * b[3], a[4] + sign * b[4],
+                 a[5] + sign * b[5], a[6] + sign * b[6], a[7] + sign * b[7], a[8] + sign * b[8],
+                 a[9] + sign * b[9], a[10] + sign * b[10], a[11] + sign * b[11], a[12] + sign * b[12],
+                 a[13] + sign * b[13], a[14] + sign * b[14], a[15] + sign * b[15], a[16] + sign * b[16],
+                 a[17] + sign * b[17]]
+$$;
+
+
+-- FUNCTION: vigil_drop_old_check_partitions(integer)
+
+CREATE FUNCTION public.vigil_drop_old_check_partitions(keep_days integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    part text;
+    dropped integer := 0;
+BEGIN
+    IF keep_days < 1 THEN
+        RAISE EXCEPTION 'keep_days must be at least 1, got %', keep_days;
+    END IF;
+    FOR part IN
+        SELECT c.relname
+          FROM pg_inherits i
+          JOIN pg_class c ON c.oid = i.inhrelid
+          JOIN pg_class p ON p.oid = i.inhparent
+         WHERE p.relname = 'checks'
+           AND c.relname ~ '^checks_[0-9]{8}$'
+           AND to_date(substring(c.relname from 8), 'YYYYMMDD') + 1
+               <= (now() AT TIME ZONE 'UTC')::date - keep_days
+         ORDER BY c.relname
+    LOOP
+        EXECUTE format('DROP TABLE %I', part);
+        dropped := dropped + 1;
+    END LOOP;
+    RETURN dropped;
+END $_$;
+
+
+-- FUNCTION: vigil_ensure_check_partitions(integer, integer)
+
+CREATE FUNCTION public.vigil_ensure_check_partitions(days_back integer, days_ahead integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    day date;
+    part text;
+    created integer := 0;
+BEGIN
+    FOR day IN SELECT generate_series((now() AT TIME ZONE 'UTC')::date - days_back,
+                                      (now() AT TIME ZONE 'UTC')::date + days_ahead,
+                                      interval '1 day')::date
+    LOOP
+        part := 'checks_' || to_char(day, 'YYYYMMDD');
+        IF to_regclass(part) IS NULL THEN
+            EXECUTE format(
+                'CREATE TABLE %I PARTITION OF checks FOR VALUES FROM (%L) TO (%L)',
+                part, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+            created := created + 1;
+        END IF;
+    END LOOP;
+    RETURN created;
+END $$;
+
+
+-- FUNCTION: vigil_latency_bucket_count()
+
+CREATE FUNCTION public.vigil_latency_bucket_count() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$SELECT 17$$;
+
+
+-- FUNCTION: vigil_maintenance_lock_key()
+
+CREATE FUNCTION public.vigil_maintenance_lock_key() RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$SELECT 7236002::bigint$$;
+
+
+-- FUNCTION: vigil_partitions_lock_key()
+
+CREATE FUNCTION public.vigil_partitions_lock_key() RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$SELECT 7236001::bigint$$;
+
+
+-- FUNCTION: vigil_rollups_daily_rebuild(date, date)
+
+CREATE FUNCTION public.vigil_rollups_daily_rebuild(since date, until date) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    written bigint;
+BEGIN
+    DELETE FROM check_rollups_daily WHERE day >= since AND day < until;
+    INSERT INTO check_rollups_daily (target_id, day, checks, ok, latency_sum_ms, latency_max_ms,
+                                     latency_count, latency_buckets)
+    SELECT h.target_id, (h.hour AT TIME ZONE 'UTC')::date, sum(h.checks), sum(h.ok),
+           sum(h.latency_sum_ms), max(h.latency_max_ms), sum(h.latency_count),
+           ARRAY[sum(h.latency_buckets[1]), sum(h.latency_buckets[2]), sum(h.latency_buckets[3]),
+                 sum(h.latency_buckets[4]), sum(h.latency_buckets[5]), sum(h.latency_buckets[6]),
+                 sum(h.latency_buckets[7]), sum(h.latency_buckets[8]), sum(h.latency_buckets[9]),
+                 sum(h.latency_buckets[10]), sum(h.latency_buckets[11]), sum(h.latency_buckets[12]),
+                 sum(h.latency_buckets[13]), sum(h.latency_buckets[14]), sum(h.latency_buckets[15]),
+                 sum(h.latency_buckets[16]), sum(h.latency_buckets[17])]::integer[]
+      FROM check_rollups_hourly h
+     WHERE h.hour >= since::timestamp AT TIME ZONE 'UTC'
+       AND h.hour < until::timestamp AT TIME ZONE 'UTC'
+     GROUP BY 1, 2
+     ORDER BY 2, 1;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END $$;
+
+
+-- FUNCTION: vigil_rollups_daily_sync()
+
+CREATE FUNCTION public.vigil_rollups_daily_sync() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE check_rollups_daily d
+           SET checks = d.checks - OLD.checks, ok = d.ok - OLD.ok,
+               latency_sum_ms = d.latency_sum_ms - OLD.latency_sum_ms,
+               latency_count = d.latency_count - OLD.latency_count,
+               latency_buckets = vigil_buckets_add(d.latency_buckets, OLD.latency_buckets, -1)
+         WHERE d.target_id = OLD.target_id AND d.day = (OLD.hour AT TIME ZONE 'UTC')::date;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO check_rollups_daily AS d (target_id, day, checks, ok, latency_sum_ms,
+                                              latency_max_ms, latency_count, latency_buckets)
+        VALUES (NEW.target_id, (NEW.hour AT TIME ZONE 'UTC')::date, NEW.checks, NEW.ok,
+                NEW.latency_sum_ms, NEW.latency_max_ms, NEW.latency_count, NEW.latency_buckets)
+            ON CONFLICT (target_id, day) DO UPDATE SET
+               checks = d.checks + EXCLUDED.checks, ok = d.ok + EXCLUDED.ok,
+               latency_sum_ms = d.latency_sum_ms + EXCLUDED.latency_sum_ms,
+               latency_max_ms = greatest(d.latency_max_ms, EXCLUDED.latency_max_ms),
+               latency_count = d.latency_count + EXCLUDED.latency_count,
+               latency_buckets = vigil_buckets_add(d.latency_buckets, EXCLUDED.latency_buckets);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+-- FUNCTION: vigil_rollups_hourly_add(anyarray)
+
+CREATE FUNCTION public.vigil_rollups_hourly_add(hours anyarray) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO check_rollups_hourly AS r (target_id, hour, checks, ok, latency_sum_ms,
+                                           latency_max_ms, latency_count, latency_buckets)
+    SELECT h.target_id, h.hour, h.checks, h.ok, h.latency_sum_ms, h.latency_max_ms,
+           h.latency_count, h.latency_buckets::integer[]
+      FROM unnest(hours) AS h
+     ORDER BY h.target_id, h.hour
+    ON CONFLICT (target_id, hour) DO UPDATE SET
+        checks          = r.checks + EXCLUDED.checks,
+        ok              = r.ok + EXCLUDED.ok,
+        latency_sum_ms  = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
+        latency_max_ms  = greatest(r.latency_max_ms, EXCLUDED.latency_max_ms),
+        latency_count   = r.latency_count + EXCLUDED.latency_count,
+        latency_buckets = vigil_buckets_add(r.latency_buckets, EXCLUDED.latency_buckets)
+$$;
+
+
+-- FUNCTION: vigil_target_status(boolean, text)
+
+CREATE FUNCTION public.vigil_target_status(target_enabled boolean, stored_status text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN target_enabled THEN stored_status ELSE 'paused' END $$;
+
+
+-- FUNCTION: vigil_targets_notify()
+
+CREATE FUNCTION public.vigil_targets_notify() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('vigil_targets', json_build_object(
+        'op', lower(TG_OP),
+        'id', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END)::text);
+    RETURN NULL;
+END $$;
+
+
+-- FUNCTION: vigil_targets_spread()
+
+CREATE FUNCTION public.vigil_targets_spread() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM vigil_targets_spread_rows(ARRAY(SELECT id FROM new_rows));
+    ELSE
+        -- only the rows this statement re-anchored (the same test as vigil_targets_sync)
+        PERFORM vigil_targets_spread_rows(ARRAY(
+            SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+             WHERE n.enabled AND (NOT o.enabled
+                OR (n.kind, n.address, n.interval_s, n.timeout_s, n.settings)
+                   IS DISTINCT FROM (o.kind, o.address, o.interval_s, o.timeout_s, o.settings))));
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+-- FUNCTION: vigil_targets_spread_rows(bigint[])
+
+CREATE FUNCTION public.vigil_targets_spread_rows(ids bigint[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    WITH fresh AS (
+        SELECT s.target_id, t.interval_s,
+               row_number() OVER (ORDER BY s.target_id) - 1 AS rn,
+               count(*) OVER () AS total
+          FROM schedule s
+          JOIN targets t ON t.id = s.target_id
+         -- anchored by the row trigger in this transaction and not yet checked
+         WHERE s.target_id = ANY (ids) AND s.anchor_at = now() AND s.next_check_at = now()
+    )
+    UPDATE schedule s
+       SET anchor_at     = now() + make_interval(secs => f.interval_s * f.rn / f.total),
+           next_check_at = now() + make_interval(secs => f.interval_s * f.rn / f.total)
+      FROM fresh f
+     WHERE s.target_id = f.target_id AND f.total > 1;
+$$;
+
+
+-- FUNCTION: vigil_targets_sync()
+
+CREATE FUNCTION public.vigil_targets_sync() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO target_state (target_id) VALUES (NEW.id);
+    END IF;
+    IF NOT NEW.enabled THEN
+        DELETE FROM schedule WHERE target_id = NEW.id;
+        IF TG_OP = 'UPDATE' AND OLD.enabled THEN
+            UPDATE target_state SET status = 'paused', since = now(), consecutive_ok = 0,
+                                    consecutive_fail = 0, updated_at = now()
+             WHERE target_id = NEW.id;
+            UPDATE incidents SET ended_at = greatest(now(), started_at)
+             WHERE target_id = NEW.id AND ended_at IS NULL;
+        END IF;
+    ELSIF TG_OP = 'INSERT' OR NOT OLD.enabled
+          OR (NEW.kind, NEW.address, NEW.interval_s, NEW.timeout_s, NEW.settings)
+             IS DISTINCT FROM (OLD.kind, OLD.address, OLD.interval_s, OLD.timeout_s, OLD.settings) THEN
+        INSERT INTO schedule (target_id, anchor_at, next_check_at) VALUES (NEW.id, now(), now())
+        ON CONFLICT (target_id) DO UPDATE SET anchor_at = EXCLUDED.anchor_at,
+                                              next_check_at = EXCLUDED.next_check_at;
+        IF TG_OP = 'UPDATE' AND NOT OLD.enabled THEN
+            UPDATE target_state SET status = 'pending', since = now(), consecutive_ok = 0,
+                                    consecutive_fail = 0, updated_at = now()
+             WHERE target_id = NEW.id;
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+-- TABLE: check_rollups_hourly
+
+CREATE TABLE public.check_rollups_hourly (
+    target_id bigint NOT NULL,
+    hour timestamp with time zone NOT NULL,
+    checks integer DEFAULT 0 NOT NULL,
+    ok integer DEFAULT 0 NOT NULL,
+    latency_sum_ms double precision DEFAULT 0 NOT NULL,
+    latency_max_ms real DEFAULT 0 NOT NULL,
+    latency_count integer DEFAULT 0 NOT NULL,
+    latency_buckets integer[] NOT NULL,
+    CONSTRAINT check_rollups_counts_valid CHECK ((((ok >= 0) AND (ok <= checks)) AND ((latency_count >= 0) AND (latency_count <= checks)))),
+    CONSTRAINT check_rollups_hour_aligned CHECK ((hour = (date_trunc('hour'::text, (hour AT TIME ZONE 'UTC'::text)) AT TIME ZONE 'UTC'::text)))
+);
+
+
+-- TABLE: target_state
+
+CREATE TABLE public.target_state (
+    target_id bigint NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    since timestamp with time zone DEFAULT now() NOT NULL,
+    consecutive_ok integer DEFAULT 0 NOT NULL,
+    consecutive_fail integer DEFAULT 0 NOT NULL,
+    last_checked_at timestamp with time zone,
+    last_ok boolean,
+    last_latency_ms real,
+    last_status_code smallint,
+    last_error_class text,
+    last_error_message text,
+    tls_expires_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    cur_hour timestamp with time zone,
+    cur_checks integer DEFAULT 0 NOT NULL,
+    cur_ok integer DEFAULT 0 NOT NULL,
+    cur_latency_sum_ms double precision DEFAULT 0 NOT NULL,
+    cur_latency_max_ms real DEFAULT 0 NOT NULL,
+    cur_latency_count integer DEFAULT 0 NOT NULL,
+    cur_latency_buckets integer[],
+    CONSTRAINT target_state_counts_valid CHECK (((consecutive_ok >= 0) AND (consecutive_fail >= 0))),
+    CONSTRAINT target_state_cur_counts_valid CHECK ((((cur_ok >= 0) AND (cur_ok <= cur_checks)) AND ((cur_latency_count >= 0) AND (cur_latency_count <= cur_checks)))),
+    CONSTRAINT target_state_cur_hour_aligned CHECK ((cur_hour = (date_trunc('hour'::text, (cur_hour AT TIME ZONE 'UTC'::text)) AT TIME ZONE 'UTC'::text))),
+    CONSTRAINT target_state_status_valid CHECK ((status = ANY (ARRAY['up'::text, 'down'::text, 'pending'::text, 'paused'::text])))
+)
+WITH (fillfactor='50');
+
+
+-- VIEW: check_rollups
+
+CREATE VIEW public.check_rollups AS
+ SELECT check_rollups_hourly.target_id,
+    check_rollups_hourly.hour,
+    check_rollups_hourly.checks,
+    check_rollups_hourly.ok,
+    check_rollups_hourly.latency_sum_ms,
+    check_rollups_hourly.latency_max_ms,
+    check_rollups_hourly.latency_count,
+    check_rollups_hourly.latency_buckets
+   FROM public.check_rollups_hourly
+UNION ALL
+ SELECT target_state.target_id,
+    target_state.cur_hour AS hour,
+    target_state.cur_checks AS checks,
+    target_state.cur_ok AS ok,
+    target_state.cur_latency_sum_ms AS latency_sum_ms,
+    target_state.cur_latency_max_ms AS latency_max_ms,
+    target_state.cur_latency_count AS latency_count,
+    target_state.cur_latency_buckets AS latency_buckets
+   FROM public.target_state
+  WHERE (target_state.cur_hour IS NOT NULL);
+
+
+-- VIEW: check_rollups_current
+
+CREATE VIEW public.check_rollups_current AS
+ SELECT target_id,
+    cur_hour AS hour,
+    cur_checks AS checks,
+    cur_ok AS ok,
+    cur_latency_sum_ms AS latency_sum_ms,
+    cur_latency_max_ms AS latency_max_ms,
+    cur_latency_count AS latency_count,
+    cur_latency_buckets AS latency_buckets
+   FROM public.target_state
+  WHERE (cur_hour IS NOT NULL);
+
+
+-- TABLE: check_rollups_daily
+
+CREATE TABLE public.check_rollups_daily (
+    target_id bigint NOT NULL,
+    day date NOT NULL,
+    checks integer DEFAULT 0 NOT NULL,
+    ok integer DEFAULT 0 NOT NULL,
+    latency_sum_ms double precision DEFAULT 0 NOT NULL,
+    latency_max_ms real DEFAULT 0 NOT NULL,
+    latency_count integer DEFAULT 0 NOT NULL,
+    latency_buckets integer[] NOT NULL,
+    CONSTRAINT check_rollups_daily_counts_valid CHECK ((((ok >= 0) AND (ok <= checks)) AND ((latency_count >= 0) AND (latency_count <= checks))))
+);
+
+
+-- VIEW: check_rollups_days
+
+CREATE VIEW public.check_rollups_days AS
+ SELECT check_rollups_daily.target_id,
+    check_rollups_daily.day,
+    check_rollups_daily.checks,
+    check_rollups_daily.ok,
+    check_rollups_daily.latency_sum_ms,
+    check_rollups_daily.latency_max_ms,
+    check_rollups_daily.latency_count,
+    check_rollups_daily.latency_buckets
+   FROM public.check_rollups_daily
+UNION ALL
+ SELECT target_state.target_id,
+    ((target_state.cur_hour AT TIME ZONE 'UTC'::text))::date AS day,
+    target_state.cur_checks AS checks,
+    target_state.cur_ok AS ok,
+    target_state.cur_latency_sum_ms AS latency_sum_ms,
+    target_state.cur_latency_max_ms AS latency_max_ms,
+    target_state.cur_latency_count AS latency_count,
+    target_state.cur_latency_buckets AS latency_buckets
+   FROM public.target_state
+  WHERE (target_state.cur_hour IS NOT NULL);
+
+
+-- TABLE: checks
+
+CREATE TABLE public.checks (
+    target_id bigint NOT NULL,
+    checked_at timestamp with time zone NOT NULL,
+    due_at timestamp with time zone,
+    ok boolean NOT NULL,
+    latency_ms real,
+    status_code smallint,
+    error_class text,
+    error_message text,
+    timings jsonb,
+    CONSTRAINT checks_error_class_when_failed CHECK ((ok OR (error_class IS NOT NULL))),
+    CONSTRAINT checks_latency_valid CHECK (((latency_ms IS NULL) OR (latency_ms >= (0)::double precision)))
+)
+PARTITION BY RANGE (checked_at);
+
+
+-- TABLE: incidents
+
+CREATE TABLE public.incidents (
+    id bigint NOT NULL,
+    target_id bigint NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    ended_at timestamp with time zone,
+    cause text NOT NULL,
+    CONSTRAINT incidents_end_after_start CHECK (((ended_at IS NULL) OR (ended_at >= started_at)))
+);
+
+
+-- SEQUENCE: incidents_id_seq
+
+ALTER TABLE public.incidents ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.incidents_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+-- TABLE: schedule
+
+CREATE TABLE public.schedule (
+    target_id bigint NOT NULL,
+    anchor_at timestamp with time zone NOT NULL,
+    next_check_at timestamp with time zone NOT NULL
+);
+
+
+-- TABLE: targets
+
+CREATE TABLE public.targets (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    address text NOT NULL,
+    interval_s double precision NOT NULL,
+    timeout_s double precision NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    settings jsonb DEFAULT '{}'::jsonb NOT NULL,
+    failure_threshold integer DEFAULT 1 NOT NULL,
+    success_threshold integer DEFAULT 1 NOT NULL,
+    labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT targets_address_valid CHECK ((((char_length(address) >= 1) AND (char_length(address) <= 2048)) AND (address !~ '\s'::text) AND
+CASE kind
+    WHEN 'http'::text THEN (address ~* '^https?://[^/?#]+'::text)
+    WHEN 'tcp'::text THEN ((address ~ '^(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):[0-9]{1,5}$'::text) AND ((("substring"(address, ':([0-9]{1,5})$'::text))::integer >= 1) AND (("substring"(address, ':([0-9]{1,5})$'::text))::integer <= 65535)))
+    WHEN 'icmp'::text THEN (address ~ '^[^/\[\]]+$'::text)
+    ELSE true
+END)),
+    CONSTRAINT targets_failure_threshold_valid CHECK (((failure_threshold >= 1) AND (failure_threshold <= 100))),
+    CONSTRAINT targets_interval_valid CHECK (((interval_s >= (1)::double precision) AND (interval_s <= (86400)::double precision))),
+    CONSTRAINT targets_kind_valid CHECK ((kind = ANY (ARRAY['http'::text, 'tcp'::text, 'icmp'::text]))),
+    CONSTRAINT targets_labels_object CHECK ((jsonb_typeof(labels) = 'object'::text)),
+    CONSTRAINT targets_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name = btrim(name)))),
+    CONSTRAINT targets_settings_object CHECK ((jsonb_typeof(settings) = 'object'::text)),
+    CONSTRAINT targets_success_threshold_valid CHECK (((success_threshold >= 1) AND (success_threshold <= 100))),
+    CONSTRAINT targets_timeout_valid CHECK (((timeout_s > (0)::double precision) AND (timeout_s < interval_s)))
+);
+
+
+-- SEQUENCE: targets_id_seq
+
+ALTER TABLE public.targets ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.targets_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+-- CONSTRAINT: check_rollups_daily check_rollups_daily_pkey
+
+ALTER TABLE ONLY public.check_rollups_daily
+    ADD CONSTRAINT check_rollups_daily_pkey PRIMARY KEY (target_id, day);
+
+
+-- CONSTRAINT: check_rollups_hourly check_rollups_hourly_pkey
+
+ALTER TABLE ONLY public.check_rollups_hourly
+    ADD CONSTRAINT check_rollups_hourly_pkey PRIMARY KEY (target_id, hour);
+
+
+-- CONSTRAINT: incidents incidents_pkey
+
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: schedule schedule_pkey
+
+ALTER TABLE ONLY public.schedule
+    ADD CONSTRAINT schedule_pkey PRIMARY KEY (target_id);
+
+
+-- CONSTRAINT: target_state target_state_pkey
+
+ALTER TABLE ONLY public.target_state
+    ADD CONSTRAINT target_state_pkey PRIMARY KEY (target_id);
+
+
+-- CONSTRAINT: targets targets_name_unique
+
+ALTER TABLE ONLY public.targets
+    ADD CONSTRAINT targets_name_unique UNIQUE (name);
+
+
+-- CONSTRAINT: targets targets_pkey
+
+ALTER TABLE ONLY public.targets
+    ADD CONSTRAINT targets_pkey PRIMARY KEY (id);
+
+
+-- INDEX: checks_target_time_key
+
+CREATE UNIQUE INDEX checks_target_time_key ON ONLY public.checks USING btree (target_id, checked_at DESC, due_at);
+
+
+-- INDEX: incidents_one_open_per_target
+
+CREATE UNIQUE INDEX incidents_one_open_per_target ON public.incidents USING btree (target_id) WHERE (ended_at IS NULL);
+
+
+-- INDEX: incidents_started_idx
+
+CREATE INDEX incidents_started_idx ON public.incidents USING btree (started_at DESC);
+
+
+-- INDEX: incidents_target_started_idx
+
+CREATE INDEX incidents_target_started_idx ON public.incidents USING btree (target_id, started_at DESC);
+
+
+-- INDEX: schedule_next_check_at_idx
+
+CREATE INDEX schedule_next_check_at_idx ON public.schedule USING btree (next_check_at);
+
+
+-- INDEX: target_state_status_idx
+
+CREATE INDEX target_state_status_idx ON public.target_state USING btree (status);
+
+
+-- INDEX: targets_disabled_idx
+
+CREATE INDEX targets_disabled_idx ON public.targets USING btree (id) WHERE (NOT enabled);
+
+
+-- TRIGGER: check_rollups_hourly check_rollups_daily_sync
+
+CREATE TRIGGER check_rollups_daily_sync AFTER INSERT OR DELETE OR UPDATE ON public.check_rollups_hourly FOR EACH ROW EXECUTE FUNCTION public.vigil_rollups_daily_sync();
+
+
+-- TRIGGER: targets targets_notify
+
+CREATE TRIGGER targets_notify AFTER INSERT OR DELETE OR UPDATE ON public.targets FOR EACH ROW EXECUTE FUNCTION public.vigil_targets_notify();
+
+
+-- TRIGGER: targets targets_spread_insert
+
+CREATE TRIGGER targets_spread_insert AFTER INSERT ON public.targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_targets_spread();
+
+
+-- TRIGGER: targets targets_spread_update
+
+CREATE TRIGGER targets_spread_update AFTER UPDATE ON public.targets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_targets_spread();
+
+
+-- TRIGGER: targets targets_sync
+
+CREATE TRIGGER targets_sync AFTER INSERT OR UPDATE ON public.targets FOR EACH ROW EXECUTE FUNCTION public.vigil_targets_sync();
+
+
+-- FK CONSTRAINT: incidents incidents_target_id_fkey
+
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: schedule schedule_target_id_fkey
+
+ALTER TABLE ONLY public.schedule
+    ADD CONSTRAINT schedule_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: target_state target_state_target_id_fkey
+
+ALTER TABLE ONLY public.target_state
+    ADD CONSTRAINT target_state_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
