@@ -49,7 +49,7 @@ def _leaf(cn: str, sans: list[x509.GeneralName], not_before: dt.datetime, not_af
 def make_certs(directory: Path) -> Certs:
     """A CA and these leaves: `good` (127.0.0.1, CA-signed), `self_signed` (127.0.0.1, no CA),
     `expired` (CA-signed, ended yesterday) and `wrong_host` (CA-signed, for another name)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("Vigil fault-suite CA")
     ca = (x509.CertificateBuilder()

@@ -181,7 +181,7 @@ async def zoo_run(zoo_db: str, hostile: dict[str, int], healthy: dict[str, int],
         try:
             await worker.started()
             # One statement: the schedule spreads the first checks over the first interval.
-            await db.execute(INSERT, *map(list, zip(*rows)))
+            await db.execute(INSERT, *map(list, zip(*rows, strict=False)))
             at, rss, health = await _watch(db, worker)
             dropped = await worker.metric("vigil_worker_results_dropped_total")
         finally:

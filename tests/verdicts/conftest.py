@@ -16,10 +16,9 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from vigil_core.settings import Settings
+from vigil_worker import checks
 from vigil_worker.checks import CheckContext
-from vigil_worker.checks.http import new_session
-from vigil_worker.checks.icmp import Pinger
-from vigil_worker.checks.resolver import Resolver
 
 from ..support import free_port, wait_http_ok
 from .cases import BODY_CAP, CASES, blackbox_module
@@ -101,13 +100,9 @@ async def blackbox(loopback: Loopback, verdict_dir: Path) -> AsyncIterator[Black
 
 @asynccontextmanager
 async def vigil_context() -> AsyncIterator[CheckContext]:
-    """The worker's CheckContext wired as serve() wires it; the one place to adapt if that changes."""
-    resolver, pinger = Resolver(), Pinger()
-    async with new_session(resolver=resolver.for_aiohttp()) as http:
-        yield CheckContext(http=http, pinger=pinger, http_body_cap_bytes=BODY_CAP,
-                           resolver=resolver)
-    await resolver.close()
-    pinger.close()
+    """The checks' context started as serve() starts it; the one place to adapt if that changes."""
+    async with checks.running(Settings(worker_http_body_cap_bytes=BODY_CAP)) as ctx:
+        yield ctx
 
 
 @pytest.fixture(scope="session")

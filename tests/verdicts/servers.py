@@ -190,7 +190,7 @@ def _certificates(directory: Path) -> tuple[Path, dict[str, ssl.SSLContext]]:
     `self-signed` is outside the CA, so it is untrusted for both probers; `expired` and
     `wrong-host` are signed by the CA, so blackbox fails them for exactly that one reason.
     """
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     year = dt.timedelta(days=365)
     loopback_ip = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
     ca_key = ec.generate_private_key(ec.SECP256R1())

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from vigil_api.targets.schemas import TargetCreate
-from vigil_api.targets.service import to_params
+from vigil_api.targets.service import to_row
 from vigil_core.text import storable
 from vigil_worker.checks import CheckContext, ClaimedTarget, Outcome, run_check
 
@@ -27,14 +27,16 @@ def stored_settings(case: Case, address: str) -> dict:
         return {}
     spec = {"kind": "http", "name": case.id, "url": address, "timeout_s": case.timeout_s,
             **case.settings}
-    return to_params(msgspec.convert(spec, TargetCreate))[6]
+    return to_row(msgspec.convert(spec, TargetCreate))["settings"]
 
 
 def claimed(case: Case, address: str) -> ClaimedTarget:
-    now = dt.datetime.now(dt.timezone.utc)
-    return ClaimedTarget(id=1, name=case.id, kind=case.kind, address=address, interval_s=60,
-                         timeout_s=case.timeout_s, settings=stored_settings(case, address),
-                         anchor_at=now, due_at=now)
+    """The target as the worker claims it from the row the API wrote."""
+    now = dt.datetime.now(dt.UTC)
+    return ClaimedTarget.from_row({"id": 1, "name": case.id, "kind": case.kind, "address": address,
+                                   "interval_s": 60, "timeout_s": case.timeout_s,
+                                   "settings": stored_settings(case, address),
+                                   "anchor_at": now, "due_at": now})
 
 
 def describe(outcome: Outcome) -> str:

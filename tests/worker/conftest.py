@@ -144,7 +144,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path, dt.datetime]:
     end = subprocess.run(["openssl", "x509", "-enddate", "-noout", "-in", str(cert)],
                          check=True, capture_output=True, text=True).stdout
     not_after = dt.datetime.strptime(end.strip().split("=", 1)[1], "%b %d %H:%M:%S %Y %Z")
-    return cert, key, not_after.replace(tzinfo=dt.timezone.utc)
+    return cert, key, not_after.replace(tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="session")

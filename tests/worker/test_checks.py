@@ -11,26 +11,30 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.abc import AbstractResolver
 
-from vigil_worker.checks import CheckContext, ClaimedTarget, run_check
+from vigil_core import kinds
+from vigil_core.kinds import HttpSettings
+from vigil_worker import checks
+from vigil_worker.checks import CheckContext, ClaimedTarget, icmp, run_check
+from vigil_worker.checks.http import KIND as HTTP
 from vigil_worker.checks.http import new_session
-from vigil_worker.checks.icmp import Pinger
 
 from .conftest import Servers
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 def target(kind: str, address: str, timeout_s: float = 2.0, **settings: object) -> ClaimedTarget:
-    return ClaimedTarget(id=1, name="t", kind=kind, address=address, interval_s=60,
-                         timeout_s=timeout_s, settings=dict(settings), anchor_at=NOW, due_at=NOW)
+    """The target as the worker claims it, with `settings` as they are stored in its row."""
+    return ClaimedTarget.from_row({"id": 1, "name": "t", "kind": kind, "address": address,
+                                   "interval_s": 60, "timeout_s": timeout_s, "settings": settings,
+                                   "anchor_at": NOW, "due_at": NOW})
 
 
 @pytest.fixture
 async def ctx() -> AsyncIterator[CheckContext]:
-    pinger = Pinger()
-    async with new_session() as http:
-        yield CheckContext(http=http, pinger=pinger, http_body_cap_bytes=1 << 20)
-    pinger.close()
+    """The checks' context as a worker with default settings starts it."""
+    async with checks.running() as started:
+        yield started
 
 
 # (id, address from the servers, timeout, settings, ok, error_class, status_code)
@@ -134,7 +138,7 @@ async def test_http_session_resolves_through_the_given_resolver(servers: Servers
     port = servers.http.rsplit(":", 1)[1]
     resolver = HostsResolver({"app.vigil.test": "127.0.0.1"})
     async with new_session(resolver=resolver) as http:
-        with_resolver = CheckContext(http=http, pinger=ctx.pinger)
+        with_resolver = CheckContext(resources={HTTP.name: http})
         first = await run_check(target("http", f"http://app.vigil.test:{port}/ok"), with_resolver)
         # two hops (/once redirects to /ok), both answered from the DNS cache (ttl_dns_cache)
         second = await run_check(target("http", f"http://app.vigil.test:{port}/once"), with_resolver)
@@ -180,4 +184,50 @@ async def test_icmp_1000_concurrent_no_false_timeouts(ctx: CheckContext) -> None
         outcomes = await asyncio.gather(*(run_check(t, ctx) for t in targets))
         failed = [o for o in outcomes if not o.ok]
         assert failed == [], f"{len(failed)} of 1000 failed, e.g. {failed[0]}"
-    assert ctx.pinger.in_flight == 0  # every waiter was resolved and removed
+    assert ctx.resource(icmp.KIND).in_flight == 0  # every waiter was resolved and removed
+
+
+# -- the stored settings, read once per claim ----------------------------------------------
+
+API_WRITES = {"method": "GET", "expected_status": ["2xx", "3xx"], "headers": {}, "verify_tls": True,
+              "follow_redirects": True, "max_redirects": 10}
+
+
+@pytest.mark.parametrize("stored, expected", [
+    pytest.param(API_WRITES, HttpSettings(), id="as-the-api-writes-them"),
+    pytest.param({}, HttpSettings(), id="nothing-stored"),
+    pytest.param({"keyword": None, "expected_status": None, "max_redirects": 2},
+                 HttpSettings(max_redirects=2), id="nulls-take-defaults"),
+    pytest.param({"method": "PUT", "body": "{}", "expected_status": [204, "3xx"]},
+                 HttpSettings(method="PUT", body="{}", expected_status=(204, "3xx")), id="body"),
+])
+def test_stored_http_settings_decode(stored: dict, expected: HttpSettings) -> None:
+    assert target("http", "http://127.0.0.1:9/", **stored).settings == expected
+
+
+@pytest.mark.parametrize("kind, stored, reason", [
+    pytest.param("http", {"methd": "GET"}, "unknown field `methd`", id="unknown-field"),
+    pytest.param("http", {"max_redirects": "ten"}, "Expected `int`, got `str`", id="wrong-type"),
+    pytest.param("http", {"expected_status": []}, "length >= 1", id="no-status-expected"),
+    pytest.param("tcp", {"keyword": "x"}, "unknown field `keyword`", id="tcp-has-none"),
+])
+async def test_settings_the_worker_cannot_read_are_unsupported(ctx: CheckContext, kind: str,
+                                                               stored: dict, reason: str) -> None:
+    outcome = await run_check(target(kind, "127.0.0.1:9" if kind == "tcp" else "http://127.0.0.1:9/",
+                                     **stored), ctx)
+    assert (outcome.ok, outcome.error_class) == (False, "unsupported")
+    assert reason in outcome.error_message
+
+
+def test_the_next_slot_is_the_same_target_at_another_due_time() -> None:
+    first = target("http", "http://127.0.0.1:9/", keyword="ok")
+    later = first.at(NOW + dt.timedelta(seconds=60))
+    assert (later.due_at, later.anchor_at, later.settings) == (NOW + dt.timedelta(seconds=60), NOW,
+                                                                first.settings)
+    assert first.due_at == NOW
+
+
+def test_every_registered_kind_checks_the_struct_the_api_writes() -> None:
+    """The worker decodes a row with vigil_core.kinds; run_check calls a check only with its
+    own kind's struct. A mismatch would make every target of the kind `unsupported`."""
+    assert {name: kind.settings for name, kind in checks.REGISTRY.items()} == kinds.SETTINGS

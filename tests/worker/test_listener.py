@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from .conftest import Servers, add_target, running_worker, wait_for, worker_settings
 
 
@@ -24,12 +22,16 @@ async def test_terminated_listener_reconnects_and_resyncs(db, db_url: str, serve
                        what="listener reconnected")
         await wait_for(lambda: scheduler.in_flight == 0, timeout=2, what="slot cancelled")
         assert listener.conn.get_server_pid() != pid
-        await asyncio.sleep(1.6)
+        await wait_for(lambda: db.fetchval(
+            "SELECT now() > min(due_at) + interval '2 s' FROM checks WHERE target_id = $1", tid),
+            timeout=5, what="the database clock past the cancelled slot's due time")
         assert worker.metrics.registry.get_sample_value(
             "vigil_worker_listener_reconnects_total") == 1
-        # and it hears NOTIFYs again: a new target is checked at once
+        # and it hears NOTIFYs again: a new target is checked at once. Once its result is
+        # stored, the cancelled slot (due earlier) would be stored too, had it run.
         new = await add_target(db, "after reconnect", "tcp", servers.listening, interval_s=60)
         await wait_for(lambda: db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", new),
                        timeout=2, what="check after reconnect")
+        assert await db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", tid) == 1
     assert await db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", tid) == 1
 

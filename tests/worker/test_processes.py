@@ -6,8 +6,10 @@ import asyncio
 import signal
 import subprocess
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
+import pytest
 
 from ..support import free_port, spawn_vigil, stop_process, wait_http_ok
 from .conftest import Servers, add_target, wait_for
@@ -20,10 +22,27 @@ def _worker(db_url: str, port: int) -> subprocess.Popen:
                         "VIGIL_WORKER_LISTENER_PING_S": "1", "VIGIL_WORKER_GRACE_S": "5"})
 
 
-async def test_metrics_lint_healthz_and_graceful_sigterm(db, db_url: str, servers: Servers) -> None:
+@pytest.fixture
+async def hang_server() -> AsyncIterator[tuple[str, list[asyncio.StreamWriter]]]:
+    """An HTTP address that accepts and never answers; yields it and the connections accepted."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/", accepted
+    for writer in accepted:
+        writer.close()
+    server.close()
+
+
+async def test_metrics_lint_healthz_and_graceful_sigterm(
+        db, db_url: str, servers: Servers, hang_server: tuple[str, list[asyncio.StreamWriter]]) -> None:
+    hang_url, hang_accepted = hang_server
     await add_target(db, "web", "http", servers.http + "/ok", interval_s=1)
     await add_target(db, "down", "tcp", servers.refused, interval_s=1)
-    await add_target(db, "hang", "http", servers.hang + "/", interval_s=5, timeout_s=2)
+    await add_target(db, "hang", "http", hang_url, interval_s=5, timeout_s=2)
     port = free_port()
     proc = _worker(db_url, port)
     try:
@@ -50,10 +69,8 @@ async def test_metrics_lint_healthz_and_graceful_sigterm(db, db_url: str, server
 
         # SIGTERM while the hanging check is in flight: it finishes (times out), is flushed,
         # and the process exits within the grace period.
-        await wait_for(lambda: db.fetchval("SELECT count(*) FROM checks c JOIN targets t "
-                                           "ON t.id = c.target_id WHERE t.name = 'hang'"),
-                       timeout=6, what="first hang check")
-        await asyncio.sleep(3.3)  # the hang target's 2nd slot (at 5 s) is in flight now
+        # The hang target's 2nd slot (5 s after the 1st) has connected: it is in flight.
+        await wait_for(lambda: len(hang_accepted) == 2, timeout=15, what="the hang target's 2nd check")
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=10)

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from vigil_core.db import create_pool
 from vigil_core.models import CheckResult
+from vigil_core.notify import (
+    STATUS_CHANNEL,
+    ResultsStored,
+    StateChanged,
+    StatusEvent,
+    decode_status_event,
+)
 from vigil_core.rollups import BUCKET_COUNT, bucket_index
-from vigil_core.notify import STATUS_CHANNEL, ResultsStored, StateChanged, decode_status_event
 from vigil_worker import maintenance
 from vigil_worker.metrics import WorkerMetrics
 from vigil_worker.results import OfflineResult, ResultWriter
 
-from .conftest import add_target
+from .conftest import add_target, wait_for
 
 
 @pytest.fixture
@@ -25,12 +33,35 @@ async def pool(db_url: str):
     await p.close()
 
 
+class StatusInbox:
+    """The vigil_status events heard on the test's own LISTEN connection, decoded."""
+
+    SENTINEL = "vigil-test-sentinel"  # not a status event
+
+    def __init__(self) -> None:
+        self.events: list[StatusEvent | None] = []
+        self._sentinel = asyncio.Event()
+
+    def __call__(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        if payload == self.SENTINEL:
+            self._sentinel.set()
+        else:
+            self.events.append(decode_status_event(payload))
+
+    async def settle(self, conn: asyncpg.Connection) -> list[StatusEvent | None]:
+        """Every event committed so far: a NOTIFY sent now is delivered after all of them."""
+        self._sentinel.clear()
+        await conn.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL, self.SENTINEL)
+        await asyncio.wait_for(self._sentinel.wait(), 10)
+        return self.events
+
+
 @pytest.fixture
-async def status_events(db):
-    events: list = []
-    await db.add_listener(STATUS_CHANNEL, lambda *a: events.append(decode_status_event(a[3])))
-    yield events
-    await db.remove_listener(STATUS_CHANNEL, lambda *a: None)
+async def status_events(db: asyncpg.Connection) -> AsyncIterator[StatusInbox]:
+    inbox = StatusInbox()
+    await db.add_listener(STATUS_CHANNEL, inbox)
+    yield inbox
+    await db.remove_listener(STATUS_CHANNEL, inbox)
 
 
 def result(tid: int, at: dt.datetime, ok: bool, latency: float = 12.0, **kw) -> CheckResult:
@@ -43,7 +74,7 @@ async def test_thresholds_open_and_close_incidents_exactly_once(db, pool, status
     tid = await add_target(db, "flaky", "tcp", "127.0.0.1:9", failure_threshold=2,
                            success_threshold=2)
     writer = ResultWriter(pool, 1000, WorkerMetrics())
-    t0 = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    t0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
     at = lambda i: t0 + dt.timedelta(seconds=i)  # noqa: E731
     # one flush per result, as a slow trickle would do, then some in one batch
     for i, ok in enumerate([True, False, False, False, True]):
@@ -55,18 +86,18 @@ async def test_thresholds_open_and_close_incidents_exactly_once(db, pool, status
     assert incidents[0]["cause"] == "refused: connection refused"
     st = await db.fetchrow("SELECT * FROM target_state WHERE target_id = $1", tid)
     assert (st["status"], st["since"], st["consecutive_ok"], st["last_checked_at"]) == ("up", at(5), 3, at(6))
-    await asyncio.sleep(0.1)  # notifications arrive after commit
-    states = [e for e in status_events if isinstance(e, StateChanged)]
+    events = await status_events.settle(db)
+    states = [e for e in events if isinstance(e, StateChanged)]
     assert [(e.previous, e.status) for e in states] == [("pending", "up"), ("up", "down"), ("down", "up")]
     assert states[1].since == at(2).isoformat()
-    stored = [e for e in status_events if isinstance(e, ResultsStored)]
+    stored = [e for e in events if isinstance(e, ResultsStored)]
     assert len(stored) == 6 and all(e.target_ids == [tid] for e in stored)
 
 
 async def test_rollups_follow_each_flush(db, pool) -> None:
     tid = await add_target(db, "rolled", "tcp", "127.0.0.1:9")
     writer = ResultWriter(pool, 1000, WorkerMetrics())
-    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     await writer.write([result(tid, hour + dt.timedelta(seconds=1), True, 0.5),
                         result(tid, hour + dt.timedelta(seconds=2), True, 40.0)])
     await writer.write([result(tid, hour + dt.timedelta(seconds=3), False, 900.0),
@@ -106,7 +137,7 @@ async def test_the_current_hour_buckets_add_up_flush_after_flush(db, pool, flush
     several times, none for a failed check, several buckets): the sum is every check's bucket."""
     tid = await add_target(db, "buckets", "tcp", "127.0.0.1:9")
     writer = ResultWriter(pool, 1000, WorkerMetrics())
-    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     want = [0] * BUCKET_COUNT
     second = 0
     for latencies in flushes:
@@ -128,7 +159,7 @@ async def test_parts_of_one_hour_merge_into_its_row(db, pool) -> None:
     and a late part of the same hour in the moving batch is merged into it as well."""
     tid = await add_target(db, "merged", "tcp", "127.0.0.1:9")
     writer = ResultWriter(pool, 1000, WorkerMetrics())
-    hour = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     at = lambda s: hour + dt.timedelta(seconds=s)  # noqa: E731
     await writer.write([result(tid, at(10), True, 0.5)])  # the current hour starts
     await writer.write([result(tid, at(5), True, 40.0)])  # older than the state: to the table
@@ -148,7 +179,7 @@ async def test_parts_of_one_hour_merge_into_its_row(db, pool) -> None:
 async def test_missing_partition_is_created_and_the_insert_retried(db, pool) -> None:
     tid = await add_target(db, "far", "tcp", "127.0.0.1:9")
     writer = ResultWriter(pool, 1000, WorkerMetrics())
-    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)  # before the first partition
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)  # before the first partition
     await writer.write([result(tid, old, True)])
     assert await db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", tid) == 1
 
@@ -158,7 +189,7 @@ async def test_results_of_deleted_targets_and_stored_offline_slots_are_skipped(d
     gone = await add_target(db, "gone", "tcp", "127.0.0.1:9")
     await db.execute("DELETE FROM targets WHERE id = $1", gone)
     writer = ResultWriter(pool, 1000, WorkerMetrics())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     await writer.write([result(kept, now, True), result(gone, now, True)])
     # the same slot checked offline by this worker and stored by another: recorded once
     dup = OfflineResult(target_id=kept, checked_at=now + dt.timedelta(milliseconds=3), due_at=now,
@@ -171,8 +202,8 @@ async def test_results_of_deleted_targets_and_stored_offline_slots_are_skipped(d
 async def test_buffer_is_bounded_and_drops_are_counted(pool) -> None:
     metrics = WorkerMetrics()
     writer = ResultWriter(pool, 5, metrics)
-    now = dt.datetime.now(dt.timezone.utc)
-    for i in range(8):
+    now = dt.datetime.now(dt.UTC)
+    for _ in range(8):
         writer.add(result(1, now, True))
     assert len(writer) == 5 and writer.dropped == 3
     assert metrics.registry.get_sample_value("vigil_worker_results_dropped_total") == 3
@@ -183,7 +214,7 @@ async def test_maintenance_creates_ahead_drops_old_and_runs_once_at_a_time(db, p
     await db.execute("SELECT vigil_ensure_check_partitions(40, 0)")
     names = lambda: db.fetch("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "  # noqa: E731
                              "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'checks' ORDER BY 1")
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     done = await maintenance.run_once(pool, retention_days=30)
     parts = [r[0] for r in await names()]
     days = [dt.datetime.strptime(p[7:], "%Y%m%d").date() for p in parts]
@@ -192,8 +223,13 @@ async def test_maintenance_creates_ahead_drops_old_and_runs_once_at_a_time(db, p
     assert done["dropped"] == 10
     # while another worker holds the maintenance lock, this one skips the round
     async with pool.acquire() as other, other.transaction():
-        await other.execute("SELECT pg_advisory_xact_lock(7236002)")
+        await other.execute("SELECT pg_advisory_xact_lock(vigil_maintenance_lock_key())")
         assert await maintenance.run_once(pool, retention_days=30) is None
+
+
+# Backends waiting for a lock this connection holds (pg_locks is read live; pg_stat_activity
+# would stay the same snapshot for the whole transaction).
+LOCK_WAITERS = "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY (pg_blocking_pids(pid))"
 
 
 async def test_overlapping_flushes_never_share_a_target(db, pool) -> None:
@@ -202,14 +238,14 @@ async def test_overlapping_flushes_never_share_a_target(db, pool) -> None:
     other = await add_target(db, "other", "tcp", "127.0.0.1:9")
     writer = ResultWriter(pool, 1000, WorkerMetrics(), max_batch=10)  # overlap from 1 waiting
     running = asyncio.create_task(writer.run())
-    t0 = dt.datetime.now(dt.timezone.utc)
+    t0 = dt.datetime.now(dt.UTC)
     count = "SELECT count(*) FROM checks WHERE target_id = $1"
     try:
         async with db.transaction():
             # Hold slow's state row: the flush that takes slow's first result blocks on it.
             await db.execute("SELECT 1 FROM target_state WHERE target_id = $1 FOR UPDATE", slow)
             writer.add(result(slow, t0, False))
-            await asyncio.sleep(0.2)
+            await wait_for(lambda: db.fetchval(LOCK_WAITERS), what="the first flush waiting for the row lock")
             writer.add(result(other, t0, True))
             writer.add(result(slow, t0 + dt.timedelta(seconds=1), False))
             deadline = asyncio.get_running_loop().time() + 10
@@ -231,7 +267,7 @@ async def test_flushes_update_target_state_in_place(db, pool) -> None:
     the indexes, and the table does not grow round after round."""
     ids = [await add_target(db, f"hot-{i}", "tcp", "127.0.0.1:9") for i in range(300)]
     writer = ResultWriter(pool, 10_000, WorkerMetrics())
-    t0 = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    t0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
     pages = "SELECT target_id, (ctid::text::point)[0] AS page FROM target_state WHERE target_id = ANY($1)"
     seen = []
     for round_ in range(4):  # the first rounds fill the rows in (they grow), the later ones are steady

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 
 from .conftest import Servers, add_target, running_worker, wait_for, worker_settings
 
 SECOND = dt.timedelta(seconds=1)
+# True once now() is past the second slot (first due + interval) of every target in $1.
+PAST_SECOND_SLOTS = """SELECT now() > max(first_due) + make_interval(secs => $2)
+                         FROM (SELECT min(due_at) AS first_due FROM checks
+                                WHERE target_id = ANY($1) GROUP BY target_id) firsts"""
 
 
 async def test_fixed_rate_no_drift_and_hanging_targets_do_not_delay_others(
@@ -17,8 +20,13 @@ async def test_fixed_rate_no_drift_and_hanging_targets_do_not_delay_others(
                               interval_s=1, timeout_s=0.9)
     for i in range(6):  # each hangs until its timeout, holding a slot
         await add_target(db, f"hang {i}", "http", servers.hang + "/", interval_s=1, timeout_s=0.9)
+    steady_ok = "SELECT count(*) FILTER (WHERE ok) >= $2 FROM checks WHERE target_id = $1"
+    timed_out = "SELECT count(DISTINCT target_id) = 6 FROM checks WHERE error_class = 'timeout'"
     async with running_worker(worker_settings(db_url, worker_concurrency=10)):
-        await asyncio.sleep(3.6)
+        # Three of steady's slots while every hanging target holds a slot until its timeout.
+        await wait_for(lambda: db.fetchval(steady_ok, steady, 1), timeout=15, what="steady's first check")
+        await wait_for(lambda: db.fetchval(timed_out), timeout=15, what="every hang timed out")
+        await wait_for(lambda: db.fetchval(steady_ok, steady, 3), timeout=15, what="steady's 3rd check")
     rows = await db.fetch("SELECT due_at, checked_at, ok FROM checks WHERE target_id = $1 "
                           "ORDER BY due_at", steady)
     assert len(rows) >= 3 and all(r["ok"] for r in rows)
@@ -31,8 +39,8 @@ async def test_fixed_rate_no_drift_and_hanging_targets_do_not_delay_others(
 
 
 async def test_new_target_is_checked_at_once(db, db_url: str, servers: Servers) -> None:
-    async with running_worker(worker_settings(db_url, worker_poll_interval_s=30)):
-        await asyncio.sleep(0.2)
+    async with running_worker(worker_settings(db_url, worker_poll_interval_s=30)) as worker:
+        await wait_for(lambda: worker.listener.connected, what="listener up")
         started = time.monotonic()
         tid = await add_target(db, "fresh", "tcp", servers.listening, interval_s=60)
         await wait_for(lambda: db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", tid),
@@ -49,7 +57,7 @@ async def test_bulk_insert_is_spread_over_the_first_interval(db) -> None:
         "SELECT extract(epoch FROM next_check_at - min(next_check_at) OVER ()) FROM schedule "
         "ORDER BY 1")]
     assert offsets[0] == 0 and 9.8 <= float(offsets[-1]) < 10
-    gaps = {round(float(b - a), 3) for a, b in zip(offsets, offsets[1:])}
+    gaps = {round(float(b - a), 3) for a, b in zip(offsets, offsets[1:], strict=False)}
     assert gaps == {0.1}  # evenly: 100 targets over 10 s
     single = await add_target(db, "single", "tcp", "127.0.0.1:9", interval_s=10)
     due_now = await db.fetchval("SELECT s.next_check_at = t.created_at FROM schedule s "
@@ -88,10 +96,17 @@ async def test_disable_and_delete_cancel_a_claimed_slot(db, db_url: str, servers
         await db.execute("DELETE FROM targets WHERE id = $1", deleted)
         await wait_for(lambda: worker.scheduler.in_flight == 0, timeout=1,
                        what="claimed slots cancelled")
-        await asyncio.sleep(2.2)  # past the cancelled slots' due time
+        await wait_for(lambda: db.fetchval(PAST_SECOND_SLOTS, [disabled, deleted], 2.0), timeout=10,
+                       what="the database clock past the cancelled slots' due time")
+        # A target added now is checked at once: once its result is stored, a cancelled slot
+        # that had run anyway (due earlier) would be stored too.
+        sentinel = await add_target(db, "sentinel", "tcp", servers.listening, interval_s=60)
+        await wait_for(lambda: db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", sentinel),
+                       what="the sentinel's check")
+        assert await db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", disabled) == 1
     assert await db.fetchval("SELECT count(*) FROM checks WHERE target_id = $1", disabled) == 1
     status = await db.fetchval("SELECT status FROM target_state WHERE target_id = $1", disabled)
-    assert status == "unknown"
+    assert status == "paused"
 
 
 

@@ -9,8 +9,9 @@ Postgres time than the rest of the flush. Per target, oldest hour first, the bat
 * to a new current hour, when they are of a later hour: the newest such hour starts the new
   current hour, and the one it replaces is complete, so move_hours copies it to
   check_rollups_hourly first (a statement of its own, before store_batch);
-* to check_rollups_hourly, when they are of an earlier hour (two workers flushing out of
-  order), of an hour in between, or of the current hour while a later one replaces it.
+* to check_rollups_hourly (add_hours, after move_hours), when they are of an earlier hour
+  (two workers flushing out of order), of an hour in between, or of the current hour while a
+  later one replaces it.
 
 Targets whose state does not move (all their results older than the state, or disabled)
 keep their current hour; their sums go to check_rollups_hourly as they are.
@@ -18,9 +19,9 @@ keep their current hour; their sums go to check_rollups_hourly as they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from vigil_core.models import CheckResult
 from vigil_core.rollups import BUCKET_COUNT, bucket_index
@@ -81,7 +82,8 @@ def hour_of(at: datetime) -> int:
 
 
 def hour_start(hour: int) -> datetime:
-    return datetime.fromtimestamp(hour * 3600, timezone.utc)
+    """The start of hour number `hour` (hour_of), in UTC."""
+    return datetime.fromtimestamp(hour * 3600, UTC)
 
 
 class _HourCache:
@@ -91,7 +93,7 @@ class _HourCache:
     __slots__ = ("start", "end", "hour")
 
     def __init__(self) -> None:
-        self.start = self.end = datetime.max.replace(tzinfo=timezone.utc)
+        self.start = self.end = datetime.max.replace(tzinfo=UTC)
         self.hour = 0
 
     def __call__(self, at: datetime) -> int:
@@ -103,15 +105,16 @@ class _HourCache:
         return hour
 
 
-
 @dataclass(slots=True)
 class Split:
+    """Where a batch's sums go (see the module docstring)."""
+
     current: dict[int, tuple[int, Sums]] = field(default_factory=dict)  # target: (hour, sums)
     done: list[tuple[int, int, Sums]] = field(default_factory=list)  # (target, hour, sums)
     moved: list[int] = field(default_factory=list)  # targets whose current hour is complete
 
 
-def split(results: Iterable[CheckResult], current_hours: dict[int, int | None],
+def split(results: Iterable[CheckResult], current_hours: Mapping[int, int | None],
           moving: set[int]) -> Split:
     """Sum `results` per target and hour and split the sums as the module says.
 
@@ -119,24 +122,8 @@ def split(results: Iterable[CheckResult], current_hours: dict[int, int | None],
     yet); only targets in `moving` (those whose state the batch moves) get a current hour in
     the result.
     """
-    hours_of = _HourCache()
-    # In order of target and time (cheap when the caller sorted them so already), each
-    # target's hours come out grouped and oldest first, with no second sort.
-    by_target: dict[int, list[tuple[int, Sums]]] = {}
-    for r in sorted(results, key=BY_TARGET_AND_TIME):
-        hour = hours_of(r.checked_at)
-        hours = by_target.get(r.target_id)
-        if hours is None:
-            sums = Sums()
-            by_target[r.target_id] = [(hour, sums)]
-        elif hours[-1][0] == hour:
-            sums = hours[-1][1]
-        else:
-            sums = Sums()
-            hours.append((hour, sums))
-        sums.add(r)
     out = Split()
-    for target_id, hours in by_target.items():
+    for target_id, hours in _sums_by_target(results).items():
         if target_id not in moving:
             out.done.extend((target_id, hour, sums) for hour, sums in hours)
             continue
@@ -156,3 +143,24 @@ def split(results: Iterable[CheckResult], current_hours: dict[int, int | None],
                     out.done.append((target_id, hour, sums))
             out.current[target_id] = (current, added or Sums())
     return out
+
+
+def _sums_by_target(results: Iterable[CheckResult]) -> dict[int, list[tuple[int, Sums]]]:
+    """Each target's (hour, sums), oldest hour first."""
+    hours_of = _HourCache()
+    # In order of target and time (cheap when the caller sorted them so already), each
+    # target's hours come out grouped and oldest first, with no second sort.
+    by_target: dict[int, list[tuple[int, Sums]]] = {}
+    for r in sorted(results, key=BY_TARGET_AND_TIME):
+        hour = hours_of(r.checked_at)
+        hours = by_target.get(r.target_id)
+        if hours is None:
+            sums = Sums()
+            by_target[r.target_id] = [(hour, sums)]
+        elif hours[-1][0] == hour:
+            sums = hours[-1][1]
+        else:
+            sums = Sums()
+            hours.append((hour, sums))
+        sums.add(r)
+    return by_target

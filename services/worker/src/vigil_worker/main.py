@@ -7,15 +7,15 @@ import gc
 import signal
 import time
 
+import asyncpg
+from aiohttp import web
+
 from vigil_core.db import create_pool
 from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 
-from . import maintenance
+from . import checks, maintenance
 from .checks import CheckContext
-from .checks.http import new_session
-from .checks.icmp import Pinger
-from .checks.resolver import Resolver
 from .listener import Listener
 from .metrics import WorkerMetrics, start_http
 from .results import ResultWriter
@@ -44,14 +44,14 @@ class Worker:
     def __init__(self, settings: Settings, metrics: WorkerMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.pool = None
+        self.pool: asyncpg.Pool | None = None
         self.scheduler: Scheduler | None = None
         self.writer: ResultWriter | None = None
         self.listener: Listener | None = None
-        self.pinger: Pinger | None = None
+        self.checks: CheckContext | None = None
         self.dead_task: str | None = None  # a side task that died; the process is going down
 
-    def health(self) -> tuple[bool, dict]:
+    def health(self) -> tuple[bool, dict[str, object]]:
         """(healthy, details) for /healthz.
 
         A database outage is reported, not fatal: restarting would throw away the buffered
@@ -62,7 +62,7 @@ class Worker:
         s, w, li = self.scheduler, self.writer, self.listener
         if s is None or w is None or li is None:
             return False, {"reason": "starting"}
-        problems = []
+        problems: list[str] = []
         loop_age = time.monotonic() - s.last_loop_at
         if loop_age >= self.settings.worker_poll_interval_s + 30:
             problems.append(f"the scheduler loop has not turned for {loop_age:.0f}s")
@@ -75,7 +75,7 @@ class Worker:
                 problems.append(f"the {part} fails on a bug: {bug}")
         if self.dead_task:
             problems.append(f"the {self.dead_task} task died")
-        details = {"listener_connected": li.connected, "database_reachable": w.connected,
+        details: dict[str, object] = {"listener_connected": li.connected, "database_reachable": w.connected,
                    "offline": s.offline, "in_flight": s.in_flight, "buffered": len(w)}
         if problems:
             details["problems"] = problems
@@ -111,14 +111,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
                                            timeout=5, server_settings=SERVER_SETTINGS,
                                            **settings.pool_options())
     writer = worker.writer = ResultWriter(pool, settings.worker_result_buffer, m)
-    pinger = worker.pinger = Pinger(settings.worker_icmp_mode)
-    resolver = Resolver.from_settings(settings)  # every check's lookups, HTTP's too
-    http = new_session(resolver=resolver.for_aiohttp())
+    # Every kind's shared resources (the HTTP session, the ICMP sockets) and the one resolver.
+    check_ctx = worker.checks = await checks.start(settings)
     scheduler = worker.scheduler = Scheduler(
-        pool, CheckContext(http=http, pinger=pinger,
-                           http_body_cap_bytes=settings.worker_http_body_cap_bytes,
-                           resolver=resolver),
-        writer, m,
+        pool, check_ctx, writer, m,
         concurrency=settings.worker_concurrency,
         claim_batch=settings.worker_claim_batch,
         poll_interval_s=settings.worker_poll_interval_s,
@@ -149,17 +145,18 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
                 worker.dead_task = task.get_name()
                 log.error("worker.task_died", task=task.get_name(), exc_info=failed)
     finally:
-        await _shutdown(worker, tasks, stopper, http, pinger, runner)
-        await resolver.close()  # after the session, whose connector uses it
+        await _shutdown(worker, tasks, stopper, check_ctx, runner)
     if failed is not None:
         raise failed
 
 
-async def _shutdown(worker: Worker, tasks: dict[str, asyncio.Task], stopper: asyncio.Task,
-                    http, pinger: Pinger, runner) -> None:
+async def _shutdown(worker: Worker, tasks: dict[str, asyncio.Task[None]],
+                    stopper: asyncio.Task[bool], check_ctx: CheckContext,
+                    runner: web.AppRunner | None) -> None:
     """Stop claiming, let checks finish or time out, flush, all within the grace period."""
     settings = worker.settings
     scheduler, writer, pool = worker.scheduler, worker.writer, worker.pool
+    assert scheduler is not None and writer is not None and pool is not None  # set by serve()
     end = time.monotonic() + settings.worker_grace_s
     reserve = min(5.0, settings.worker_grace_s / 4)  # kept for the final flush
     stopper.cancel()
@@ -179,8 +176,7 @@ async def _shutdown(worker: Worker, tasks: dict[str, asyncio.Task], stopper: asy
         log.error("worker.final_flush_failed", lost=len(writer))
     tasks["result-writer"].cancel()
     await asyncio.gather(*tasks.values(), return_exceptions=True)
-    await http.close()
-    pinger.close()
+    await checks.stop(check_ctx)
     try:
         await asyncio.wait_for(pool.close(), timeout=max(0.1, end - time.monotonic()))
     except Exception:

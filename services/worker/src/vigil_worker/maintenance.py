@@ -25,7 +25,9 @@ async def run_once(pool: asyncpg.Pool, retention_days: int) -> dict[str, int] | 
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval(Q["maintenance_lock"]):
             return None
-        created = (await conn.fetchrow(Q["ensure_partitions"], 1, DAYS_AHEAD))[1]
+        ensured = await conn.fetchrow(Q["ensure_partitions"], 1, DAYS_AHEAD)
+        assert ensured is not None  # a function call returns one row
+        created = ensured[1]
         dropped = await conn.fetchval(Q["drop_old_partitions"], retention_days)
     log.info("maintenance.done", partitions_created=created, partitions_dropped=dropped,
              retention_days=retention_days)

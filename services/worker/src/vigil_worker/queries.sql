@@ -31,7 +31,7 @@ RETURNING t.id, t.name, t.kind, t.address, t.interval_s, t.timeout_s, t.settings
           s.anchor_at, slot.due_at, clock_timestamp() AS db_now;
 
 -- name: next_due
-SELECT min(next_check_at), clock_timestamp() FROM schedule;
+SELECT min(next_check_at) AS next_check_at, clock_timestamp() AS db_now FROM schedule;
 
 -- name: schedule_anchors
 -- Which of these targets still have a schedule, and on which grid (a change re-anchors).
@@ -48,9 +48,10 @@ UPDATE schedule s
 -- Locked in the order of $1 (sorted, distinct ids), so two workers flushing overlapping
 -- targets cannot deadlock. The LATERAL subquery with FOR UPDATE is not flattened, so each id
 -- is an index lookup: `= ANY($1)` or a plain join with thousands of ids was planned as a scan
--- of all targets, O(targets) per flush. Columns in the order of state.TargetState's fields,
--- then the current roll-up hour (results._STATE_FIELDS counts the former) as an hour number
--- (hourly.hour_of): an integer decodes for less than a timestamptz and needs no conversion.
+-- of all targets, O(targets) per flush. The columns are state.TargetState's fields, by name
+-- (the flush checks that they are; a column named otherwise or out of place is an error):
+-- the current roll-up hour as an hour number (hourly.hour_of), which decodes for less than
+-- a timestamptz and needs no conversion.
 SELECT s.*
   FROM unnest($1::bigint[]) AS u(id)
  CROSS JOIN LATERAL (
@@ -88,32 +89,27 @@ SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::tex
 
 -- name: move_hours
 -- The current roll-up hours of these targets ($1, sorted) are complete: into the table.
--- Before store_batch, which starts their new current hours and may add a late part of the
--- same hour to the table (an upsert of one statement cannot touch a row twice).
-INSERT INTO check_rollups_hourly AS r (target_id, hour, checks, ok, latency_sum_ms,
-                                       latency_max_ms, latency_count, latency_buckets)
-SELECT st.target_id, st.cur_hour, st.cur_checks, st.cur_ok, st.cur_latency_sum_ms,
-       st.cur_latency_max_ms, st.cur_latency_count, st.cur_latency_buckets
+-- Before store_batch, which starts their new current hours.
+SELECT vigil_rollups_hourly_add(array_agg(x.h ORDER BY u.id))
   FROM unnest($1::bigint[]) AS u(id)
  CROSS JOIN LATERAL (
-       SELECT * FROM target_state s
-        WHERE s.target_id = u.id AND s.cur_hour IS NOT NULL AND s.cur_checks > 0) AS st
-ON CONFLICT (target_id, hour) DO UPDATE SET
-    checks          = r.checks + EXCLUDED.checks,
-    ok              = r.ok + EXCLUDED.ok,
-    latency_sum_ms  = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
-    latency_max_ms  = greatest(r.latency_max_ms, EXCLUDED.latency_max_ms),
-    latency_count   = r.latency_count + EXCLUDED.latency_count,
-    latency_buckets = vigil_buckets_add(r.latency_buckets, EXCLUDED.latency_buckets);
+       SELECT h FROM check_rollups_current h
+        WHERE h.target_id = u.id AND h.checks > 0) AS x;
+
+-- name: add_hours
+-- A batch's roll-up hours other than its targets' current ones ($1, vigil_rollup_hour rows):
+-- results older than the current hour (two workers flushing out of order), hours in between,
+-- and what a batch has of a current hour that a later one replaces (after move_hours, since
+-- one statement cannot add to a row twice).
+SELECT vigil_rollups_hourly_add($1::vigil_rollup_hour[]);
 
 -- name: store_batch
 -- One round trip for the rest of a flush once its checks are COPYed: the new states and what
 -- the batch adds to their current roll-up hours ($1, rows of type vigil_state_flush; a
--- different hour than the row's starts it afresh), the other roll-up hours ($2-$9) and the
--- NOTIFYs ($10 channel, $11 payloads). Every data-modifying CTE runs whether or not it is
--- referenced; they touch different tables, and `st.` on the right of SET is the row before
--- this statement. Fewer round trips make a flush shorter, and a result visible sooner.
--- Buckets arrive as text ('{1,0,...}'): unnest() would flatten a 2-D integer array.
+-- different hour than the row's starts it afresh) and the NOTIFYs ($2 channel, $3 payloads).
+-- `st.` on the right of SET is the row before this statement; the data-modifying CTE runs
+-- although nothing refers to it. Fewer round trips make a flush shorter, and a result
+-- visible sooner. Buckets arrive as text ('{1,0,...}'): unnest() would flatten a 2-D array.
 WITH stored_states AS (
     UPDATE target_state st
        SET status = u.status, since = u.since, consecutive_ok = u.consecutive_ok,
@@ -139,37 +135,25 @@ WITH stored_states AS (
                                       ELSE u.latency_buckets::integer[] END
       FROM unnest($1::vigil_state_flush[]) AS u
      WHERE st.target_id = u.target_id
-), stored_rollups AS (
-    INSERT INTO check_rollups_hourly AS r (target_id, hour, checks, ok, latency_sum_ms,
-                                           latency_max_ms, latency_count, latency_buckets)
-    SELECT u.target_id, u.hour, u.checks, u.ok, u.latency_sum_ms, u.latency_max_ms,
-           u.latency_count, u.latency_buckets::integer[]
-      FROM unnest($2::bigint[], $3::timestamptz[], $4::integer[], $5::integer[],
-                  $6::double precision[], $7::real[], $8::integer[], $9::text[])
-           AS u(target_id, hour, checks, ok, latency_sum_ms, latency_max_ms, latency_count,
-                latency_buckets)
-     ORDER BY u.target_id, u.hour
-    ON CONFLICT (target_id, hour) DO UPDATE SET
-        checks          = r.checks + EXCLUDED.checks,
-        ok              = r.ok + EXCLUDED.ok,
-        latency_sum_ms  = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
-        latency_max_ms  = greatest(r.latency_max_ms, EXCLUDED.latency_max_ms),
-        latency_count   = r.latency_count + EXCLUDED.latency_count,
-        latency_buckets = vigil_buckets_add(r.latency_buckets, EXCLUDED.latency_buckets)
 )
-SELECT pg_notify($10, payload) FROM unnest($11::text[]) AS payload;
+SELECT pg_notify($2, payload) FROM unnest($3::text[]) AS payload;
+
+-- name: composite_attributes
+-- The attribute names of a composite type ($1), in order: the flush builds its rows by name
+-- and checks them against these once.
+SELECT array_agg(a.attname::text ORDER BY a.attnum)
+  FROM pg_type t
+  JOIN pg_attribute a ON a.attrelid = t.typrelid
+ WHERE t.oid = to_regtype($1) AND a.attnum > 0 AND NOT a.attisdropped;
 
 -- name: ensure_partitions
 -- Serialised by a transaction-level advisory lock: two workers creating the same partition
 -- would otherwise race between the existence test and CREATE TABLE.
-SELECT pg_advisory_xact_lock(7236001), vigil_ensure_check_partitions($1, $2);
+SELECT pg_advisory_xact_lock(vigil_partitions_lock_key()), vigil_ensure_check_partitions($1, $2);
 
 -- name: maintenance_lock
 -- Only one worker at a time runs maintenance; the others skip this round.
-SELECT pg_try_advisory_xact_lock(7236002);
+SELECT pg_try_advisory_xact_lock(vigil_maintenance_lock_key());
 
 -- name: drop_old_partitions
 SELECT vigil_drop_old_check_partitions($1);
-
--- name: listener_ping
-SELECT pg_notify($1, $2);

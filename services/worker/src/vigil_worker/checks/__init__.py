@@ -1,32 +1,66 @@
-"""The registry from target kind to check function. Adding a kind: a module and an entry here.
+"""The registry from target kind to its check. Adding a kind: its module with its KIND, and an entry here.
 
 Every check has the signature `async (ClaimedTarget, CheckContext) -> Outcome`, reports a
-target's failure as a value, and runs under a deadline its caller owns.
+target's failure as a value, and runs under a deadline its caller owns. A kind's settings
+struct lives in vigil_core.kinds; what its checks share (a session, a socket) is made by its
+start hook and ended by its stop hook, which start() and stop() run for every kind.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from vigil_core.logging import get_logger
+from vigil_core.settings import Settings
 from vigil_core.text import storable
 
-from .base import CheckContext, ClaimedTarget, Outcome, failure
-from .http import check_http
-from .icmp import check_icmp
-from .tcp import check_tcp
+from . import http, icmp, tcp
+from .base import CheckContext, ClaimedTarget, Kind, Outcome, Unreadable, failure
+from .resolver import Resolver
 
 log = get_logger("vigil_worker.checks")
 
-Check = Callable[[ClaimedTarget, CheckContext], Awaitable[Outcome]]
+REGISTRY: dict[str, Kind[Any, Any]] = {kind.name: kind for kind in (http.KIND, tcp.KIND, icmp.KIND)}
 
-REGISTRY: dict[str, Check] = {
-    "http": check_http,
-    "tcp": check_tcp,
-    "icmp": check_icmp,
-}
 
+async def start(settings: Settings, *, resolver: Resolver | None = None) -> CheckContext:
+    """The context the worker's checks share: one resolver (from the settings unless given)
+    and every kind's resources, started in registry order. stop() ends them."""
+    ctx = CheckContext(settings=settings, resolver=resolver or Resolver.from_settings(settings))
+    try:
+        for kind in REGISTRY.values():
+            if kind.start is not None:
+                ctx.resources[kind.name] = await kind.start(ctx)
+    except BaseException:
+        await stop(ctx)
+        raise
+    return ctx
+
+
+async def stop(ctx: CheckContext) -> None:
+    """Stop every kind's resources in reverse order, then the resolver (the HTTP connector uses it)."""
+    for kind in reversed(REGISTRY.values()):
+        if kind.stop is None or kind.name not in ctx.resources:
+            continue
+        try:
+            await kind.stop(ctx.resources.pop(kind.name))
+        except Exception as exc:  # noqa: BLE001 - one kind's failure must not keep the rest open
+            log.error("checks.stop_failed", kind=kind.name, exc_info=exc)
+    await ctx.resolver.close()
+
+
+@asynccontextmanager
+async def running(settings: Settings | None = None, *,
+                  resolver: Resolver | None = None) -> AsyncIterator[CheckContext]:
+    """start() and stop() around a block, for tools and tests that run checks outside a worker."""
+    ctx = await start(settings or Settings(), resolver=resolver)
+    try:
+        yield ctx
+    finally:
+        await stop(ctx)
 
 
 # (target, exception type) pairs whose traceback was logged: once each, not once per check.
@@ -34,19 +68,21 @@ _LOGGED: set[tuple[int, str]] = set()
 _LOGGED_MAX = 10_000
 
 
-async def run_check(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
+async def run_check(target: ClaimedTarget[Any], ctx: CheckContext) -> Outcome:
     """Run the target's check under its deadline; never raises for anything the target does.
 
     The deadline's expiry is a `timeout` failure, and a check that raises (a bug, or a case
     the check did not foresee) is an `internal` failure, so a result is stored either way and
     the target's state moves. Messages leave here storable (valid UTF-8, no NUL).
     """
-    check = REGISTRY.get(target.kind)
-    if check is None:
+    kind = REGISTRY.get(target.kind)
+    if kind is None:
         return failure("unsupported", f"no check for kind {target.kind!r}")
+    if not isinstance(target.settings, kind.settings):
+        return _unreadable(target)
     try:
         async with asyncio.timeout(target.timeout_s):
-            outcome = await check(target, ctx)
+            outcome = await kind.check(target, ctx)
     except TimeoutError:
         return failure("timeout", f"no answer within {target.timeout_s:g}s")
     except Exception as exc:  # noqa: BLE001 - any failure of a check is a stored result
@@ -57,7 +93,14 @@ async def run_check(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
     return outcome
 
 
-def _log_once(target: ClaimedTarget, exc: Exception) -> None:
+def _unreadable(target: ClaimedTarget[Any]) -> Outcome:
+    settings = target.settings
+    why = settings.reason if isinstance(settings, Unreadable) else type(settings).__name__
+    return failure("unsupported", storable(f"the target's {target.kind} settings are not ones "
+                                           f"this worker can read: {why}"))
+
+
+def _log_once(target: ClaimedTarget[Any], exc: Exception) -> None:
     key = (target.id, type(exc).__name__)
     if key in _LOGGED:
         return
@@ -67,4 +110,5 @@ def _log_once(target: ClaimedTarget, exc: Exception) -> None:
     log.error("check.internal_error", target_id=target.id, kind=target.kind, exc_info=exc)
 
 
-__all__ = ["REGISTRY", "Check", "CheckContext", "ClaimedTarget", "Outcome", "run_check"]
+__all__ = ["REGISTRY", "CheckContext", "ClaimedTarget", "Kind", "Outcome", "run_check", "running",
+           "start", "stop"]

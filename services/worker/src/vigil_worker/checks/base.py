@@ -1,4 +1,4 @@
-"""What every check takes and returns: the claimed target, the shared context and the outcome."""
+"""What every check takes and returns: the claimed target, the shared context, the outcome, and a kind's entry."""
 
 from __future__ import annotations
 
@@ -6,21 +6,39 @@ import functools
 import ipaddress
 import socket
 import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from vigil_core import kinds
+from vigil_core.settings import Settings
 
 from .resolver import DnsError, Resolver
 
 if TYPE_CHECKING:
-    import aiohttp
+    import asyncpg
 
-    from .icmp import Pinger
+
+S = TypeVar("S")  # a kind's settings struct
+R = TypeVar("R")  # what a kind's start hook makes for its checks to share
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """Stored settings this worker cannot read: a kind or a field it does not know (a newer
+    API wrote them during an upgrade) or a value of the wrong type (written by hand)."""
+
+    reason: str
 
 
 @dataclass(slots=True)
-class ClaimedTarget:
-    """A target whose slot this worker claimed: slot `due_at` of the grid anchor_at + k * interval_s."""
+class ClaimedTarget(Generic[S]):
+    """A target whose slot this worker claimed: slot `due_at` of the grid anchor_at + k * interval_s.
+
+    `settings` is its kind's struct (vigil_core.kinds), decoded once per claim, or Unreadable
+    when the stored value is not one: run_check then stores `unsupported` and calls no check.
+    """
 
     id: int
     name: str
@@ -28,9 +46,30 @@ class ClaimedTarget:
     address: str
     interval_s: float
     timeout_s: float
-    settings: dict[str, Any]
+    settings: S
     anchor_at: datetime
     due_at: datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record | Mapping[str, Any]) -> ClaimedTarget[Any]:
+        """The target of a claim_due record (its columns by name); never raises for its settings."""
+        kind = row["kind"]
+        return cls(id=row["id"], name=row["name"], kind=kind, address=row["address"],
+                   interval_s=row["interval_s"], timeout_s=row["timeout_s"],
+                   settings=_decode(kind, row["settings"]), anchor_at=row["anchor_at"],
+                   due_at=row["due_at"])
+
+    def at(self, due_at: datetime) -> ClaimedTarget[S]:
+        """The same target at another slot of its grid (the offline path runs the next one)."""
+        return replace(self, due_at=due_at)
+
+
+def _decode(kind: str, stored: Mapping[str, Any] | None) -> Any:
+    """The struct of the kind's stored settings, or Unreadable."""
+    try:
+        return kinds.decode(kind, stored)
+    except kinds.SettingsError as exc:
+        return Unreadable(str(exc))
 
 
 @dataclass(slots=True)
@@ -52,17 +91,34 @@ class Outcome:
 
 @dataclass(slots=True)
 class CheckContext:
-    """Long-lived resources the checks share. The caller owns the deadline (asyncio.timeout).
+    """What the checks share for the life of the worker. The caller owns the deadline.
 
-    The worker passes the one Resolver made from its settings (also behind `http`'s connector);
-    the default asks the servers of /etc/resolv.conf.
+    `resources` holds what each kind's start hook made (the HTTP session, the ICMP sockets),
+    by kind name; a check reads its own with `resource(KIND)`. checks.start() builds the
+    context the worker uses, with the one Resolver made from its settings.
     """
 
-    http: aiohttp.ClientSession
-    pinger: Pinger
-    http_body_cap_bytes: int = 1 << 20
+    settings: Settings = field(default_factory=Settings)
     resolver: Resolver = field(default_factory=Resolver)
-    extra: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def resource(self, kind: Kind[Any, R]) -> R:
+        return self.resources[kind.name]
+
+
+Check = Callable[[ClaimedTarget[S], CheckContext], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True, slots=True)
+class Kind(Generic[S, R]):
+    """A check kind as the registry knows it: its settings struct (from vigil_core.kinds), its
+    check, and the optional hooks that start and stop what its checks share."""
+
+    name: str
+    settings: type[S]
+    check: Check[S]
+    start: Callable[[CheckContext], Awaitable[R]] | None = None
+    stop: Callable[[R], Awaitable[None]] | None = None
 
 
 def failure(error_class: str, message: str, **kw: Any) -> Outcome:

@@ -21,7 +21,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -34,10 +34,12 @@ from aiohttp import hdrs
 from aiohttp.abc import AbstractResolver
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
-from vigil_core.text import storable
 from yarl import URL
 
-from .base import CheckContext, ClaimedTarget, Outcome, failure, ms
+from vigil_core.kinds import HttpSettings, StatusRule
+from vigil_core.text import storable
+
+from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms
 from .tls import certificate_not_after
 
 # Exactly what the decoders below undo; a server may still send anything.
@@ -74,9 +76,11 @@ class _Probe:
 
     def reset(self) -> bool:
         """Whether the peer reset the current connection (aiohttp keeps the cause only here)."""
-        if not self.lost() or self.closed.cancelled() or self.closed.exception() is None:
+        closed = self.closed
+        if closed is None or not closed.done() or closed.cancelled():
             return False
-        return isinstance(self.closed.exception().__cause__, ConnectionResetError)
+        exc = closed.exception()
+        return exc is not None and isinstance(exc.__cause__, ConnectionResetError)
 
     def timings(self, tls: bool) -> dict[str, float]:
         """The last hop's phases, and `total` over the whole redirect chain."""
@@ -99,7 +103,11 @@ _PROBE: ContextVar[_Probe | None] = ContextVar("vigil_http_probe", default=None)
 
 
 class _TimedConnector(aiohttp.TCPConnector):
-    async def _wrap_create_connection(self, factory: Any, *args: Any, **kwargs: Any) -> Any:
+    # aiohttp's private _wrap_create_connection, because no public hook can do this: its trace
+    # signals report connect and TLS as one phase and hand over neither the transport nor the
+    # protocol, and by the time a response is returned a short body has released (closed) the
+    # connection, so the peer certificate and the `closed` future must be taken here.
+    async def _wrap_create_connection(self, factory: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         probe = _PROBE.get()
         if probe is None:
             return await super()._wrap_create_connection(factory, *args, **kwargs)
@@ -126,7 +134,7 @@ def _retrieve(future: asyncio.Future[None]) -> None:
 
 
 def _tracer() -> aiohttp.TraceConfig:
-    def mark(name: str):
+    def mark(name: str) -> Callable[[Any, SimpleNamespace, Any], Awaitable[None]]:
         async def record(session: Any, ctx: SimpleNamespace, params: Any) -> None:
             if isinstance(ctx.trace_request_ctx, dict):
                 ctx.trace_request_ctx[name] = time.perf_counter()
@@ -142,7 +150,7 @@ def _tracer() -> aiohttp.TraceConfig:
 
 
 def new_session(resolver: AbstractResolver | None = None) -> aiohttp.ClientSession:
-    """The session every HTTP check shares (closed by the worker at exit).
+    """The session every HTTP check shares (KIND's start hook makes it, its stop hook closes it).
 
     `resolver` replaces aiohttp's default name resolution (the worker passes an async one).
     """
@@ -168,10 +176,8 @@ def _socket(addr_info: tuple[Any, ...]) -> socket.socket:
     return sock
 
 
-def status_ok(status: int, expected: list[int | str] | None) -> bool:
-    """Whether `status` matches the expected list (ints or "2xx"-style classes); default 2xx/3xx."""
-    if not expected:
-        return 200 <= status < 400
+def status_ok(status: int, expected: Sequence[StatusRule]) -> bool:
+    """Whether `status` matches one of the expected codes or "2xx"-style classes."""
     for rule in expected:
         if isinstance(rule, int) and status == rule:
             return True
@@ -192,7 +198,7 @@ class _Hop:
     body: bytes | None
 
 
-async def check_http(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
+async def check_http(target: ClaimedTarget[HttpSettings], ctx: CheckContext) -> Outcome:
     probe = _Probe()
     token = _PROBE.set(probe)
     try:
@@ -208,23 +214,25 @@ async def check_http(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
     return outcome
 
 
-async def _follow(target: ClaimedTarget, ctx: CheckContext, probe: _Probe) -> Outcome:
+async def _follow(target: ClaimedTarget[HttpSettings], ctx: CheckContext, probe: _Probe) -> Outcome:
     """Request hop after hop until an answer that is not a redirect to follow, and judge it."""
     settings = target.settings
     hop = _first_hop(target.address, settings)
     if isinstance(hop, Outcome):
         return hop
+    session, cap = ctx.resource(KIND), ctx.settings.worker_http_body_cap_bytes
     home = _origin(hop.url)
-    custom = settings.get("headers") or {}
-    limit = settings.get("max_redirects", 10) if settings.get("follow_redirects", True) else 0
+    custom = settings.headers
+    limit = settings.max_redirects if settings.follow_redirects else 0
     # Made at the first Set-Cookie: most checks never see one, and a jar is not free.
     jar: aiohttp.CookieJar | None = None
+    outcome: Outcome | _Hop
     for followed in itertools.count():
         probe.next_hop()
         headers = _headers(custom if _origin(hop.url) == home else {}, jar, hop.url)
-        async with ctx.http.request(hop.method, hop.url, headers=headers, data=hop.body,
-                                    allow_redirects=False, ssl=settings.get("verify_tls", True),
-                                    trace_request_ctx=probe.marks) as resp:
+        async with session.request(hop.method, hop.url, headers=headers, data=hop.body,
+                                   allow_redirects=False, ssl=settings.verify_tls,
+                                   trace_request_ctx=probe.marks) as resp:
             set_cookies = resp.headers.getall(hdrs.SET_COOKIE, ())
             if set_cookies:
                 if jar is None:
@@ -233,7 +241,7 @@ async def _follow(target: ClaimedTarget, ctx: CheckContext, probe: _Probe) -> Ou
             # A 3xx without a Location is a final answer (RFC 9110 15.4; browsers, Go and
             # blackbox_exporter agree), judged by the status rule like any other.
             if limit == 0 or resp.status not in _REDIRECTS or hdrs.LOCATION not in resp.headers:
-                outcome = await _verdict(resp, settings, ctx.http_body_cap_bytes, probe)
+                outcome = await _verdict(resp, settings, cap, probe)
             elif followed == limit:
                 outcome = failure("too_many_redirects", f"more than {limit} redirects "
                                   f"(the last one from {hop.url})")
@@ -249,15 +257,15 @@ async def _follow(target: ClaimedTarget, ctx: CheckContext, probe: _Probe) -> Ou
     raise AssertionError("unreachable")  # itertools.count() does not end
 
 
-def _first_hop(address: str, settings: dict[str, Any]) -> _Hop | Outcome:
+def _first_hop(address: str, settings: HttpSettings) -> _Hop | Outcome:
     try:
         url = URL(address)
     except ValueError as exc:
         return failure("url", f"invalid URL {address!r}: {exc}")
     if url.scheme not in ("http", "https") or not url.host:
         return failure("url", f"invalid URL {address!r}: not an http(s) URL with a host")
-    body = settings.get("body")
-    return _Hop(settings.get("method", "GET"), url, body.encode() if body is not None else None)
+    body = settings.body
+    return _Hop(settings.method, url, body.encode() if body is not None else None)
 
 
 def _origin(url: URL) -> tuple[str, str | None, int | None]:
@@ -311,9 +319,9 @@ def _is_utf8(text: str) -> bool:
 
 # -- the answer: status, then the body rules --------------------------------------------------
 
-async def _verdict(resp: aiohttp.ClientResponse, settings: dict[str, Any], cap: int,
+async def _verdict(resp: aiohttp.ClientResponse, settings: HttpSettings, cap: int,
                    probe: _Probe) -> Outcome:
-    if not status_ok(resp.status, settings.get("expected_status")):
+    if not status_ok(resp.status, settings.expected_status):
         return failure("status", f"unexpected status {resp.status}")
     try:
         failed = await _judge_body(resp, _BodyRules(settings), cap, probe)
@@ -375,9 +383,9 @@ class _Search:
 class _BodyRules:
     """`keyword` (must appear) and `keyword_absent` (must not), searched as the body streams."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self.present = _Search(settings["keyword"]) if settings.get("keyword") else None
-        self.absent = _Search(settings["keyword_absent"]) if settings.get("keyword_absent") else None
+    def __init__(self, settings: HttpSettings) -> None:
+        self.present = _Search(settings.keyword) if settings.keyword else None
+        self.absent = _Search(settings.keyword_absent) if settings.keyword_absent else None
 
     @property
     def wanted(self) -> bool:
@@ -424,7 +432,7 @@ class _Decoder(Protocol):
         """Raise _DecodeError when the stream stopped before its end."""
 
 
-async def _decoded(content: aiohttp.StreamReader, decoder: _Decoder) -> AsyncIterator[bytes]:
+async def _decoded(content: aiohttp.StreamReader, decoder: _Decoder) -> AsyncGenerator[bytes, None]:
     while chunk := await content.read(_PIECE):
         for piece in decoder.feed(chunk):
             yield piece
@@ -527,13 +535,8 @@ def _error(exc: BaseException, probe: _Probe) -> Outcome:
             return failure("tls", str(exc))
         case aiohttp.ServerDisconnectedError():
             return failure("disconnected", "the server closed the connection before it answered")
-        case aiohttp.ClientPayloadError() if probe.reset():
-            return failure("reset", "connection reset by peer while reading the body")
-        case aiohttp.ClientPayloadError() if probe.lost():
-            return failure("disconnected", "the server closed the connection before the end "
-                           f"of the body ({_cause_message(exc)})")
         case aiohttp.ClientPayloadError():
-            return failure("http", f"the body's framing is not valid HTTP: {_cause_message(exc)}")
+            return _payload_error(exc, probe)
         case aiohttp.ClientResponseError():
             # aiohttp reports a parse error as status 400; the server sent no status at all.
             return failure("http", f"not a valid HTTP response: {_cause_message(exc)}")
@@ -544,6 +547,16 @@ def _error(exc: BaseException, probe: _Probe) -> Outcome:
         case OSError():
             return failure(_os_error_class(exc), str(exc) or type(exc).__name__)
     return failure("http", f"{type(exc).__name__}: {exc}")
+
+
+def _payload_error(exc: aiohttp.ClientPayloadError, probe: _Probe) -> Outcome:
+    """A body that ended early: a reset, a clean close, or framing that is not HTTP."""
+    if probe.reset():
+        return failure("reset", "connection reset by peer while reading the body")
+    if probe.lost():
+        return failure("disconnected", "the server closed the connection before the end "
+                       f"of the body ({_cause_message(exc)})")
+    return failure("http", f"the body's framing is not valid HTTP: {_cause_message(exc)}")
 
 
 def _cause_message(exc: BaseException) -> str:
@@ -561,3 +574,15 @@ def _os_error_class(exc: BaseException | None) -> str:
     if isinstance(exc, ConnectionResetError) or code == errno.ECONNRESET:
         return "reset"
     return "connect"
+
+
+async def _start(ctx: CheckContext) -> aiohttp.ClientSession:
+    return new_session(resolver=ctx.resolver.for_aiohttp())
+
+
+async def _stop(session: aiohttp.ClientSession) -> None:
+    await session.close()
+
+
+KIND: Kind[HttpSettings, aiohttp.ClientSession] = Kind("http", HttpSettings, check_http,
+                                                       start=_start, stop=_stop)

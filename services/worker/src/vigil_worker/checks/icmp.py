@@ -25,16 +25,17 @@ import struct
 import time
 from typing import Literal
 
+from vigil_core.kinds import IcmpSettings
 from vigil_core.logging import get_logger
 
-from .base import CheckContext, ClaimedTarget, Outcome, failure, ms, resolve
+from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms, resolve
 
 log = get_logger("vigil_worker.checks.icmp")
 
 Mode = Literal["auto", "raw", "dgram"]
-_ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
-_ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
-_PROTO = {socket.AF_INET: socket.IPPROTO_ICMP, socket.AF_INET6: socket.IPPROTO_ICMPV6}
+_ECHO_REQUEST: dict[int, int] = {socket.AF_INET: 8, socket.AF_INET6: 128}
+_ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
+_PROTO: dict[int, int] = {socket.AF_INET: socket.IPPROTO_ICMP, socket.AF_INET6: socket.IPPROTO_ICMPV6}
 _RCVBUF = 8 << 20  # a burst of 1000s of replies must not overflow the socket buffer
 _SOL_RAW, _ICMP_FILTER = 255, 1  # Linux: let the kernel drop everything but echo replies
 
@@ -113,13 +114,14 @@ class Pinger:
             ch = _Channel(family, sock, raw)
             asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable, ch)
             self._channels[family] = ch
-            log.info("icmp.socket_opened", family=family.name, mode="raw" if raw else "dgram")
+            log.info("icmp.socket_opened", family=socket.AddressFamily(family).name,
+                     mode="raw" if raw else "dgram")
             return ch
         message = ("ICMP checks are unavailable: " + "; ".join(errors) + ". Grant the worker "
                    "CAP_NET_RAW, or allow unprivileged ICMP with sysctl "
                    f"net.ipv4.ping_group_range covering gid {os.getgid()}")
         self._unavailable[family] = message
-        log.error("icmp.unavailable", family=family.name, message=message)
+        log.error("icmp.unavailable", family=socket.AddressFamily(family).name, message=message)
         raise IcmpUnavailable(message)
 
     def _on_readable(self, ch: _Channel) -> None:
@@ -181,14 +183,14 @@ class Pinger:
         self._channels.clear()
 
 
-async def check_icmp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
+async def check_icmp(target: ClaimedTarget[IcmpSettings], ctx: CheckContext) -> Outcome:
     resolved = await resolve(ctx.resolver, target.address.strip("[]"), None, socket.SOCK_RAW,
                              target.timeout_s)
     if isinstance(resolved, Outcome):
         return resolved
     family, sockaddr, dns_s = resolved
     try:
-        rtt = await ctx.pinger.ping(sockaddr[0], family)
+        rtt = await ctx.resource(KIND).ping(sockaddr[0], family)
     except IcmpUnavailable as exc:
         return failure("permission", str(exc))
     except OSError as exc:
@@ -196,3 +198,14 @@ async def check_icmp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
         return failure(cls, f"cannot send to {sockaddr[0]}: {exc.strerror or exc}")
     timings = {"dns": ms(dns_s), "rtt": ms(rtt)}
     return Outcome(ok=True, latency_ms=timings["rtt"], timings=timings)
+
+
+async def _start(ctx: CheckContext) -> Pinger:
+    return Pinger(ctx.settings.worker_icmp_mode)  # its sockets open at the first ping
+
+
+async def _stop(pinger: Pinger) -> None:
+    pinger.close()
+
+
+KIND: Kind[IcmpSettings, Pinger] = Kind("icmp", IcmpSettings, check_icmp, start=_start, stop=_stop)

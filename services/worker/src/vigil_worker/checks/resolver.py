@@ -71,7 +71,7 @@ class Resolver:
         return self._dns
 
     async def lookup(self, host: str, port: int | None = None, *,
-                     family: int = socket.AF_UNSPEC, type_: int = socket.SOCK_STREAM,
+                     family: socket.AddressFamily = socket.AF_UNSPEC, type_: int = socket.SOCK_STREAM,
                      timeout_s: float | None = None) -> list[tuple[int, tuple]]:
         """Every address of `host` as (family, sockaddr), best first; raises DnsError.
 

@@ -6,17 +6,13 @@ import asyncio
 import socket
 import time
 
-from .base import CheckContext, ClaimedTarget, Outcome, failure, ms, resolve
+from vigil_core.kinds import TcpSettings, parse_host_port
+
+from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms, resolve
 
 
-def split_host_port(address: str) -> tuple[str, int]:
-    """"host:port" or "[v6]:port" (the form targets_address_valid allows) into its parts."""
-    host, _, port = address.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-async def check_tcp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
-    host, port = split_host_port(target.address)
+async def check_tcp(target: ClaimedTarget[TcpSettings], ctx: CheckContext) -> Outcome:
+    host, port = parse_host_port(target.address)
     loop = asyncio.get_running_loop()
     resolved = await resolve(ctx.resolver, host, port, socket.SOCK_STREAM, target.timeout_s)
     if isinstance(resolved, Outcome):
@@ -46,3 +42,6 @@ async def check_tcp(target: ClaimedTarget, ctx: CheckContext) -> Outcome:
     timings = {"dns": ms(dns_s), "connect": ms(connected - started),
                "total": ms(dns_s + connected - started)}
     return Outcome(ok=True, latency_ms=timings["connect"], timings=timings)
+
+
+KIND: Kind[TcpSettings, None] = Kind("tcp", TcpSettings, check_tcp)
