@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
 from vigil_api.app import create_app
 from vigil_core.settings import Settings
 

@@ -14,6 +14,7 @@ import aiohttp
 import asyncpg
 import psycopg
 import pytest
+
 from vigil_api.app import create_app
 from vigil_core.settings import Settings
 
@@ -108,8 +109,10 @@ async def test_a_write_held_up_by_a_lock_answers_503_within_the_lock_timeout(
 async def test_apply_waiting_for_another_apply_answers_503(api, db_url) -> None:
     blocker = await asyncpg.connect(db_url)
     try:
+        # The key API processes of the previous version take too: either excludes the other.
+        assert await blocker.fetchval("SELECT hashtext('vigil_apply') = vigil_apply_lock_key()")
         await blocker.execute("BEGIN")
-        await blocker.execute("SELECT pg_advisory_xact_lock(hashtext('vigil_apply'))")
+        await blocker.execute("SELECT pg_advisory_xact_lock(vigil_apply_lock_key())")
         _, *answer = await _timed(api, "POST", "/api/v1/apply", {"targets": [HTTP_TARGET]}, LOCK_TIMEOUT_S)
         _assert_busy(*answer)
     finally:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
+
 from vigil_api.database import Database
 from vigil_api.events.hub import Event, EventHub
 from vigil_core.listen import PING
 from vigil_core.notify import STATUS_CHANNEL, ResultsStored, StateChanged, encode
-
-import aiohttp
 
 from .conftest import HTTP_TARGET
 from .sse import SSEStream

@@ -36,6 +36,30 @@ async def test_target_json_carries_status_since_and_last_check(client, db) -> No
     assert patched["status"] == "paused"
 
 
+async def test_a_target_created_paused_is_paused_everywhere(client, db) -> None:
+    """Created disabled, a target keeps the `pending` its state row starts with: every answer
+    still shows it paused, and the state filter and both kinds of counts agree."""
+    t = await create(client, name="created-paused", enabled=False)
+    assert t["status"] == "paused"
+    assert await db.fetchval("SELECT status FROM target_state WHERE target_id = $1", t["id"]) == "pending"
+    assert (await client.get(f"/api/v1/targets/{t['id']}")).json()["status"] == "paused"
+    assert [i["status"] for i in (await client.get("/api/v1/targets")).json()["items"]] == ["paused"]
+    s = (await client.get("/api/v1/summary")).json()
+    assert [i["status"] for i in s["items"]] == ["paused"]
+    assert s["counts"] == {"up": 0, "down": 0, "pending": 0, "paused": 1, "total": 1}
+    assert (await client.get("/api/v1/summary?kind=http")).json()["counts"]["paused"] == 1
+    assert [i["name"] for i in (await client.get("/api/v1/summary?state=paused")).json()["items"]] == [t["name"]]
+    assert (await client.get("/api/v1/summary?state=pending")).json()["items"] == []
+
+    # Whatever its row says, a paused target is not up in /metrics (its certificate expiry
+    # shows that the scrape read the row).
+    await db.execute(SET_STATE, t["id"], "up", None)
+    await db.execute("UPDATE target_state SET tls_expires_at = now() WHERE target_id = $1", t["id"])
+    series = {line.partition("{")[0] for line in (await client.get("/metrics")).text.splitlines()
+              if f'id="{t["id"]}"' in line}
+    assert series == {"vigil_target_tls_expiry_timestamp_seconds"}
+
+
 async def _all_counts(client) -> dict:
     return (await client.get("/api/v1/summary")).json()["counts"]
 
@@ -67,8 +91,7 @@ async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(app,
         # A write through this API: exact in the very next answer.
         await db.execute(SET_STATE, b["id"], "down", "status")
         await client.post(f"/api/v1/targets/{a['id']}/pause")
-        assert await _all_counts(client) == {"up": 0, "down": 1, "pending": 0, "unknown": 0, "paused": 1,
-                                             "total": 2}
+        assert await _all_counts(client) == {"up": 0, "down": 1, "pending": 0, "paused": 1, "total": 2}
 
         # And refreshed in the background once the TTL has passed otherwise.
         cache.ttl_s = 0.6

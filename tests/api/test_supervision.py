@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import aiohttp
 import asyncpg
 import pytest
+
 from vigil_core.notify import STATUS_CHANNEL, ResultsStored, encode
 
 from ..conftest import database_from_template

@@ -6,32 +6,38 @@ from __future__ import annotations
 import asyncio
 import json
 
+import asyncpg
 import pytest
 
 from vigil_core.notify import TARGETS_CHANNEL
 
 from .conftest import HTTP_TARGET, create
 
+MARKER = {"op": "update", "id": -1}
+
 
 class Notifications:
     """LISTENs on vigil_targets on its own connection, as the worker does."""
 
-    def __init__(self) -> None:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
         self.queue: asyncio.Queue[dict] = asyncio.Queue()
 
-    def __call__(self, conn, pid, channel, payload) -> None:
+    def __call__(self, conn: asyncpg.Connection, pid: int, channel: str, payload: str) -> None:
         self.queue.put_nowait(json.loads(payload))
 
     async def next(self) -> dict:
         return await asyncio.wait_for(self.queue.get(), 5)
 
-    def empty(self) -> bool:
-        return self.queue.empty()
+    async def assert_no_more(self) -> None:
+        """Nothing else was sent: a marker sent now (after every write so far) comes next."""
+        await self.conn.execute("SELECT pg_notify($1, $2)", TARGETS_CHANNEL, json.dumps(MARKER))
+        assert await self.next() == MARKER
 
 
 @pytest.fixture
-async def notes(db) -> Notifications:
-    listener = Notifications()
+async def notes(db: asyncpg.Connection) -> Notifications:
+    listener = Notifications(db)
     await db.add_listener(TARGETS_CHANNEL, listener)
     return listener
 
@@ -57,6 +63,7 @@ async def test_every_kind_of_write_sends_its_notify(client, notes) -> None:
 
     assert (await client.delete(f"/api/v1/targets/{t['id']}")).status_code == 204
     assert await notes.next() == {"op": "delete", "id": t["id"]}
+    await notes.assert_no_more()  # one NOTIFY per write, none extra
 
 
 async def test_rejected_write_sends_no_notify(client, notes) -> None:
@@ -64,8 +71,7 @@ async def test_rejected_write_sends_no_notify(client, notes) -> None:
     await notes.next()
     assert (await client.patch(f"/api/v1/targets/{t['id']}", json={"timeout_s": 99})).status_code == 400
     assert (await client.post("/api/v1/targets", json=HTTP_TARGET)).status_code == 409
-    await asyncio.sleep(0.2)
-    assert notes.empty()
+    await notes.assert_no_more()
 
 
 async def test_crud_round_trip(client) -> None:
@@ -147,3 +153,41 @@ async def test_list_pages_by_id_without_gaps(client) -> None:
     assert seen == ids
     tcp = (await client.get("/api/v1/targets?kind=tcp")).json()
     assert tcp["items"] == []
+
+
+async def test_stored_settings_are_the_contract_the_worker_reads(client, db) -> None:
+    """What the API writes into targets.settings: every HTTP option, defaults spelled out,
+    unset keywords left out; tcp and icmp have none."""
+    web = await create(client, keyword="ok", headers={"X-Probe": "vigil"})
+    resp = await client.post("/api/v1/targets", json={"name": "db", "kind": "tcp", "host": "::1", "port": 5432})
+    db_target = resp.json()
+    rows = {r["id"]: r for r in await db.fetch("SELECT id, address, settings FROM targets")}
+    assert rows[web["id"]]["settings"] == {
+        "method": "GET", "expected_status": ["2xx", "3xx"], "keyword": "ok",
+        "headers": {"X-Probe": "vigil"}, "verify_tls": True, "follow_redirects": True,
+        "max_redirects": 10}
+    assert (rows[db_target["id"]]["address"], rows[db_target["id"]]["settings"]) == ("[::1]:5432", {})
+
+
+HTTP_DEFAULTS = {"method": "GET", "expected_status": ["2xx", "3xx"], "keyword": None,
+                 "keyword_absent": None, "headers": {}, "verify_tls": True,
+                 "follow_redirects": True, "max_redirects": 10}
+
+
+@pytest.mark.parametrize(("stored", "shown"), [
+    pytest.param({}, HTTP_DEFAULTS, id="nothing-stored"),
+    pytest.param({"keyword": None, "expected_status": None, "headers": None, "max_redirects": 3},
+                 {**HTTP_DEFAULTS, "max_redirects": 3}, id="nulls-take-defaults"),
+    pytest.param({"method": "HEAD", "body": "ping"}, {**HTTP_DEFAULTS, "method": "HEAD"},
+                 id="body-is-not-shown"),
+    pytest.param({"method": 5}, dict.fromkeys(HTTP_DEFAULTS), id="unreadable-shows-null"),
+])
+async def test_settings_written_by_hand_read_with_their_defaults(client, db, stored, shown) -> None:
+    """A row written from psql or by an older version reads as the worker reads it."""
+    tid = await db.fetchval(
+        "INSERT INTO targets (name, kind, address, interval_s, timeout_s, settings)"
+        " VALUES ('by-hand', 'http', 'http://127.0.0.1:9/', 60, 5, $1) RETURNING id", stored)
+    got = (await client.get(f"/api/v1/targets/{tid}")).json()
+    assert {k: got[k] for k in shown} == shown
+    listed = (await client.get("/api/v1/targets")).json()["items"]
+    assert [t["id"] for t in listed] == [tid]

@@ -11,11 +11,11 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.types import Message, Scope
+
 from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 
 from .apply.controller import ApplyController
-from .checks.controller import CheckController
 from .database import Database
 from .errors import EXCEPTION_HANDLERS
 from .events.controller import EventController
@@ -24,6 +24,7 @@ from .health import healthz, readyz
 from .incidents.controller import IncidentController
 from .metrics import ApiMetrics, metrics_endpoint
 from .openapi import openapi_config
+from .results.controller import CheckController
 from .summary.cache import Cached
 from .summary.controller import Counts, SummaryController
 from .targets.controller import TargetController

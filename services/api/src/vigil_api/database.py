@@ -15,6 +15,7 @@ from typing import TypeAlias
 
 import asyncpg
 from litestar.di import NamedDependency
+
 from vigil_core.db import connect, create_pool
 from vigil_core.dberrors import DbFault, classify, describe
 from vigil_core.logging import get_logger

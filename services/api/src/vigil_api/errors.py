@@ -16,6 +16,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+
 from vigil_core.dberrors import DbFault, classify, describe
 from vigil_core.logging import get_logger
 

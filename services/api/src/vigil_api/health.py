@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Request, Response, get
+
 from vigil_core.dberrors import describe
 
 from .errors import Problem, problem, responses

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from litestar import Request, Response, get
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -25,6 +25,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
 from vigil_core.db import parse_queries
 from vigil_core.dberrors import describe, is_retryable
 from vigil_core.logging import get_logger
@@ -40,7 +41,8 @@ TARGETS_TTL_S = 5.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Q = parse_queries("""
 -- name: target_series
-SELECT t.id, t.name, t.kind, t.enabled, s.status, s.last_latency_ms, s.tls_expires_at
+SELECT t.id, t.name, t.kind, t.enabled, vigil_target_status(t.enabled, s.status) AS status,
+       s.last_latency_ms, s.tls_expires_at
   FROM targets t JOIN target_state s ON s.target_id = t.id
  ORDER BY t.id;
 """)
@@ -53,14 +55,14 @@ class _TargetCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = ["id", "name", "kind"]
         up = GaugeMetricFamily("vigil_target_up", "1 when the target is up, 0 when down "
-                               "(absent while pending, unknown or paused)", labels=labels)
+                               "(absent while pending or paused)", labels=labels)
         latency = GaugeMetricFamily("vigil_target_latency_seconds", "Latency of the latest check",
                                     labels=labels)
         expiry = GaugeMetricFamily("vigil_target_tls_expiry_timestamp_seconds",
                                    "When the target's TLS certificate expires (Unix time)", labels=labels)
         for r in self.rows:
             values = [str(r["id"]), r["name"], r["kind"]]
-            if r["enabled"] and r["status"] in ("up", "down"):
+            if r["status"] in ("up", "down"):
                 up.add_metric(values, 1.0 if r["status"] == "up" else 0.0)
             if r["enabled"] and r["last_latency_ms"] is not None:
                 latency.add_metric(values, r["last_latency_ms"] / 1000.0)
@@ -93,6 +95,7 @@ class ApiMetrics:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
+            method = cast(HTTPScope, scope)["method"]
             start = time.perf_counter()
             status = 500
 
@@ -106,7 +109,7 @@ class ApiMetrics:
                 await app(scope, receive, capture)
             finally:
                 route = scope.get("path_template") or "unmatched"
-                labels = (route, scope["method"], str(status))
+                labels = (route, method, str(status))
                 self.requests.labels(*labels).inc()
                 self.duration.labels(*labels).observe(time.perf_counter() - start)
 

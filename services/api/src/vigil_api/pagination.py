@@ -30,7 +30,7 @@ def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
         if not isinstance(values, list) or len(values) != len(types):
             raise ValueError("wrong shape")
         out = []
-        for value, typ in zip(values, types):
+        for value, typ in zip(values, types, strict=True):
             if typ is datetime:
                 value = datetime.fromisoformat(value)
                 if value.tzinfo is None:
@@ -41,7 +41,7 @@ def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
                     raise ValueError("not a bigint")
             elif not isinstance(value, typ):
                 raise ValueError("wrong type")
-            elif typ is str and storable(value) != value:
+            elif isinstance(value, str) and storable(value) != value:
                 raise ValueError("not text PostgreSQL can take")
             out.append(value)
         return tuple(out)

@@ -15,11 +15,13 @@ import asyncpg
 import msgspec
 from litestar import Controller, post
 from litestar.params import JSONBody, QueryParameter
+
 from vigil_core.db import load_queries
 
 from ..body import StrictBody
 from ..database import PoolDep
 from ..errors import FieldError, InvalidInput, responses
+from ..target_writes import DELETE_TARGET, INSERT_TARGET, REPLACE_TARGET
 from ..targets import rules, service
 from ..targets.schemas import TargetCreate
 
@@ -66,16 +68,12 @@ def _view(row: asyncpg.Record | dict) -> dict[str, Any]:
     return {k: v for k, v in msgspec.to_builtins(service.to_target(row)).items() if k not in _META}
 
 
-def _row_of(params: service.Params) -> dict[str, Any]:
-    names = ("name", "kind", "address", "interval_s", "timeout_s", "enabled", "settings",
-             "failure_threshold", "success_threshold", "labels")
-    return {"id": 0, "created_at": None, "updated_at": None, **dict(zip(names, params))}
-
-
 def validate(doc: ApplyDocument) -> list[TargetCreate]:
     if len(doc.targets) > MAX_TARGETS:
         raise InvalidInput.one("targets", f"must hold at most {MAX_TARGETS} targets")
-    checked, errors, seen = [], [], {}
+    checked: list[TargetCreate] = []
+    errors: list[FieldError] = []
+    seen: dict[str, int] = {}
     for i, target in enumerate(doc.targets):
         if target.name in seen:
             errors.append(FieldError(f"targets[{i}].name", f"repeats the name of targets[{seen[target.name]}]"))
@@ -114,28 +112,28 @@ class ApplyController(Controller):
             await conn.execute(Q["lock_apply"])
             stored = {r["name"]: r for r in await conn.fetch(Q["targets_for_apply"], list(wanted), prune)}
             for name in sorted(wanted):
-                params = service.to_params(wanted[name])
-                new = _view(_row_of(params))
-                if (row := stored.get(name)) is None:
+                row = service.to_row(wanted[name])
+                new = _view({"id": 0, "created_at": None, "updated_at": None, **row})
+                if (stored_row := stored.get(name)) is None:
                     changes.append(Change(op="create", name=name, id=None,
                                           fields={k: FieldChange(None, v) for k, v in new.items() if v is not None}))
                     result.created.append(name)
                     if not dry_run:
-                        await conn.execute(service.Q["insert_target"], *params)
+                        await conn.execute(INSERT_TARGET, *service.params(row))
                     continue
-                old = _view(row)
+                old = _view(stored_row)
                 diff = {k: FieldChange(old.get(k), v) for k, v in new.items() if old.get(k) != v}
                 if not diff:
                     result.unchanged.append(name)
                     continue
-                changes.append(Change(op="update", name=name, id=row["id"], fields=diff))
+                changes.append(Change(op="update", name=name, id=stored_row["id"], fields=diff))
                 result.updated.append(name)
                 if not dry_run:
-                    await conn.execute(service.Q["replace_target"], row["id"], *params)
+                    await conn.execute(REPLACE_TARGET, stored_row["id"], *service.params(row))
             if prune:
                 for name in sorted(set(stored) - set(wanted)):
                     changes.append(Change(op="delete", name=name, id=stored[name]["id"], fields={}))
                     result.deleted.append(name)
                     if not dry_run:
-                        await conn.execute(service.Q["delete_target"], stored[name]["id"])
+                        await conn.execute(DELETE_TARGET, stored[name]["id"])
         return result

@@ -21,11 +21,18 @@ import asyncio
 from collections.abc import Callable
 
 import msgspec
+
 from vigil_core.db import load_queries
 from vigil_core.dberrors import DbFault, classify, describe
 from vigil_core.listen import Backoff, ListenConnection
 from vigil_core.logging import get_logger
-from vigil_core.notify import STATUS_CHANNEL, TARGETS_CHANNEL, ResultsStored, StateChanged, decode_status_event
+from vigil_core.notify import (
+    STATUS_CHANNEL,
+    TARGETS_CHANNEL,
+    ResultsStored,
+    StateChanged,
+    decode_status_event,
+)
 
 from ..database import CONNECT_TIMEOUT_S, Database
 from ..errors import DatabaseUnavailable

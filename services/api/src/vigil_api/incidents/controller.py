@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import asyncpg
 import msgspec
 from litestar import Controller, get
 from litestar.params import QueryParameter
-from vigil_core.db import load_queries
+
+from vigil_core.db import Conn, load_queries
 
 from ..database import PoolDep
 from ..errors import responses
@@ -37,7 +37,7 @@ class IncidentPage(msgspec.Struct, kw_only=True):
     next: str | None
 
 
-async def _page(conn: asyncpg.Connection, target_id: int | None, open_: bool | None,
+async def _page(conn: Conn, target_id: int | None, open_: bool | None,
                 limit: int, cursor: str | None) -> IncidentPage:
     started, ident = decode_cursor(cursor, datetime, int) if cursor else (None, None)
     rows = await conn.fetch(Q["list_incidents"], target_id, started, ident, open_, limit + 1)

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
+
 from vigil_core.db import load_queries
 from vigil_core.text import storable
 
@@ -20,14 +21,15 @@ from .cache import Cached
 
 Q = load_queries(__package__)
 
-STATES = ("up", "down", "pending", "unknown", "paused")
+# The statuses a client sees (vigil_target_status(), migration 0009); Counts has a field for each.
+STATES = ("up", "down", "pending", "paused")
+STATE_PATTERN = f"^({'|'.join(STATES)})$"
 
 
 class Counts(msgspec.Struct, kw_only=True):
     up: int = 0
     down: int = 0
     pending: int = 0
-    unknown: int = 0
     paused: int = 0
     total: int = 0
 
@@ -83,8 +85,8 @@ async def _all_counts(pool: asyncpg.Pool) -> Counts:
     async with pool.acquire() as conn:
         by_state = {r["status"]: r["n"] for r in await conn.fetch(Q["state_counts"])}
         for r in await conn.fetch(Q["disabled_counts"]):
-            by_state[r["status"]] = by_state.get(r["status"], 0) - r["n"]
-            by_state["paused"] = by_state.get("paused", 0) + r["n"]
+            by_state[r["stored"]] = by_state.get(r["stored"], 0) - r["n"]
+            by_state[r["status"]] = by_state.get(r["status"], 0) + r["n"]
     return _to_counts(by_state)
 
 
@@ -117,7 +119,7 @@ class SummaryController(Controller):
         self,
         pool: PoolDep,
         request: Request,
-        state_filter: Annotated[str | None, QueryParameter(name="state", pattern="^(up|down|pending|unknown|paused)$",
+        state_filter: Annotated[str | None, QueryParameter(name="state", pattern=STATE_PATTERN,
                                              description="Only targets in this state")] = None,
         kind: Annotated[str | None, QueryParameter(pattern="^(http|tcp|icmp)$")] = None,
         label: Annotated[list[str] | None, QueryParameter(description="key:value; repeat to require several",

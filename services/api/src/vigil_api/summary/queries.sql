@@ -2,9 +2,9 @@
 -- A page of targets by name (keyset: $5 is the last name of the previous page; the unique
 -- index on name serves the order), each with its state and its uptime over the roll-up hours
 -- since $7 (at most 25 rows per target, read by the roll-ups' primary key).
--- A disabled target's status is 'paused'.
+-- The status is vigil_target_status() (migration 0009): 'paused' while disabled.
 SELECT t.id, t.name, t.kind, t.address, t.enabled,
-       CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status,
+       vigil_target_status(t.enabled, s.status) AS status,
        s.since, s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at,
        (SELECT CASE WHEN sum(r.checks) > 0
                     THEN round(100.0 * sum(r.ok) / sum(r.checks), 4)::double precision END
@@ -15,7 +15,7 @@ SELECT t.id, t.name, t.kind, t.address, t.enabled,
  WHERE ($1::text IS NULL OR t.kind = $1)
    AND ($2::jsonb IS NULL OR t.labels @> $2::jsonb)
    AND ($3::text IS NULL OR strpos(lower(t.name), lower($3)) > 0)
-   AND ($4::text IS NULL OR CASE WHEN t.enabled THEN s.status ELSE 'paused' END = $4)
+   AND ($4::text IS NULL OR vigil_target_status(t.enabled, s.status) = $4)
    AND ($5::text IS NULL OR t.name > $5)
  ORDER BY t.name
  LIMIT $6;
@@ -23,7 +23,7 @@ SELECT t.id, t.name, t.kind, t.address, t.enabled,
 -- name: summary_counts
 -- Counts by state under the same kind/label/name filters (not the state filter, so a
 -- dashboard can show every state's count next to the filtered list).
-SELECT CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, count(*)::bigint AS n
+SELECT vigil_target_status(t.enabled, s.status) AS status, count(*)::bigint AS n
   FROM targets t
   JOIN target_state s ON s.target_id = t.id
  WHERE ($1::text IS NULL OR t.kind = $1)
@@ -36,9 +36,10 @@ SELECT CASE WHEN t.enabled THEN s.status ELSE 'paused' END AS status, count(*)::
 SELECT status, count(*)::bigint AS n FROM target_state GROUP BY status;
 
 -- name: disabled_counts
--- ... less the disabled ones (few; read through targets_disabled_idx), which count as paused.
-SELECT s.status, count(*)::bigint AS n
+-- ... with the disabled ones (few; read through targets_disabled_idx) moved from the status
+-- they store to the one they show.
+SELECT s.status AS stored, vigil_target_status(t.enabled, s.status) AS status, count(*)::bigint AS n
   FROM targets t
   JOIN target_state s ON s.target_id = t.id
  WHERE NOT t.enabled
- GROUP BY s.status;
+ GROUP BY 1, 2;

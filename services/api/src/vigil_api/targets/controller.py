@@ -12,6 +12,8 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from vigil_core.kinds import SETTINGS
+
 from ..body import StrictBody
 from ..database import PoolDep
 from ..errors import NotFound, responses
@@ -20,8 +22,7 @@ from ..params import TargetId
 from . import rules, service
 from .schemas import Target, TargetCreate, TargetPage, TargetUpdate
 
-Kind = str
-
+KIND_PATTERN = f"^({'|'.join(SETTINGS)})$"
 WRITE_ERRORS = responses(400, 404, 409, 413, 503)
 
 
@@ -44,7 +45,7 @@ class TargetController(Controller):
         pool: PoolDep,
         limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Targets per page")] = 100,
         cursor: Annotated[str | None, QueryParameter(max_length=200, description="`next` of the previous page")] = None,
-        kind: Annotated[Kind | None, QueryParameter(pattern="^(http|tcp|icmp)$", description="Only this kind")] = None,
+        kind: Annotated[str | None, QueryParameter(pattern=KIND_PATTERN, description="Only this kind")] = None,
     ) -> TargetPage:
         """Targets in creation order (by id), a page at a time."""
         after = decode_cursor(cursor, int)[0] if cursor else 0

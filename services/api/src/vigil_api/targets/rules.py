@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import ipaddress
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import msgspec
 
 from ..errors import FieldError, InvalidInput
-from .schemas import DEFAULT_TIMEOUT_S, HttpTargetCreate, IcmpTargetCreate, TargetCreate, TcpTargetCreate
+from .schemas import (
+    DEFAULT_TIMEOUT_S,
+    HttpTargetCreate,
+    IcmpTargetCreate,
+    TargetCreate,
+    TcpTargetCreate,
+)
 
 
 def check(target: TargetCreate, prefix: str = "") -> TargetCreate:
@@ -58,7 +65,7 @@ def _invisible(text: str) -> str | None:
     return None  # only spaces other than " ", private-use or unassigned characters
 
 
-def _check_url(url: str, bad) -> None:
+def _check_url(url: str, bad: Callable[[str, str], None]) -> None:
     try:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError for a port out of range or not a number
@@ -78,7 +85,7 @@ def _check_url(url: str, bad) -> None:
             bad("url", "has an invalid IPv6 address")
 
 
-def _check_host(host: str, bad) -> str | None:
+def _check_host(host: str, bad: Callable[[str, str], None]) -> str | None:
     """The host as it is stored: an IP address in its canonical form (`0:0::1` and `::0001`
     are `::1`, hex in lower case), so that it matches the source of replies and compares
     equal in `vigil apply`; a name as it was given. None when it is invalid."""

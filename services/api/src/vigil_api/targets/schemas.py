@@ -2,7 +2,8 @@
 
 TargetCreate is a union tagged by `kind`, so each kind declares exactly its own fields and an
 unknown or misplaced field is rejected by name. Rules that span fields (timeout below interval,
-a URL that parses) live in rules.py.
+a URL that parses) live in rules.py. A kind's options take their defaults from its settings
+struct in vigil_core.kinds, the form in which they are stored and the worker reads them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
+
+from vigil_core.kinds import HttpSettings, Method
 
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\s\x00]([^\x00\r\n]*[^\s\x00])?$",
                            description="Unique name; no leading or trailing spaces")]
@@ -30,7 +33,6 @@ Threshold = Annotated[int, Meta(ge=1, le=100)]
 LabelKey = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")]
 LabelValue = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00]*$")]
 Labels = Annotated[dict[LabelKey, LabelValue], Meta(max_length=64)]
-Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 StatusCode = Annotated[int, Meta(ge=100, le=599)]
 StatusClass = Annotated[str, Meta(pattern=r"^[1-5]xx$", description='A class such as "2xx"')]
 ExpectedStatus = Annotated[list[StatusCode | StatusClass], Meta(min_length=1, max_length=50)]
@@ -40,7 +42,7 @@ HeaderValue = Annotated[str, Meta(max_length=4000, pattern=r"^[^\r\n\x00]*$")]
 Headers = Annotated[dict[HeaderName, HeaderValue], Meta(max_length=50)]
 MaxRedirects = Annotated[int, Meta(ge=0, le=30)]
 
-DEFAULT_EXPECTED_STATUS: list[int | str] = ["2xx", "3xx"]
+_HTTP = HttpSettings()  # the defaults of an HTTP target's options
 DEFAULT_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -60,14 +62,14 @@ class HttpTargetCreate(_Common, tag="http"):
     """An HTTP(S) target: up when the status is expected and the keyword rules hold."""
 
     url: Url
-    method: Method = "GET"
-    expected_status: ExpectedStatus = msgspec.field(default_factory=lambda: list(DEFAULT_EXPECTED_STATUS))
-    keyword: Keyword | None = None
-    keyword_absent: Keyword | None = None
-    headers: Headers = msgspec.field(default_factory=dict)
-    verify_tls: bool = True
-    follow_redirects: bool = True
-    max_redirects: MaxRedirects = 10
+    method: Method = _HTTP.method
+    expected_status: ExpectedStatus = msgspec.field(default_factory=lambda: list(_HTTP.expected_status))
+    keyword: Keyword | None = _HTTP.keyword
+    keyword_absent: Keyword | None = _HTTP.keyword_absent
+    headers: Headers = msgspec.field(default_factory=lambda: dict(_HTTP.headers))
+    verify_tls: bool = _HTTP.verify_tls
+    follow_redirects: bool = _HTTP.follow_redirects
+    max_redirects: MaxRedirects = _HTTP.max_redirects
 
 
 class TcpTargetCreate(_Common, tag="tcp"):
@@ -84,10 +86,12 @@ class IcmpTargetCreate(_Common, tag="icmp"):
 
 
 TargetCreate = HttpTargetCreate | TcpTargetCreate | IcmpTargetCreate
+# Each kind's own fields: the parts of its address (ADDRESS_FIELDS), the rest are its settings.
 KIND_FIELDS: dict[str, frozenset[str]] = {
-    cls.__struct_config__.tag: frozenset(cls.__struct_fields__) - frozenset(_Common.__struct_fields__)
+    str(cls.__struct_config__.tag): frozenset(cls.__struct_fields__) - frozenset(_Common.__struct_fields__)
     for cls in (HttpTargetCreate, TcpTargetCreate, IcmpTargetCreate)
 }
+ADDRESS_FIELDS = frozenset({"url", "host", "port"})
 
 
 class TargetUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -141,8 +145,8 @@ class Target(msgspec.Struct, kw_only=True):
     enabled: bool
     created_at: datetime
     updated_at: datetime
-    # From target_state, as in the summary: the status (up, down, pending, unknown, or paused
-    # when disabled), since when, and the last check; tls_expires_at is the certificate's
+    # From target_state, as in the summary: the status (up, down, pending, or paused when
+    # disabled), since when, and the last check; tls_expires_at is the certificate's
     # notAfter from the last HTTPS check.
     status: str | None = None
     since: datetime | None = None

@@ -1,7 +1,8 @@
 """Targets between their API form and their row: validation, mapping and the writes.
 
 The API form has url/host/port and kind options as fields; the row has `address` and a
-`settings` jsonb (the contract the worker reads). The same functions serve CRUD and apply.
+`settings` jsonb, the kind's struct of vigil_core.kinds (the contract the worker reads). The
+same functions serve CRUD and apply.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from vigil_core.db import load_queries
+
+from vigil_core import kinds
+from vigil_core.db import Conn, load_queries
+from vigil_core.logging import get_logger
 
 from ..body import convert_strict
 from ..errors import Conflict, NotFound
+from ..target_writes import DELETE_TARGET, INSERT_TARGET, REPLACE_TARGET
 from . import rules
 from .schemas import (
-    DEFAULT_EXPECTED_STATUS,
+    ADDRESS_FIELDS,
     KIND_FIELDS,
     HttpTargetCreate,
     Target,
@@ -26,61 +31,55 @@ from .schemas import (
 )
 
 Q = load_queries(__package__)
+log = get_logger("vigil_api.targets")
 
-# Row columns written from a TargetCreate, in the order of insert_target's parameters.
-Params = tuple[str, str, str, float, float, bool, dict, int, int, dict]
-_META = ("id", "created_at", "updated_at")
+# The targets columns a TargetCreate writes, in the order of insert_target's parameters
+# (replace_target's after the id).
+COLUMNS = ("name", "kind", "address", "interval_s", "timeout_s", "enabled", "settings",
+           "failure_threshold", "success_threshold", "labels")
+# Each kind's options in the API form, by the names of its settings struct's fields.
+_OPTIONS: dict[str, frozenset[str]] = {kind: fields - ADDRESS_FIELDS for kind, fields in KIND_FIELDS.items()}
+# An option of one kind is null in the API form of another.
+_NO_OPTIONS = dict.fromkeys(frozenset().union(*_OPTIONS.values()))
 
 
-def to_params(target: TargetCreate) -> Params:
-    """The row values of a validated target (timeout resolved by rules.check)."""
-    settings: dict[str, Any] = {}
+def to_row(target: TargetCreate) -> dict[str, Any]:
+    """The row of a validated target (timeout resolved by rules.check), by column."""
+    kind = str(target.__struct_config__.tag)
+    if isinstance(target.timeout_s, msgspec.UnsetType):
+        raise ValueError("to_row() takes a target that rules.check() returned")
     if isinstance(target, HttpTargetCreate):
         address = target.url
-        settings = {
-            "method": target.method,
-            "expected_status": target.expected_status,
-            "headers": target.headers,
-            "verify_tls": target.verify_tls,
-            "follow_redirects": target.follow_redirects,
-            "max_redirects": target.max_redirects,
-        }
-        if target.keyword is not None:
-            settings["keyword"] = target.keyword
-        if target.keyword_absent is not None:
-            settings["keyword_absent"] = target.keyword_absent
     elif isinstance(target, TcpTargetCreate):
-        host = f"[{target.host}]" if ":" in target.host else target.host
-        address = f"{host}:{target.port}"
+        address = kinds.format_host_port(target.host, target.port)
     else:
         address = target.host
-    kind = target.__struct_config__.tag
-    return (target.name, kind, address, float(target.interval_s), float(target.timeout_s),
-            target.enabled, settings, target.failure_threshold, target.success_threshold,
-            dict(target.labels))
+    options = {name: getattr(target, name) for name in _OPTIONS[kind]}
+    settings = msgspec.convert(options, kinds.SETTINGS[kind])
+    return {"name": target.name, "kind": kind, "address": address,
+            "interval_s": float(target.interval_s), "timeout_s": float(target.timeout_s),
+            "enabled": target.enabled, "settings": kinds.encode(settings),
+            "failure_threshold": target.failure_threshold,
+            "success_threshold": target.success_threshold, "labels": dict(target.labels)}
+
+
+def params(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A to_row() row as insert_target's parameters (replace_target's after the id)."""
+    return tuple(row[column] for column in COLUMNS)
 
 
 def to_target(row: asyncpg.Record | dict) -> Target:
-    kind, address, settings = row["kind"], row["address"], row["settings"] or {}
+    kind, address = row["kind"], row["address"]
     url = host = port = None
     if kind == "http":
         url = address
     elif kind == "tcp":
-        host_part, _, port_part = address.rpartition(":")
-        host, port = host_part.strip("[]"), int(port_part)
+        host, port = kinds.parse_host_port(address)
     else:
         host = address
-    http = kind == "http"
     return Target(
         id=row["id"], name=row["name"], kind=kind, url=url, host=host, port=port,
-        method=settings.get("method", "GET") if http else None,
-        expected_status=settings.get("expected_status", list(DEFAULT_EXPECTED_STATUS)) if http else None,
-        keyword=settings.get("keyword") if http else None,
-        keyword_absent=settings.get("keyword_absent") if http else None,
-        headers=settings.get("headers", {}) if http else None,
-        verify_tls=settings.get("verify_tls", True) if http else None,
-        follow_redirects=settings.get("follow_redirects", True) if http else None,
-        max_redirects=settings.get("max_redirects", 10) if http else None,
+        **_options(row),
         interval_s=row["interval_s"], timeout_s=row["timeout_s"],
         failure_threshold=row["failure_threshold"], success_threshold=row["success_threshold"],
         labels=row["labels"] or {}, enabled=row["enabled"],
@@ -89,6 +88,21 @@ def to_target(row: asyncpg.Record | dict) -> Target:
         last_latency_ms=row.get("last_latency_ms"), last_error_class=row.get("last_error_class"),
         tls_expires_at=row.get("tls_expires_at"),
     )
+
+
+def _options(row: asyncpg.Record | dict) -> dict[str, Any]:
+    """The kind's options of a stored target as the API shows them, defaults filled in.
+
+    Settings that do not decode (written by hand, or by a newer version) show as null, as the
+    worker checks them as `unsupported`; a write of the target stores valid ones again.
+    """
+    kind = row["kind"]
+    try:
+        settings = msgspec.to_builtins(kinds.decode(kind, row["settings"]))
+    except kinds.SettingsError as exc:
+        log.warning("targets.settings_unreadable", target_id=row["id"], kind=kind, error=str(exc))
+        return _NO_OPTIONS
+    return {**_NO_OPTIONS, **{name: settings[name] for name in _OPTIONS.get(kind, ())}}
 
 
 def spec_of(target: Target) -> dict[str, Any]:
@@ -115,7 +129,7 @@ def merge(current: Target, patch: TargetUpdate) -> TargetCreate:
     return rules.check(convert_strict(spec, TargetCreate))
 
 
-async def _with_state(conn: asyncpg.Connection, row: asyncpg.Record | None) -> asyncpg.Record | None:
+async def _with_state(conn: Conn, row: asyncpg.Record | None) -> asyncpg.Record | None:
     """A written row read back as GET shows it, with the status its write left (read in the
     writing transaction, after the targets_sync trigger)."""
     if row is None:
@@ -123,24 +137,26 @@ async def _with_state(conn: asyncpg.Connection, row: asyncpg.Record | None) -> a
     return await conn.fetchrow(Q["get_target"], row["id"])
 
 
-async def require_target(conn: asyncpg.Connection, target_id: int) -> None:
+async def require_target(conn: Conn, target_id: int) -> None:
     """Raise NotFound unless the target exists (for reads of a target's history)."""
     if not await conn.fetchval(Q["target_exists"], target_id):
         raise NotFound("target", target_id)
 
 
-async def insert(conn: asyncpg.Connection, target: TargetCreate) -> asyncpg.Record:
+async def insert(conn: Conn, target: TargetCreate) -> asyncpg.Record:
     try:
         async with conn.transaction():
-            return await _with_state(conn, await conn.fetchrow(Q["insert_target"], *to_params(target)))
+            row = await _with_state(conn, await conn.fetchrow(INSERT_TARGET, *params(to_row(target))))
     except asyncpg.UniqueViolationError:
         raise _duplicate(target.name) from None
+    assert row is not None  # the INSERT returns the row it made
+    return row
 
 
-async def replace(conn: asyncpg.Connection, target_id: int, target: TargetCreate) -> asyncpg.Record:
+async def replace(conn: Conn, target_id: int, target: TargetCreate) -> asyncpg.Record:
     try:
         async with conn.transaction():
-            row = await _with_state(conn, await conn.fetchrow(Q["replace_target"], target_id, *to_params(target)))
+            row = await _with_state(conn, await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(target))))
     except asyncpg.UniqueViolationError:
         raise _duplicate(target.name) from None
     if row is None:
@@ -148,7 +164,7 @@ async def replace(conn: asyncpg.Connection, target_id: int, target: TargetCreate
     return row
 
 
-async def patch(conn: asyncpg.Connection, target_id: int, update: TargetUpdate) -> asyncpg.Record:
+async def patch(conn: Conn, target_id: int, update: TargetUpdate) -> asyncpg.Record:
     """Read, merge and write under a row lock, so two PATCHes never lose each other's fields."""
     try:
         async with conn.transaction():
@@ -156,12 +172,14 @@ async def patch(conn: asyncpg.Connection, target_id: int, update: TargetUpdate) 
             if row is None:
                 raise NotFound("target", target_id)
             merged = merge(to_target(row), update)
-            return await _with_state(conn, await conn.fetchrow(Q["replace_target"], target_id, *to_params(merged)))
+            stored = await _with_state(conn, await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(merged))))
     except asyncpg.UniqueViolationError:
         raise _duplicate(update.name) from None
+    assert stored is not None  # the row is locked: it cannot go away before the UPDATE
+    return stored
 
 
-async def set_enabled(conn: asyncpg.Connection, target_id: int, enabled: bool) -> asyncpg.Record:
+async def set_enabled(conn: Conn, target_id: int, enabled: bool) -> asyncpg.Record:
     async with conn.transaction():
         row = await _with_state(conn, await conn.fetchrow(Q["set_enabled"], target_id, enabled))
     if row is None:
@@ -169,9 +187,9 @@ async def set_enabled(conn: asyncpg.Connection, target_id: int, enabled: bool) -
     return row
 
 
-async def delete(conn: asyncpg.Connection, target_id: int) -> None:
+async def delete(conn: Conn, target_id: int) -> None:
     async with conn.transaction():
-        if await conn.fetchval(Q["delete_target"], target_id) is None:
+        if await conn.fetchval(DELETE_TARGET, target_id) is None:
             raise NotFound("target", target_id)
 
 

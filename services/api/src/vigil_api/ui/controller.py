@@ -11,6 +11,7 @@ import hashlib
 import mimetypes
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
@@ -61,7 +62,7 @@ def _load_assets() -> dict[str, Asset]:
     assets: dict[str, Asset] = {}
     root = resources.files(__package__).joinpath("static")
 
-    def walk(node, prefix: str) -> None:
+    def walk(node: Traversable, prefix: str) -> None:
         for child in node.iterdir():
             name = f"{prefix}{child.name}"
             if child.is_dir():

@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 from litestar import Controller, get
 from litestar.params import QueryParameter
+
 from vigil_core.db import load_queries
 from vigil_core.rollups import percentile
 
@@ -127,7 +128,7 @@ class UptimeController(Controller):
         part = split_days(lo, end)
         row = await pool.fetchrow(Q["uptime"], target_id, lo, end, part.first_day, part.end_day,
                                   part.head_end, part.tail_start)
-        if not row["found"]:
+        if row is None or not row["found"]:
             raise NotFound("target", target_id)
         return uptime_from_row(row, window, lo, hi)
 

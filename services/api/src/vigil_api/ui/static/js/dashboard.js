@@ -103,7 +103,6 @@ export function renderDashboard(main) {
 
   function renderCounts(counts) {
     const entries = [["", "All", counts.total], ...STATES.map((st) => [st, STATUS_LABEL[st], counts[st] ?? 0])];
-    if (counts.unknown) entries.push(["unknown", "Unknown", counts.unknown]);
     replace(countsEl, entries.map(([st, text, n]) =>
       h("button", {
         type: "button", class: `count c-${st || "all"}`, "aria-pressed": String(filters.state === st),

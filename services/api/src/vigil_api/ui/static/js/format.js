@@ -65,7 +65,6 @@ export const STATUS_LABEL = {
   up: "Up",
   down: "Down",
   pending: "Pending",
-  unknown: "Unknown",
   paused: "Paused",
 };
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get
 from litestar.params import QueryParameter
+
 from vigil_core.db import load_queries
 
 from ..database import PoolDep

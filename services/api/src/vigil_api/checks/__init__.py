@@ -1,1 +1,0 @@
-"""Check results of a target."""
