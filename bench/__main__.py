@@ -12,8 +12,16 @@ from types import ModuleType
 from vigil_core.logging import configure_logging
 
 from .harness.lab import Lab
-from .scenarios import (accuracy, api, reaction, scale, schedule, throughput_http, throughput_icmp,
-                        throughput_tcp)
+from .scenarios import (
+    accuracy,
+    api,
+    reaction,
+    scale,
+    schedule,
+    throughput_http,
+    throughput_icmp,
+    throughput_tcp,
+)
 
 SCENARIOS: dict[str, ModuleType] = {m.NAME: m for m in (
     throughput_http, throughput_icmp, throughput_tcp, reaction, schedule, accuracy, api, scale)}

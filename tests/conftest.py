@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+
 from vigil_core import embedded_pg, migrations
 
 from .support import database_url_for

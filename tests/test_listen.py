@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+
 from vigil_core.listen import Backoff, ListenConnection
 
 from .support import database_url_for

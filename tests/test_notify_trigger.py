@@ -14,26 +14,30 @@ INSERT = """INSERT INTO targets (name, kind, address, interval_s, timeout_s)
             VALUES ($1, 'http', 'http://127.0.0.1:9/', 60, 5) RETURNING id"""
 
 
+MARKER = TargetChanged(op="update", id=-1)
+
+
 class Inbox:
+    """The vigil_targets notifications one LISTEN connection hears, in order."""
+
     def __init__(self) -> None:
         self.items: list[TargetChanged] = []
-        self.arrived = asyncio.Event()
+        self.marked = asyncio.Event()
 
-    def __call__(self, conn, pid, channel, payload) -> None:
+    def __call__(self, conn: asyncpg.Connection, pid: int, channel: str, payload: str) -> None:
         event = decode_target_changed(payload)
         assert event is not None, f"undecodable payload {payload!r}"
-        self.items.append(event)
-        self.arrived.set()
+        if event == MARKER:
+            self.marked.set()
+        else:
+            self.items.append(event)
 
-    async def settle(self, writer: asyncpg.Connection) -> list[TargetChanged]:
-        # A NOTIFY sent after ours arrives after ours: a marker on the same channel proves delivery.
-        await writer.execute("SELECT pg_notify($1, '{\"op\":\"update\",\"id\":-1}')", TARGETS_CHANNEL)
-        for _ in range(100):
-            if any(e.id == -1 for e in self.items):
-                break
-            await asyncio.sleep(0.02)
-        got = [e for e in self.items if e.id != -1]
-        self.items.clear()
+    async def settle(self, sender: asyncpg.Connection) -> list[TargetChanged]:
+        """What arrived before a marker sent now (notifications arrive in commit order), then clear."""
+        self.marked.clear()
+        await sender.execute("SELECT pg_notify($1, $2)", TARGETS_CHANNEL, msgspec.json.encode(MARKER).decode())
+        await asyncio.wait_for(self.marked.wait(), 10)
+        got, self.items = self.items, []
         return got
 
 
@@ -81,8 +85,8 @@ async def test_notification_only_after_commit(db_url: str) -> None:
     try:
         async with writer.transaction():
             tid = await writer.fetchval(INSERT, "c")
-            await asyncio.sleep(0.2)
-            assert inbox.items == []  # nothing leaks before commit
+            # A marker committed after the insert (from another session) arrives alone.
+            assert await inbox.settle(listener) == []
         assert await inbox.settle(writer) == [TargetChanged(op="insert", id=tid)]
     finally:
         await listener.close()

@@ -51,7 +51,7 @@ def _random_hours(rng: random.Random, targets: list[int], start: datetime, n: in
 async def _expected(conn: asyncpg.Connection) -> list[tuple]:
     out = []
     for r in await conn.fetch(DAYS_FROM_HOURS):
-        summed = [sum(col) for col in zip(*r["buckets"])]
+        summed = [sum(col) for col in zip(*r["buckets"], strict=False)]
         out.append((r["target_id"], r["day"], r["checks"], r["ok"], r["latency_count"],
                     r["latency_max_ms"], r["latency_sum_ms"], summed))
     return out
@@ -86,7 +86,7 @@ async def test_a_deleted_hour_leaves_its_day(db) -> None:
     got = await _days(db)
     # counts, sums and buckets come back out; a maximum cannot, so it may stay higher
     assert [r[:5] + r[6:] for r in got] == [r[:5] + r[6:] for r in expected]
-    assert all(g[5] >= e[5] for g, e in zip(got, expected))
+    assert all(g[5] >= e[5] for g, e in zip(got, expected, strict=False))
 
 
 async def test_the_rebuild_gives_what_the_trigger_kept(db) -> None:
@@ -131,5 +131,5 @@ async def test_buckets_add_covers_every_bucket(db) -> None:
     """vigil_buckets_add spells out each bucket (so that it is inlined): a new bucket in
     vigil_core.rollups must be added there too."""
     a, b = list(range(1, BUCKET_COUNT + 1)), [10 * i for i in range(1, BUCKET_COUNT + 1)]
-    assert await db.fetchval("SELECT vigil_buckets_add($1, $2)", a, b) == [x + y for x, y in zip(a, b)]
-    assert await db.fetchval("SELECT vigil_buckets_add($1, $2, -1)", b, a) == [y - x for x, y in zip(a, b)]
+    assert await db.fetchval("SELECT vigil_buckets_add($1, $2)", a, b) == [x + y for x, y in zip(a, b, strict=False)]
+    assert await db.fetchval("SELECT vigil_buckets_add($1, $2, -1)", b, a) == [y - x for x, y in zip(a, b, strict=False)]

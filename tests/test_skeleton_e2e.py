@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp import web
 
-from .support import create_target, free_port, spawn_vigil, stop_process, wait_for_checks, wait_http_ok
+from .support import (
+    create_target,
+    free_port,
+    spawn_vigil,
+    stop_process,
+    wait_for_checks,
+    wait_http_ok,
+)
 
 
 @pytest.fixture
@@ -32,28 +42,36 @@ async def loopback_http():
 
 
 @pytest.fixture
-async def running_system(db_url: str):
+async def running_system(db_url: str) -> AsyncIterator[str]:
     """`vigil api` and `vigil worker` as real processes; the worker's safety-net poll is 60 s."""
-    port = free_port()
-    env = {"VIGIL_DATABASE_URL": db_url, "VIGIL_WORKER_POLL_INTERVAL_S": "60", "VIGIL_LOG_LEVEL": "warning"}
-    worker = spawn_vigil(["worker"], env)
+    port, metrics_port = free_port(), free_port()
+    env = {"VIGIL_DATABASE_URL": db_url, "VIGIL_WORKER_POLL_INTERVAL_S": "60", "VIGIL_LOG_LEVEL": "warning",
+           "VIGIL_WORKER_METRICS_HOST": "127.0.0.1"}
+    worker = spawn_vigil(["worker", "--metrics-port", str(metrics_port)], env)
     api = spawn_vigil(["api", "--port", str(port)], env)
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_http_ok(f"{base}/readyz", proc=api)
-        # Give the worker time to reach its first (60 s) sleep, so only a NOTIFY can wake it.
-        await _wait_worker_idle(worker)
+        await _wait_worker_idle(worker, base, f"http://127.0.0.1:{metrics_port}/healthz", port)
         yield base
     finally:
         for proc in (api, worker):
             stop_process(proc)
 
 
-async def _wait_worker_idle(worker) -> None:
-    import asyncio
-
-    await asyncio.sleep(1.5)
-    assert worker.poll() is None, stop_process(worker)
+async def _wait_worker_idle(worker: subprocess.Popen, base: str, healthz: str, api_port: int) -> None:
+    """Until the worker LISTENs and has checked a warm-up target (interval 300 s): from then on
+    it sleeps for its 60 s poll, and only a NOTIFY can wake it."""
+    await wait_http_ok(healthz, proc=worker)
+    end = time.monotonic() + 20
+    async with aiohttp.ClientSession() as http:
+        while not (await (await http.get(healthz)).json())["listener_connected"]:
+            assert time.monotonic() < end, "the worker's listener did not connect within 20 s"
+            await asyncio.sleep(0.05)
+        warm_up = await create_target(http, base, {
+            "name": "warm-up", "kind": "tcp", "host": "127.0.0.1", "port": api_port, "interval_s": 300,
+        })
+        assert await wait_for_checks(http, base, warm_up["id"], deadline_s=20), "the warm-up target was not checked"
 
 
 async def test_posted_target_is_checked_within_two_seconds(running_system: str, loopback_http) -> None:

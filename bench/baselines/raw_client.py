@@ -34,7 +34,7 @@ async def run(kind: str, address: str, concurrency: int, warmup_s: float, durati
         async def once() -> bool:
             try:
                 return await asyncio.wait_for(probe(), timeout=5)
-            except (OSError, aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, OSError, aiohttp.ClientError):
                 return False
 
         return await count_window(once, concurrency=concurrency, warmup_s=warmup_s, duration_s=duration_s)

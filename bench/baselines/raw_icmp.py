@@ -52,7 +52,7 @@ async def run(host: str, concurrency: int, warmup_s: float, duration_s: float, t
         try:
             await asyncio.wait_for(fut, timeout_s)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             waiting.pop(mine, None)
             return False
 

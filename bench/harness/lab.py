@@ -6,9 +6,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .pg import BenchPostgres
 from tests.support import free_port
 
+from .pg import BenchPostgres
 from .procs import Child, raise_fd_limit, spawn_python, spawn_vigil, wait_worker_ready
 from .servers import start_blackbox, start_nginx
 

@@ -20,7 +20,6 @@ from .report import RESULTS_DIR, Report
 from .stats import ratio
 from .wrk import run_wrk
 
-
 PROFILE_SUFFIX = {"flamegraph": "svg", "speedscope": "speedscope.json", "raw": "folded.txt"}
 
 

@@ -15,7 +15,7 @@ import asyncio
 import gc
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
@@ -144,7 +144,7 @@ async def _writes(db_url: str, first: int, last: int, n: int) -> dict:
     """The worker's ResultWriter, running as in the worker, against COPY of the same rows (the ceiling)."""
     pool = await create_pool(db_url, min_size=1, max_size=4, server_settings=SERVER_SETTINGS)
     latest = await pool.fetchval(Q["latest_check"])
-    results = _synthetic(first, last, n, max(latest, datetime.now(timezone.utc) - timedelta(seconds=60)))
+    results = _synthetic(first, last, n, max(latest, datetime.now(UTC) - timedelta(seconds=60)))
     threshold = gc.get_threshold()
     tune_gc()  # the collector settings of a `vigil worker` process
     try:

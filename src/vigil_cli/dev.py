@@ -30,20 +30,20 @@ def run_dev(settings: Settings, host: str, port: int, data_dir: Path) -> int:
     embedded = not settings.database_url
     stopping = False
 
-    def on_signal(signum, frame) -> None:
+    def on_signal(signum: int, frame: object) -> None:
         nonlocal stopping
         stopping = True
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    children: list[subprocess.Popen] = []
+    children: list[subprocess.Popen[bytes]] = []
     try:
         if embedded:
             print(f"vigil dev: starting embedded PostgreSQL in {pgdata}", flush=True)
             url = embedded_pg.start(pgdata)
         else:
-            url = settings.database_url
+            url = settings.require_database_url()
             print("vigil dev: using VIGIL_DATABASE_URL", flush=True)
         applied = migrations.apply(url)
         print(f"vigil dev: {len(applied)} migration(s) applied" if applied
@@ -51,7 +51,8 @@ def run_dev(settings: Settings, host: str, port: int, data_dir: Path) -> int:
 
         env = {**os.environ, "VIGIL_DATABASE_URL": url}
         base = [sys.executable, "-m", "vigil_cli"]
-        for role in (["api", "--host", host, "--port", str(port)], ["worker"]):
+        roles = {"api": ["api", "--host", host, "--port", str(port)], "worker": ["worker"]}
+        for role in roles.values():
             children.append(subprocess.Popen(base + role, env=env, preexec_fn=_die_with_parent))
         print(f"vigil dev: API and UI at http://{host}:{port}/  (Ctrl-C stops everything)", flush=True)
 
@@ -59,7 +60,8 @@ def run_dev(settings: Settings, host: str, port: int, data_dir: Path) -> int:
         while not stopping:
             for child in children:
                 if child.poll() is not None:
-                    print(f"vigil dev: {child.args[3]} exited with {child.returncode}; stopping",
+                    name = [r for r, c in zip(roles, children, strict=True) if c is child][0]
+                    print(f"vigil dev: {name} exited with {child.returncode}; stopping",
                           file=sys.stderr, flush=True)
                     stopping = failed = True
             time.sleep(0.2)

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import DASHBOARD, OBSERVABILITY, PROMETHEUS_CONFIG, RULES_FILE, RULES_TEST_FILE, run, tool
+from .conftest import (
+    DASHBOARD,
+    OBSERVABILITY,
+    PROMETHEUS_CONFIG,
+    RULES_FILE,
+    RULES_TEST_FILE,
+    run,
+    tool,
+)
 
 # The metric names of the cross-part contract (COMMON.md).
 CONTRACT_METRICS = {
