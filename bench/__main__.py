@@ -23,8 +23,19 @@ from .scenarios import (
     throughput_tcp,
 )
 
-SCENARIOS: dict[str, ModuleType] = {m.NAME: m for m in (
-    throughput_http, throughput_icmp, throughput_tcp, reaction, schedule, accuracy, api, scale)}
+SCENARIOS: dict[str, ModuleType] = {
+    m.NAME: m
+    for m in (
+        throughput_http,
+        throughput_icmp,
+        throughput_tcp,
+        reaction,
+        schedule,
+        accuracy,
+        api,
+        scale,
+    )
+}
 
 
 def _value(text: str) -> object:
@@ -38,20 +49,44 @@ def _value(text: str) -> object:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vigil-bench", description=__doc__)
-    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                        help=f"one or more of: {', '.join(SCENARIOS)}, or 'all'")
+    parser.add_argument(
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        help=f"one or more of: {', '.join(SCENARIOS)}, or 'all'",
+    )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--tiny", dest="size", action="store_const", const="tiny",
-                      help="a few seconds each: shows the scenario still works (CI)")
-    size.add_argument("--short", dest="size", action="store_const", const="short",
-                      help="a shorter run of the real thing")
+    size.add_argument(
+        "--tiny",
+        dest="size",
+        action="store_const",
+        const="tiny",
+        help="a few seconds each: shows the scenario still works (CI)",
+    )
+    size.add_argument(
+        "--short",
+        dest="size",
+        action="store_const",
+        const="short",
+        help="a shorter run of the real thing",
+    )
     parser.set_defaults(size="full")
     parser.add_argument("--repeat", type=int, help="repetitions (default per scenario and size)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one parameter of the size, e.g. --set targets=2000")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir with logs and pgdata")
-    parser.add_argument("--profile", choices=["flamegraph", "speedscope", "raw"],
-                        help="py-spy the worker during each measured window; files in bench/results/")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one parameter of the size, e.g. --set targets=2000",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temp dir with logs and pgdata"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=["flamegraph", "speedscope", "raw"],
+        help="py-spy the worker during each measured window; files in bench/results/",
+    )
     parser.add_argument("--no-json", action="store_true", help="do not write bench/results/*.json")
     return parser
 
@@ -61,15 +96,19 @@ def params_for(module: ModuleType, size: str, repeat: int | None, sets: list[str
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep or key not in params:
-            raise SystemExit(f"vigil-bench: --set {item!r}: the parameters of {module.NAME} are "
-                             f"{', '.join(params)}")
+            raise SystemExit(
+                f"vigil-bench: --set {item!r}: the parameters of {module.NAME} are "
+                f"{', '.join(params)}"
+            )
         params[key] = _value(value)
     if repeat is not None:
         params["repeat"] = repeat
     return params
 
 
-async def run_one(module: ModuleType, size: str, params: dict, keep: bool, write_json: bool) -> bool:
+async def run_one(
+    module: ModuleType, size: str, params: dict, keep: bool, write_json: bool
+) -> bool:
     started = time.monotonic()
     async with Lab(keep=keep) as lab:
         report = await module.run(lab, size, params)
@@ -88,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     names = list(SCENARIOS) if args.scenarios == ["all"] else args.scenarios
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
-        print(f"vigil-bench: unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}",
-              file=sys.stderr)
+        print(
+            f"vigil-bench: unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}",
+            file=sys.stderr,
+        )
         return 2
     ok = True
     for name in names:

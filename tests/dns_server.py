@@ -92,12 +92,15 @@ class DnsServer(asyncio.DatagramProtocol):
 
 
 @asynccontextmanager
-async def dns_server(zones: Sequence[Zone] = ZONES, host: str = "127.0.0.1") -> AsyncIterator[DnsServer]:
+async def dns_server(
+    zones: Sequence[Zone] = ZONES, host: str = "127.0.0.1"
+) -> AsyncIterator[DnsServer]:
     """A DnsServer on a free UDP port of `host` (loopback only) for as long as the block runs."""
     assert host in ("127.0.0.1", "::1"), "test servers stay on loopback"
     server = DnsServer(zones)
     transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: server, local_addr=(host, 0))
+        lambda: server, local_addr=(host, 0)
+    )
     port = transport.get_extra_info("sockname")[1]
     server.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:

@@ -49,7 +49,9 @@ def stop_process(proc: subprocess.Popen, timeout: float = 15) -> str:
     return out or ""
 
 
-async def wait_http_ok(url: str, deadline_s: float = 20, proc: subprocess.Popen | None = None) -> None:
+async def wait_http_ok(
+    url: str, deadline_s: float = 20, proc: subprocess.Popen | None = None
+) -> None:
     """Poll `url` until it answers 200, or fail with what the process printed."""
     end = time.monotonic() + deadline_s
     async with aiohttp.ClientSession() as session:
@@ -73,7 +75,9 @@ async def create_target(http: aiohttp.ClientSession, base: str, body: dict) -> d
         return await resp.json()
 
 
-async def wait_for_checks(http: aiohttp.ClientSession, base: str, target_id: int, deadline_s: float) -> list[dict]:
+async def wait_for_checks(
+    http: aiohttp.ClientSession, base: str, target_id: int, deadline_s: float
+) -> list[dict]:
     """Poll GET .../checks until a result shows up or the deadline passes; returns the items."""
     end = time.monotonic() + deadline_s
     while True:

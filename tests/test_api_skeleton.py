@@ -16,7 +16,13 @@ async def client(db_url: str):
         yield client
 
 
-VALID = {"name": "web", "kind": "http", "url": "http://127.0.0.1:8080/", "interval_s": 60, "timeout_s": 5}
+VALID = {
+    "name": "web",
+    "kind": "http",
+    "url": "http://127.0.0.1:8080/",
+    "interval_s": 60,
+    "timeout_s": 5,
+}
 
 
 async def test_create_get_list(client: AsyncTestClient) -> None:
@@ -49,7 +55,9 @@ async def test_invalid_field_is_named(client: AsyncTestClient, body: dict, field
 
 
 async def test_malformed_json_is_400(client: AsyncTestClient) -> None:
-    resp = await client.post("/api/v1/targets", content=b'{"name": ', headers={"content-type": "application/json"})
+    resp = await client.post(
+        "/api/v1/targets", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 400
     assert resp.headers["content-type"].startswith("application/problem+json")
 

@@ -25,23 +25,45 @@ def _processes_using(path: Path) -> list[psutil.Process]:
     return found
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 13), reason="pgserver has wheels for CPython 3.11 and 3.12 only")
+@pytest.mark.skipif(
+    sys.version_info >= (3, 13), reason="pgserver has wheels for CPython 3.11 and 3.12 only"
+)
 async def test_dev_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     port = free_port()
     data_dir = tmp_path / "devdata"
     env = {k: v for k, v in os.environ.items() if k != "VIGIL_DATABASE_URL"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vigil_cli", "dev", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "vigil_cli",
+            "dev",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,  # its own process group, like a terminal session
     )
     try:
         await wait_http_ok(f"http://127.0.0.1:{port}/readyz", deadline_s=60, proc=proc)
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
-            target = await create_target(http, base, {
-                "name": "self", "kind": "http", "url": f"{base}/healthz", "interval_s": 60, "timeout_s": 5,
-            })
+            target = await create_target(
+                http,
+                base,
+                {
+                    "name": "self",
+                    "kind": "http",
+                    "url": f"{base}/healthz",
+                    "interval_s": 60,
+                    "timeout_s": 5,
+                },
+            )
             items = await wait_for_checks(http, base, target["id"], deadline_s=10)
         assert items and items[0]["ok"] is True
         assert (data_dir / "pgdata" / "PG_VERSION").exists()
@@ -56,6 +78,10 @@ async def test_dev_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     while time.monotonic() < deadline and _processes_using(data_dir):
         time.sleep(0.2)
     assert _processes_using(data_dir) == [], "postgres survived Ctrl-C"
-    children = [p for p in psutil.process_iter(["cmdline"]) if "vigil_cli" in " ".join(p.info["cmdline"] or [])
-                and str(port) in " ".join(p.info["cmdline"] or [])]
+    children = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "vigil_cli" in " ".join(p.info["cmdline"] or [])
+        and str(port) in " ".join(p.info["cmdline"] or [])
+    ]
     assert children == [], "API or worker survived Ctrl-C"

@@ -47,7 +47,9 @@ async def running(listen: ListenConnection) -> AsyncIterator[asyncio.Task[None]]
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def until(predicate: Callable[[], Awaitable[object] | object], what: str, timeout: float = 10) -> None:
+async def until(
+    predicate: Callable[[], Awaitable[object] | object], what: str, timeout: float = 10
+) -> None:
     end = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -60,8 +62,9 @@ async def until(predicate: Callable[[], Awaitable[object] | object], what: str, 
 
 
 def _listener(dsn: str, rec: Recorder, **kw: object) -> ListenConnection:
-    return ListenConnection(dsn, {CHANNEL: rec.heard}, on_connect=rec.connected,
-                            backoff=kw.pop("backoff", QUICK), **kw)  # type: ignore[arg-type]
+    return ListenConnection(
+        dsn, {CHANNEL: rec.heard}, on_connect=rec.connected, backoff=kw.pop("backoff", QUICK), **kw
+    )  # type: ignore[arg-type]
 
 
 async def _backend_gone(db: asyncpg.Connection, pid: int) -> bool:
@@ -221,7 +224,10 @@ class FreezableProxy:
     async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         up_r, up_w = await self._open_upstream()
         self._writers += [client_w, up_w]
-        self._pumps += [asyncio.create_task(_pump(client_r, up_w)), asyncio.create_task(_pump(up_r, client_w))]
+        self._pumps += [
+            asyncio.create_task(_pump(client_r, up_w)),
+            asyncio.create_task(_pump(up_r, client_w)),
+        ]
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

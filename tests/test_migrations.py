@@ -54,9 +54,14 @@ async def test_migrations_apply_rollback_reapply(empty_db: str) -> None:
     assert migrations.apply(empty_db) == all_ids
     assert migrations.pending(empty_db) == []
     first_tables, first_objects = await _schema(empty_db)
-    assert {"targets", "schedule", "checks", "target_state", "incidents", "check_rollups_hourly"} <= {
-        t[0] for t in first_tables
-    }
+    assert {
+        "targets",
+        "schedule",
+        "checks",
+        "target_state",
+        "incidents",
+        "check_rollups_hourly",
+    } <= {t[0] for t in first_tables}
 
     rolled = migrations.rollback(empty_db, len(all_ids))
     assert rolled == list(reversed(all_ids))
@@ -82,7 +87,9 @@ async def test_checks_partitions_exist_ahead(db) -> None:
     )
     assert days >= 8  # yesterday, today and a week ahead
     # a check written now lands in a partition
-    await db.execute("INSERT INTO checks (target_id, checked_at, ok, latency_ms) VALUES (1, now(), true, 1)")
+    await db.execute(
+        "INSERT INTO checks (target_id, checked_at, ok, latency_ms) VALUES (1, now(), true, 1)"
+    )
     await db.execute(
         "INSERT INTO checks (target_id, checked_at, ok, latency_ms) VALUES (1, now() + interval '6 days', true, 1)"
     )
@@ -94,25 +101,46 @@ async def test_rolling_back_0004_keeps_the_current_hours(empty_db: str) -> None:
     migrations.apply(empty_db)
     conn = await asyncpg.connect(empty_db)
     try:
-        tid = await conn.fetchval("INSERT INTO targets (name, kind, address, interval_s, timeout_s)"
-                                  " VALUES ('t', 'tcp', '127.0.0.1:9', 60, 5) RETURNING id")
-        hour = await conn.fetchval("SELECT date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'")
+        tid = await conn.fetchval(
+            "INSERT INTO targets (name, kind, address, interval_s, timeout_s)"
+            " VALUES ('t', 'tcp', '127.0.0.1:9', 60, 5) RETURNING id"
+        )
+        hour = await conn.fetchval(
+            "SELECT date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+        )
         buckets = [0] * 17
         await conn.execute(
             "INSERT INTO check_rollups_hourly (target_id, hour, checks, ok, latency_buckets) VALUES ($1, $2, 2, 1, $3)",
-            tid, hour, buckets)
+            tid,
+            hour,
+            buckets,
+        )
         await conn.execute(
             """UPDATE target_state SET cur_hour = $2, cur_checks = 5, cur_ok = 4, cur_latency_count = 4,
                       cur_latency_sum_ms = 40, cur_latency_max_ms = 12, cur_latency_buckets = $3
-                WHERE target_id = $1""", tid, hour, [0, 0, 0, 4] + [0] * 13)
-        viewed = await conn.fetchval("SELECT sum(checks) FROM check_rollups WHERE target_id = $1", tid)
+                WHERE target_id = $1""",
+            tid,
+            hour,
+            [0, 0, 0, 4] + [0] * 13,
+        )
+        viewed = await conn.fetchval(
+            "SELECT sum(checks) FROM check_rollups WHERE target_id = $1", tid
+        )
         assert viewed == 7
         while "0004" not in (last := migrations.applied(empty_db)[-1]):
             migrations.rollback(empty_db, 1)  # the migrations after 0004
         assert migrations.rollback(empty_db, 1) == [last]
-        row = await conn.fetchrow("SELECT checks, ok, latency_count, latency_buckets FROM check_rollups_hourly"
-                                  " WHERE target_id = $1", tid)
-        assert (row["checks"], row["ok"], row["latency_count"], row["latency_buckets"][3]) == (7, 5, 4, 4)
+        row = await conn.fetchrow(
+            "SELECT checks, ok, latency_count, latency_buckets FROM check_rollups_hourly"
+            " WHERE target_id = $1",
+            tid,
+        )
+        assert (row["checks"], row["ok"], row["latency_count"], row["latency_buckets"][3]) == (
+            7,
+            5,
+            4,
+            4,
+        )
     finally:
         await conn.close()
 
@@ -143,16 +171,22 @@ def _delete(sql: Path) -> str:
 
 
 @pytest.mark.parametrize("breakage", [_edit, _delete], ids=["edited", "deleted"])
-def test_a_changed_or_deleted_landed_migration_fails_by_name(sql_copy: Path,
-                                                              breakage: Callable[[Path], str]) -> None:
+def test_a_changed_or_deleted_landed_migration_fails_by_name(
+    sql_copy: Path, breakage: Callable[[Path], str]
+) -> None:
     expected = breakage(sql_copy)
     (problem,) = migrations.manifest_problems(sql_copy)
-    assert problem.startswith("sql/migrations/0002_worker_spread_and_retention.") and expected in problem
+    assert (
+        problem.startswith("sql/migrations/0002_worker_spread_and_retention.")
+        and expected in problem
+    )
     assert "a landed migration is never edited: put the fix in a new migration" in problem
 
 
 @pytest.mark.parametrize("how", ["one-liner", "python"])
-def test_an_unlisted_migration_fails_with_the_command_that_appends_it(sql_copy: Path, how: str) -> None:
+def test_an_unlisted_migration_fails_with_the_command_that_appends_it(
+    sql_copy: Path, how: str
+) -> None:
     """Both commands the failure names, run as printed, fix it (and touch no listed line)."""
     before = (sql_copy / migrations.MANIFEST_NAME).read_text()
     (sql_copy / "migrations" / "0099_new.sql").write_text("SELECT 1;\n")
@@ -164,8 +198,12 @@ def test_an_unlisted_migration_fails_with_the_command_that_appends_it(sql_copy: 
     if how == "one-liner":
         subprocess.run(["bash", "-c", one_liner], cwd=sql_copy.parent, check=True)
     else:  # `uv run python` is this interpreter; the migrations dir is the copy's
-        subprocess.run([sys.executable, *python_cmd.split()[3:]], check=True, capture_output=True,
-                       env={**os.environ, "VIGIL_MIGRATIONS_DIR": str(sql_copy / "migrations")})
+        subprocess.run(
+            [sys.executable, *python_cmd.split()[3:]],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "VIGIL_MIGRATIONS_DIR": str(sql_copy / "migrations")},
+        )
     assert migrations.manifest_problems(sql_copy) == []
     after = (sql_copy / migrations.MANIFEST_NAME).read_text()
     assert after.startswith(before) and after.count("\n") == before.count("\n") + 1

@@ -35,7 +35,9 @@ class Inbox:
     async def settle(self, sender: asyncpg.Connection) -> list[TargetChanged]:
         """What arrived before a marker sent now (notifications arrive in commit order), then clear."""
         self.marked.clear()
-        await sender.execute("SELECT pg_notify($1, $2)", TARGETS_CHANNEL, msgspec.json.encode(MARKER).decode())
+        await sender.execute(
+            "SELECT pg_notify($1, $2)", TARGETS_CHANNEL, msgspec.json.encode(MARKER).decode()
+        )
         await asyncio.wait_for(self.marked.wait(), 10)
         got, self.items = self.items, []
         return got
@@ -94,5 +96,7 @@ async def test_notification_only_after_commit(db_url: str) -> None:
 
 
 def test_payload_shape_is_stable() -> None:
-    assert msgspec.json.decode(b'{"op":"insert","id":7}', type=TargetChanged) == TargetChanged("insert", 7)
+    assert msgspec.json.decode(b'{"op":"insert","id":7}', type=TargetChanged) == TargetChanged(
+        "insert", 7
+    )
     assert decode_target_changed("not json") is None

@@ -43,8 +43,18 @@ def _random_hours(rng: random.Random, targets: list[int], start: datetime, n: in
         buckets = [0] * BUCKET_COUNT
         for _ in range(ok):
             buckets[rng.randrange(BUCKET_COUNT)] += 1
-        rows.append((rng.choice(targets), start + timedelta(hours=rng.randrange(72)), checks, ok,
-                     ok * 10.5, float(rng.randint(1, 500)), ok, buckets))
+        rows.append(
+            (
+                rng.choice(targets),
+                start + timedelta(hours=rng.randrange(72)),
+                checks,
+                ok,
+                ok * 10.5,
+                float(rng.randint(1, 500)),
+                ok,
+                buckets,
+            )
+        )
     return rows
 
 
@@ -52,14 +62,35 @@ async def _expected(conn: asyncpg.Connection) -> list[tuple]:
     out = []
     for r in await conn.fetch(DAYS_FROM_HOURS):
         summed = [sum(col) for col in zip(*r["buckets"], strict=False)]
-        out.append((r["target_id"], r["day"], r["checks"], r["ok"], r["latency_count"],
-                    r["latency_max_ms"], r["latency_sum_ms"], summed))
+        out.append(
+            (
+                r["target_id"],
+                r["day"],
+                r["checks"],
+                r["ok"],
+                r["latency_count"],
+                r["latency_max_ms"],
+                r["latency_sum_ms"],
+                summed,
+            )
+        )
     return out
 
 
 async def _days(conn: asyncpg.Connection) -> list[tuple]:
-    return [(r["target_id"], r["day"], r["checks"], r["ok"], r["latency_count"], r["latency_max_ms"],
-             r["latency_sum_ms"], list(r["latency_buckets"])) for r in await conn.fetch(DAYS)]
+    return [
+        (
+            r["target_id"],
+            r["day"],
+            r["checks"],
+            r["ok"],
+            r["latency_count"],
+            r["latency_max_ms"],
+            r["latency_sum_ms"],
+            list(r["latency_buckets"]),
+        )
+        for r in await conn.fetch(DAYS)
+    ]
 
 
 async def test_inserts_and_merges_keep_each_day_the_sum_of_its_hours(db) -> None:
@@ -72,16 +103,22 @@ async def test_inserts_and_merges_keep_each_day_the_sum_of_its_hours(db) -> None
     assert await _days(db) == await _expected(db)
     assert await db.fetchval("SELECT sum(checks) FROM check_rollups_daily") == merged
     # the day is UTC: 23:00 on March 1st and 00:00 on March 2nd fall on different days
-    assert {r[1].isoformat() for r in await _days(db)} == {"2026-03-01", "2026-03-02", "2026-03-03",
-                                                            "2026-03-04"}
+    assert {r[1].isoformat() for r in await _days(db)} == {
+        "2026-03-01",
+        "2026-03-02",
+        "2026-03-03",
+        "2026-03-04",
+    }
 
 
 async def test_a_deleted_hour_leaves_its_day(db) -> None:
     rng = random.Random(9)
     start = datetime(2026, 3, 1, 20, tzinfo=UTC)
     await db.executemany(UPSERT_HOUR, _random_hours(rng, [1, 2], start, 120))
-    await db.execute("DELETE FROM check_rollups_hourly WHERE target_id = 1 AND hour < $1",
-                     start + timedelta(hours=30))
+    await db.execute(
+        "DELETE FROM check_rollups_hourly WHERE target_id = 1 AND hour < $1",
+        start + timedelta(hours=30),
+    )
     expected = await _expected(db)
     got = await _days(db)
     # counts, sums and buckets come back out; a maximum cannot, so it may stay higher
@@ -91,7 +128,9 @@ async def test_a_deleted_hour_leaves_its_day(db) -> None:
 
 async def test_the_rebuild_gives_what_the_trigger_kept(db) -> None:
     rng = random.Random(11)
-    await db.executemany(UPSERT_HOUR, _random_hours(rng, [1, 2, 3], datetime(2026, 3, 1, tzinfo=UTC), 200))
+    await db.executemany(
+        UPSERT_HOUR, _random_hours(rng, [1, 2, 3], datetime(2026, 3, 1, tzinfo=UTC), 200)
+    )
     kept = await _days(db)
     written = await db.fetchval("SELECT vigil_rollups_daily_rebuild('2026-03-01', '2026-03-05')")
     assert written == len(kept)
@@ -105,8 +144,10 @@ async def test_applying_the_migration_fills_the_days_of_existing_hours(empty_db:
     assert migrations.rollback(empty_db, 1) == [last]
     conn = await asyncpg.connect(empty_db)
     try:
-        await conn.executemany(UPSERT_HOUR, _random_hours(random.Random(3), [7, 8], datetime(2026, 3, 1, tzinfo=UTC),
-                                                          50))
+        await conn.executemany(
+            UPSERT_HOUR,
+            _random_hours(random.Random(3), [7, 8], datetime(2026, 3, 1, tzinfo=UTC), 50),
+        )
         migrations.apply(empty_db)
         days = await _days(conn)
         assert days and days == await _expected(conn)
@@ -116,14 +157,26 @@ async def test_applying_the_migration_fills_the_days_of_existing_hours(empty_db:
 
 async def test_the_days_view_adds_the_current_hour_to_its_day(db) -> None:
     """The view adds each target's current hour (kept in target_state) to its day."""
-    tid = await db.fetchval("INSERT INTO targets (name, kind, address, interval_s, timeout_s)"
-                            " VALUES ('t', 'tcp', '127.0.0.1:9', 60, 5) RETURNING id")
+    tid = await db.fetchval(
+        "INSERT INTO targets (name, kind, address, interval_s, timeout_s)"
+        " VALUES ('t', 'tcp', '127.0.0.1:9', 60, 5) RETURNING id"
+    )
     hour = datetime(2026, 3, 4, 5, tzinfo=UTC)
-    await db.execute("""UPDATE target_state SET cur_hour = $2, cur_checks = 5, cur_ok = 4, cur_latency_count = 4,
-                               cur_latency_buckets = $3 WHERE target_id = $1""", tid, hour, [1] * 4 + [0] * 13)
-    await db.execute(UPSERT_HOUR, tid, hour - timedelta(hours=1), 3, 3, 30.0, 12.0, 3, [3] + [0] * 16)
-    rows = await db.fetch("SELECT day, sum(checks) AS checks, sum(ok) AS ok FROM check_rollups_days"
-                          " WHERE target_id = $1 GROUP BY day", tid)
+    await db.execute(
+        """UPDATE target_state SET cur_hour = $2, cur_checks = 5, cur_ok = 4, cur_latency_count = 4,
+                               cur_latency_buckets = $3 WHERE target_id = $1""",
+        tid,
+        hour,
+        [1] * 4 + [0] * 13,
+    )
+    await db.execute(
+        UPSERT_HOUR, tid, hour - timedelta(hours=1), 3, 3, 30.0, 12.0, 3, [3] + [0] * 16
+    )
+    rows = await db.fetch(
+        "SELECT day, sum(checks) AS checks, sum(ok) AS ok FROM check_rollups_days"
+        " WHERE target_id = $1 GROUP BY day",
+        tid,
+    )
     assert [(r["day"].isoformat(), r["checks"], r["ok"]) for r in rows] == [("2026-03-04", 8, 7)]
 
 
@@ -131,5 +184,9 @@ async def test_buckets_add_covers_every_bucket(db) -> None:
     """vigil_buckets_add spells out each bucket (so that it is inlined): a new bucket in
     vigil_core.rollups must be added there too."""
     a, b = list(range(1, BUCKET_COUNT + 1)), [10 * i for i in range(1, BUCKET_COUNT + 1)]
-    assert await db.fetchval("SELECT vigil_buckets_add($1, $2)", a, b) == [x + y for x, y in zip(a, b, strict=False)]
-    assert await db.fetchval("SELECT vigil_buckets_add($1, $2, -1)", b, a) == [y - x for x, y in zip(a, b, strict=False)]
+    assert await db.fetchval("SELECT vigil_buckets_add($1, $2)", a, b) == [
+        x + y for x, y in zip(a, b, strict=False)
+    ]
+    assert await db.fetchval("SELECT vigil_buckets_add($1, $2, -1)", b, a) == [
+        y - x for x, y in zip(a, b, strict=False)
+    ]

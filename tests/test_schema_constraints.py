@@ -5,8 +5,17 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-GOOD = dict(name="ok", kind="http", address="http://127.0.0.1:8080/", interval_s=60, timeout_s=10,
-            settings="{}", labels="{}", failure_threshold=1, success_threshold=1)
+GOOD = dict(
+    name="ok",
+    kind="http",
+    address="http://127.0.0.1:8080/",
+    interval_s=60,
+    timeout_s=10,
+    settings="{}",
+    labels="{}",
+    failure_threshold=1,
+    success_threshold=1,
+)
 
 INSERT = """
 INSERT INTO targets (name, kind, address, interval_s, timeout_s, settings, labels,
@@ -39,11 +48,25 @@ BAD_TARGETS = [
 
 def _args(**override) -> list:
     row = {**GOOD, **override}
-    return [row[k] for k in ("name", "kind", "address", "interval_s", "timeout_s", "settings", "labels",
-                             "failure_threshold", "success_threshold")]
+    return [
+        row[k]
+        for k in (
+            "name",
+            "kind",
+            "address",
+            "interval_s",
+            "timeout_s",
+            "settings",
+            "labels",
+            "failure_threshold",
+            "success_threshold",
+        )
+    ]
 
 
-@pytest.mark.parametrize("override,constraint", [c[1:] for c in BAD_TARGETS], ids=[c[0] for c in BAD_TARGETS])
+@pytest.mark.parametrize(
+    "override,constraint", [c[1:] for c in BAD_TARGETS], ids=[c[0] for c in BAD_TARGETS]
+)
 async def test_bad_target_rejected(db: asyncpg.Connection, override: dict, constraint: str) -> None:
     with pytest.raises(asyncpg.CheckViolationError) as err:
         await db.execute(INSERT, *_args(**override))
@@ -86,15 +109,22 @@ async def test_state_and_history_rules(db: asyncpg.Connection) -> None:
     with pytest.raises(asyncpg.CheckViolationError):
         await db.execute("UPDATE target_state SET status = 'sideways' WHERE target_id = $1", tid)
     with pytest.raises(asyncpg.CheckViolationError):  # a failed check must say why
-        await db.execute("INSERT INTO checks (target_id, checked_at, ok) VALUES ($1, now(), false)", tid)
+        await db.execute(
+            "INSERT INTO checks (target_id, checked_at, ok) VALUES ($1, now(), false)", tid
+        )
     with pytest.raises(asyncpg.CheckViolationError):
         await db.execute(
             "INSERT INTO incidents (target_id, started_at, ended_at, cause) VALUES ($1, now(), now() - interval '1 s', 'x')",
             tid,
         )
-    await db.execute("INSERT INTO incidents (target_id, started_at, cause) VALUES ($1, now(), 'timeout')", tid)
+    await db.execute(
+        "INSERT INTO incidents (target_id, started_at, cause) VALUES ($1, now(), 'timeout')", tid
+    )
     with pytest.raises(asyncpg.UniqueViolationError):  # one open incident per target
-        await db.execute("INSERT INTO incidents (target_id, started_at, cause) VALUES ($1, now(), 'timeout')", tid)
+        await db.execute(
+            "INSERT INTO incidents (target_id, started_at, cause) VALUES ($1, now(), 'timeout')",
+            tid,
+        )
 
 
 async def test_disable_unschedules_and_enable_reschedules(db: asyncpg.Connection) -> None:
@@ -103,7 +133,9 @@ async def test_disable_unschedules_and_enable_reschedules(db: asyncpg.Connection
     await db.execute("UPDATE targets SET enabled = false WHERE id = $1", tid)
     assert await db.fetchval("SELECT count(*) FROM schedule") == 0
     await db.execute("UPDATE targets SET enabled = true WHERE id = $1", tid)
-    assert await db.fetchval("SELECT next_check_at <= now() FROM schedule WHERE target_id = $1", tid)
+    assert await db.fetchval(
+        "SELECT next_check_at <= now() FROM schedule WHERE target_id = $1", tid
+    )
     await db.execute("DELETE FROM targets WHERE id = $1", tid)
     assert await db.fetchval("SELECT count(*) FROM schedule") == 0
     assert await db.fetchval("SELECT count(*) FROM target_state") == 0

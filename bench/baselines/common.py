@@ -9,8 +9,9 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 
 
-async def count_window(once: Callable[[], Awaitable[bool]], *, concurrency: int, warmup_s: float,
-                       duration_s: float) -> dict:
+async def count_window(
+    once: Callable[[], Awaitable[bool]], *, concurrency: int, warmup_s: float, duration_s: float
+) -> dict:
     """CONCURRENCY loops call once() (True = success) back to back; only calls that end inside
     the window after the warm-up count, against this process's CPU time over that window."""
     counting = False

@@ -13,7 +13,9 @@ import aiohttp
 from .common import count_window, parser, run_and_print
 
 
-async def run(kind: str, address: str, concurrency: int, warmup_s: float, duration_s: float) -> dict:
+async def run(
+    kind: str, address: str, concurrency: int, warmup_s: float, duration_s: float
+) -> dict:
     connector = aiohttp.TCPConnector(force_close=True, limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         host, _, port = address.rpartition(":")
@@ -37,14 +39,18 @@ async def run(kind: str, address: str, concurrency: int, warmup_s: float, durati
             except (TimeoutError, OSError, aiohttp.ClientError):
                 return False
 
-        return await count_window(once, concurrency=concurrency, warmup_s=warmup_s, duration_s=duration_s)
+        return await count_window(
+            once, concurrency=concurrency, warmup_s=warmup_s, duration_s=duration_s
+        )
 
 
 def main() -> None:
     p = parser(__doc__, ["http", "tcp"])
     p.add_argument("--address", required=True, help="URL (http) or host:port (tcp)")
     args = p.parse_args()
-    run_and_print(run(args.kind, args.address, args.concurrency, args.warmup, args.duration), args.loop)
+    run_and_print(
+        run(args.kind, args.address, args.concurrency, args.warmup, args.duration), args.loop
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ def _echo(ident: int, seq: int) -> bytes:
     return struct.pack("!BBHHH", 8, 0, checksum(header + payload), ident, seq) + payload
 
 
-async def run(host: str, concurrency: int, warmup_s: float, duration_s: float, timeout_s: float) -> dict:
+async def run(
+    host: str, concurrency: int, warmup_s: float, duration_s: float, timeout_s: float
+) -> dict:
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     sock.setblocking(False)
@@ -39,7 +41,7 @@ async def run(host: str, concurrency: int, warmup_s: float, duration_s: float, t
             except BlockingIOError:
                 return
             ihl = (packet[0] & 0x0F) * 4
-            kind, _, _, pid, got = struct.unpack("!BBHHH", packet[ihl:ihl + 8])
+            kind, _, _, pid, got = struct.unpack("!BBHHH", packet[ihl : ihl + 8])
             if kind == 0 and pid == ident and (fut := waiting.pop(got, None)) and not fut.done():
                 fut.set_result(None)
 
@@ -58,7 +60,9 @@ async def run(host: str, concurrency: int, warmup_s: float, duration_s: float, t
 
     loop.add_reader(sock.fileno(), on_readable)
     try:
-        return await count_window(once, concurrency=concurrency, warmup_s=warmup_s, duration_s=duration_s)
+        return await count_window(
+            once, concurrency=concurrency, warmup_s=warmup_s, duration_s=duration_s
+        )
     finally:
         loop.remove_reader(sock.fileno())
         sock.close()
@@ -69,7 +73,9 @@ def main() -> None:
     p.add_argument("--address", default="127.0.0.1", choices=["127.0.0.1"])
     p.add_argument("--timeout", type=float, default=1.0)
     args = p.parse_args()
-    run_and_print(run(args.address, args.concurrency, args.warmup, args.duration, args.timeout), args.loop)
+    run_and_print(
+        run(args.address, args.concurrency, args.warmup, args.duration, args.timeout), args.loop
+    )
 
 
 if __name__ == "__main__":

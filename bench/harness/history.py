@@ -19,9 +19,19 @@ def typical_hour_buckets() -> list[int]:
     return buckets
 
 
-async def generate(conn: asyncpg.Connection, *, targets: int, address: str, interval_s: float,
-                   rollup_hours: int, raw_hours: float, raw_every_s: float, rollup_targets: int | None = None,
-                   chunk: int = 5000, progress: bool = False) -> dict[str, float]:
+async def generate(
+    conn: asyncpg.Connection,
+    *,
+    targets: int,
+    address: str,
+    interval_s: float,
+    rollup_hours: int,
+    raw_hours: float,
+    raw_every_s: float,
+    rollup_targets: int | None = None,
+    chunk: int = 5000,
+    progress: bool = False,
+) -> dict[str, float]:
     """Targets, their state, `rollup_hours` of hourly roll-ups and `raw_hours` of raw checks.
 
     Returns how long each part took (seconds). Roll-ups go to the first `rollup_targets` targets
@@ -29,8 +39,15 @@ async def generate(conn: asyncpg.Connection, *, targets: int, address: str, inte
     """
     took: dict[str, float] = {}
     t = time.monotonic()
-    ids = await insert_targets(conn, prefix="scale", kind="http", address=address, count=targets,
-                               interval_s=interval_s, timeout_s=min(5.0, interval_s / 2))
+    ids = await insert_targets(
+        conn,
+        prefix="scale",
+        kind="http",
+        address=address,
+        count=targets,
+        interval_s=interval_s,
+        timeout_s=min(5.0, interval_s / 2),
+    )
     first, last = ids[0], ids[-1]
     took["targets_s"] = time.monotonic() - t
 
@@ -64,7 +81,9 @@ async def generate(conn: asyncpg.Connection, *, targets: int, address: str, inte
     if raw_hours:
         await conn.fetchval(Q["ensure_partitions"], int(raw_hours // 24) + 1)
         for lo in range(first, last + 1, chunk):
-            await conn.execute(Q["fill_checks"], lo, min(lo + chunk - 1, last), raw_hours, raw_every_s)
+            await conn.execute(
+                Q["fill_checks"], lo, min(lo + chunk - 1, last), raw_hours, raw_every_s
+            )
     took["checks_s"] = time.monotonic() - t
 
     t = time.monotonic()

@@ -15,8 +15,12 @@ class RouteMissing(Exception):
     """The API build under test has no such route yet (404 without a problem `detail` of a target)."""
 
 
-async def latencies(session: aiohttp.ClientSession, make_url: Callable[[random.Random], str], count: int,
-                    seed: int = 1) -> dict[str, float | None]:
+async def latencies(
+    session: aiohttp.ClientSession,
+    make_url: Callable[[random.Random], str],
+    count: int,
+    seed: int = 1,
+) -> dict[str, float | None]:
     """GET `count` URLs one after another; p50/p99/max in ms. Raises RouteMissing on a 404/405."""
     rng = random.Random(seed)
     times: list[float] = []

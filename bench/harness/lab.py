@@ -54,7 +54,10 @@ class Lab:
             self.children.remove(child)
 
     def vigil(self, name: str, args: list[str], db_url: str, **env: str) -> Child:
-        env_vars = {"VIGIL_DATABASE_URL": db_url, **{f"VIGIL_{k.upper()}": str(v) for k, v in env.items()}}
+        env_vars = {
+            "VIGIL_DATABASE_URL": db_url,
+            **{f"VIGIL_{k.upper()}": str(v) for k, v in env.items()},
+        }
         return self.track(spawn_vigil(name, args, self.workdir, env_vars))
 
     async def ready_worker(self, name: str, db_url: str, **env: str) -> Child:

@@ -30,11 +30,30 @@ def start_profiler(lab: Lab, child: Child, duration_s: float) -> Child | None:
     if fmt not in PROFILE_SUFFIX:
         return None
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"profile-{child.name}-{time.strftime('%Y%m%d-%H%M%S')}.{PROFILE_SUFFIX[fmt]}"
+    out = (
+        RESULTS_DIR / f"profile-{child.name}-{time.strftime('%Y%m%d-%H%M%S')}.{PROFILE_SUFFIX[fmt]}"
+    )
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    return lab.track(spawn(f"py-spy-{child.name}", [
-        pyspy, "record", "--pid", str(child.pid), "--duration", str(max(1, round(duration_s))),
-        "--rate", "200", "--format", fmt, "--output", str(out)], lab.workdir))
+    return lab.track(
+        spawn(
+            f"py-spy-{child.name}",
+            [
+                pyspy,
+                "record",
+                "--pid",
+                str(child.pid),
+                "--duration",
+                str(max(1, round(duration_s))),
+                "--rate",
+                "200",
+                "--format",
+                fmt,
+                "--output",
+                str(out),
+            ],
+            lab.workdir,
+        )
+    )
 
 
 def event_loop_of(child: Child) -> str:
@@ -46,13 +65,22 @@ def event_loop_of(child: Child) -> str:
     return "uvloop" if "uvloop/loop" in maps else "asyncio"
 
 
-async def worker_throughput(lab: Lab, db_url: str, conn: asyncpg.Connection, *, concurrency: int,
-                            warmup_s: float, duration_s: float, pg_pid: int | None) -> dict:
+async def worker_throughput(
+    lab: Lab,
+    db_url: str,
+    conn: asyncpg.Connection,
+    *,
+    concurrency: int,
+    warmup_s: float,
+    duration_s: float,
+    pg_pid: int | None,
+) -> dict:
     """Start a worker with every slot overdue, let it warm up, count the checks it stores in a window."""
     await conn.execute(Q["all_due_now"])
     before = await conn.fetchval(Q["count_checks"])
-    worker = lab.vigil("worker", ["worker"], db_url, worker_concurrency=concurrency,
-                       worker_metrics_port=0)
+    worker = lab.vigil(
+        "worker", ["worker"], db_url, worker_concurrency=concurrency, worker_metrics_port=0
+    )
     try:
         await wait_for_checks(conn, before + 1, deadline_s=30)
     except TimeoutError:
@@ -72,22 +100,55 @@ async def worker_throughput(lab: Lab, db_url: str, conn: asyncpg.Connection, *, 
     row = await conn.fetchrow(Q["window_checks"], t0, t1)
     wall = (t1 - t0).total_seconds()
     cpu = cpu1 - cpu0
-    return {"checks": row["checks"], "failed": row["failed"], "wall_s": wall, "cpu_s": cpu,
-            "pg_cpu_s": pg1 - pg0, "rss_bytes": rss, "loop": loop}
+    return {
+        "checks": row["checks"],
+        "failed": row["failed"],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "pg_cpu_s": pg1 - pg0,
+        "rss_bytes": rss,
+        "loop": loop,
+    }
 
 
-RAW_MODULES = {"http": "bench.baselines.raw_client", "tcp": "bench.baselines.raw_client",
-               "icmp": "bench.baselines.raw_icmp"}
+RAW_MODULES = {
+    "http": "bench.baselines.raw_client",
+    "tcp": "bench.baselines.raw_client",
+    "icmp": "bench.baselines.raw_icmp",
+}
 LOOPS = ("asyncio", "uvloop")
 
 
-async def raw_client(lab: Lab, *, kind: str, address: str, concurrency: int, warmup_s: float,
-                     duration_s: float, loop: str) -> dict:
+async def raw_client(
+    lab: Lab,
+    *,
+    kind: str,
+    address: str,
+    concurrency: int,
+    warmup_s: float,
+    duration_s: float,
+    loop: str,
+) -> dict:
     """Baseline A in its own process; it reports its own count and CPU time for the window."""
     name = f"raw-{kind}-{loop}"
-    child = lab.python(name, RAW_MODULES[kind], [
-        "--kind", kind, "--address", address, "--concurrency", str(concurrency),
-        "--warmup", str(warmup_s), "--duration", str(duration_s), "--loop", loop])
+    child = lab.python(
+        name,
+        RAW_MODULES[kind],
+        [
+            "--kind",
+            kind,
+            "--address",
+            address,
+            "--concurrency",
+            str(concurrency),
+            "--warmup",
+            str(warmup_s),
+            "--duration",
+            str(duration_s),
+            "--loop",
+            loop,
+        ],
+    )
     deadline = warmup_s + duration_s + 30
     for _ in range(int(deadline * 10)):
         if not child.alive():
@@ -105,17 +166,39 @@ async def wrk_against(child: Child, url: str, *, duration_s: float, connections:
     cpu0 = child.cpu_seconds()
     result = await run_wrk(url, duration_s=duration_s, connections=connections)
     cpu1 = child.cpu_seconds()
-    return {"requests": result.requests, "errors": result.errors, "wall_s": result.seconds,
-            "rps": result.rps, "cpu_s": cpu1 - cpu0, "latency_ms": result.latency_ms}
+    return {
+        "requests": result.requests,
+        "errors": result.errors,
+        "wall_s": result.seconds,
+        "rps": result.rps,
+        "cpu_s": cpu1 - cpu0,
+        "latency_ms": result.latency_ms,
+    }
 
 
-async def worker_vs_raw(lab: Lab, db_url: str, conn: asyncpg.Connection, *, kind: str, address: str,
-                        concurrency: int, warmup_s: float, duration_s: float,
-                        pg_pid: int | None) -> tuple[dict[str, float | None], str]:
+async def worker_vs_raw(
+    lab: Lab,
+    db_url: str,
+    conn: asyncpg.Connection,
+    *,
+    kind: str,
+    address: str,
+    concurrency: int,
+    warmup_s: float,
+    duration_s: float,
+    pg_pid: int | None,
+) -> tuple[dict[str, float | None], str]:
     """One repetition: the worker saturated on every target in the database, then the bare client
     on both event loops; figures with ratios per CPU-second, and the worker's event loop."""
-    w = await worker_throughput(lab, db_url, conn, concurrency=concurrency, warmup_s=warmup_s,
-                                duration_s=duration_s, pg_pid=pg_pid)
+    w = await worker_throughput(
+        lab,
+        db_url,
+        conn,
+        concurrency=concurrency,
+        warmup_s=warmup_s,
+        duration_s=duration_s,
+        pg_pid=pg_pid,
+    )
     per_cpu = ratio(w["checks"], w["cpu_s"])
     figures: dict[str, float | None] = {
         "worker_checks_per_s": ratio(w["checks"], w["wall_s"]),
@@ -126,8 +209,15 @@ async def worker_vs_raw(lab: Lab, db_url: str, conn: asyncpg.Connection, *, kind
     }
     raw_per_cpu = {}
     for loop in LOOPS:
-        r = await raw_client(lab, kind=kind, address=address, concurrency=concurrency,
-                             warmup_s=warmup_s, duration_s=duration_s, loop=loop)
+        r = await raw_client(
+            lab,
+            kind=kind,
+            address=address,
+            concurrency=concurrency,
+            warmup_s=warmup_s,
+            duration_s=duration_s,
+            loop=loop,
+        )
         raw_per_cpu[loop] = ratio(r["checks"] - r["errors"], r["cpu_s"])
         figures[f"raw_{loop}_checks_per_cpu_s"] = raw_per_cpu[loop]
         figures[f"raw_{loop}_checks_per_s"] = ratio(r["checks"], r["wall_s"])
@@ -138,15 +228,32 @@ async def worker_vs_raw(lab: Lab, db_url: str, conn: asyncpg.Connection, *, kind
     return figures, w["loop"]
 
 
-async def repeat_worker_vs_raw(lab: Lab, report: Report, db_url: str, conn: asyncpg.Connection, *,
-                               kind: str, address: str, p: dict, pg_pid: int | None,
-                               extra: Callable[[dict], Awaitable[dict]] | None = None) -> None:
+async def repeat_worker_vs_raw(
+    lab: Lab,
+    report: Report,
+    db_url: str,
+    conn: asyncpg.Connection,
+    *,
+    kind: str,
+    address: str,
+    p: dict,
+    pg_pid: int | None,
+    extra: Callable[[dict], Awaitable[dict]] | None = None,
+) -> None:
     """`repeat` runs of worker_vs_raw into `report`; `extra` adds a scenario's own figures per run."""
     loops = set()
     for _ in range(p["repeat"]):
         figures, loop = await worker_vs_raw(
-            lab, db_url, conn, kind=kind, address=address, concurrency=p["concurrency"],
-            warmup_s=p["warmup_s"], duration_s=p["duration_s"], pg_pid=pg_pid)
+            lab,
+            db_url,
+            conn,
+            kind=kind,
+            address=address,
+            concurrency=p["concurrency"],
+            warmup_s=p["warmup_s"],
+            duration_s=p["duration_s"],
+            pg_pid=pg_pid,
+        )
         loops.add(loop)
         if extra is not None:
             figures |= await extra(figures)
@@ -155,10 +262,14 @@ async def repeat_worker_vs_raw(lab: Lab, report: Report, db_url: str, conn: asyn
 
 
 WORKER_VS_RAW_UNITS = {
-    "worker_checks_per_s": "checks/s", "worker_cpu_cores": "cores", "worker_checks_per_cpu_s": "checks/CPU-s",
-    "worker_failed": "checks", "pg_cpu_ms_per_1k_checks": "ms",
+    "worker_checks_per_s": "checks/s",
+    "worker_cpu_cores": "cores",
+    "worker_checks_per_cpu_s": "checks/CPU-s",
+    "worker_failed": "checks",
+    "pg_cpu_ms_per_1k_checks": "ms",
     **{f"raw_{loop}_checks_per_cpu_s": "checks/CPU-s" for loop in LOOPS},
     **{f"raw_{loop}_checks_per_s": "checks/s" for loop in LOOPS},
     **{f"raw_{loop}_failed": "checks" for loop in LOOPS},
-    "ratio_vs_raw_same_loop": "x", **{f"ratio_vs_raw_{loop}": "x" for loop in LOOPS},
+    "ratio_vs_raw_same_loop": "x",
+    **{f"ratio_vs_raw_{loop}": "x" for loop in LOOPS},
 }

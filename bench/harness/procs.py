@@ -89,8 +89,14 @@ def spawn(name: str, argv: list[str], workdir: Path, env: Mapping[str, str] | No
     """Start a child whose output goes to WORKDIR/NAME.log (never a pipe nobody reads)."""
     log_path = workdir / f"{name}.log"
     log = log_path.open("ab")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, **(env or {})}, cwd=workdir)
+    proc = subprocess.Popen(
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        cwd=workdir,
+    )
     log.close()
     return Child(name, proc, log_path)
 
@@ -101,12 +107,15 @@ def spawn_vigil(name: str, args: list[str], workdir: Path, env: Mapping[str, str
     return spawn(name, [sys.executable, "-m", "vigil_cli", *args], workdir, {**base, **env})
 
 
-def spawn_python(name: str, module: str, args: list[str], workdir: Path,
-                 env: Mapping[str, str] | None = None) -> Child:
+def spawn_python(
+    name: str, module: str, args: list[str], workdir: Path, env: Mapping[str, str] | None = None
+) -> Child:
     return spawn(name, [sys.executable, "-m", module, *args], workdir, env)
 
 
-async def wait_port(port: int, child: Child, deadline_s: float = 20.0, host: str = "127.0.0.1") -> None:
+async def wait_port(
+    port: int, child: Child, deadline_s: float = 20.0, host: str = "127.0.0.1"
+) -> None:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         child.check_alive()
@@ -117,7 +126,9 @@ async def wait_port(port: int, child: Child, deadline_s: float = 20.0, host: str
             return
         except OSError:
             await asyncio.sleep(0.05)
-    raise RuntimeError(f"{child.name} did not listen on {host}:{port} within {deadline_s}s:\n{child.tail()}")
+    raise RuntimeError(
+        f"{child.name} did not listen on {host}:{port} within {deadline_s}s:\n{child.tail()}"
+    )
 
 
 async def wait_http(url: str, child: Child, deadline_s: float = 30.0) -> None:

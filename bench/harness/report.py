@@ -58,7 +58,9 @@ class Report:
     runs: list[dict[str, float | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: str | None = None
-    missing: dict[str, str] = field(default_factory=dict)  # figure prefix -> why it was not measured
+    missing: dict[str, str] = field(
+        default_factory=dict
+    )  # figure prefix -> why it was not measured
     started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
     def figure(self, name: str, unit: str) -> None:
@@ -84,16 +86,32 @@ class Report:
         out = []
         for goal in self.goals:
             median = summary.get(goal.figure, {}).get("median")
-            out.append({"goal": goal.text, "figure": goal.figure, "op": goal.op,
-                        "threshold": goal.threshold, "median": median, "met": goal.met(median)})
+            out.append(
+                {
+                    "goal": goal.text,
+                    "figure": goal.figure,
+                    "op": goal.op,
+                    "threshold": goal.threshold,
+                    "median": median,
+                    "met": goal.met(median),
+                }
+            )
         return out
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "scenario": self.scenario, "size": self.size, "started_at": self.started_at,
-            "machine": machine(), "params": self.params, "skipped": self.skipped,
-            "units": self.units, "runs": self.runs, "summary": self.summary(),
-            "goals": self.verdicts(), "missing": self.missing, "notes": self.notes,
+            "scenario": self.scenario,
+            "size": self.size,
+            "started_at": self.started_at,
+            "machine": machine(),
+            "params": self.params,
+            "skipped": self.skipped,
+            "units": self.units,
+            "runs": self.runs,
+            "summary": self.summary(),
+            "goals": self.verdicts(),
+            "missing": self.missing,
+            "notes": self.notes,
         }
 
     def write_json(self, directory: Path = RESULTS_DIR) -> Path:
@@ -104,8 +122,10 @@ class Report:
         return path
 
     def render(self) -> str:
-        lines = [f"== {self.scenario} ({self.size}, {len(self.runs)} run(s)) "
-                 + " ".join(f"{k}={v}" for k, v in self.params.items())]
+        lines = [
+            f"== {self.scenario} ({self.size}, {len(self.runs)} run(s)) "
+            + " ".join(f"{k}={v}" for k, v in self.params.items())
+        ]
         if self.skipped:
             lines.append(f"   SKIPPED: {self.skipped}")
         summary = self.summary()
@@ -113,12 +133,16 @@ class Report:
             width = max(len(n) for n in summary)
             lines.append(f"   {'figure':<{width}}  {'min':>10} {'median':>10} {'max':>10}  unit")
             for name, s in summary.items():
-                lines.append(f"   {name:<{width}}  {_fmt(s['min']):>10} {_fmt(s['median']):>10} "
-                             f"{_fmt(s['max']):>10}  {self.units.get(name, '')}")
+                lines.append(
+                    f"   {name:<{width}}  {_fmt(s['min']):>10} {_fmt(s['median']):>10} "
+                    f"{_fmt(s['max']):>10}  {self.units.get(name, '')}"
+                )
         for v in self.verdicts():
             mark = {True: "PASS", False: "FAIL", None: "n/a "}[v["met"]]
-            lines.append(f"   [{mark}] {v['goal']}: median {_fmt(v['median'])} "
-                         f"(goal {v['op']} {_fmt(v['threshold'])})")
+            lines.append(
+                f"   [{mark}] {v['goal']}: median {_fmt(v['median'])} "
+                f"(goal {v['op']} {_fmt(v['threshold'])})"
+            )
         lines += [f"   note: {n}" for n in self.notes]
         return "\n".join(lines)
 

@@ -46,9 +46,13 @@ modules:
 
 
 def require(binary: str) -> str:
-    path = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
+    path = shutil.which(binary) or (
+        f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None
+    )
     if not path:
-        raise RuntimeError(f"{binary} is not installed; it comes from Debian (see APT_PACKAGES in .ci/run)")
+        raise RuntimeError(
+            f"{binary} is not installed; it comes from Debian (see APT_PACKAGES in .ci/run)"
+        )
     return path
 
 
@@ -60,8 +64,11 @@ async def start_nginx(workdir: Path, workers: int = 1) -> tuple[Child, int]:
     (conf_dir / "tmp").mkdir(parents=True)
     conf = conf_dir / "nginx.conf"
     conf.write_text(NGINX_CONF.format(dir=conf_dir, port=port, workers=workers))
-    child = spawn(f"nginx-{port}", [nginx, "-c", str(conf), "-p", str(conf_dir), "-e",
-                                    str(conf_dir / "nginx-error.log")], workdir)
+    child = spawn(
+        f"nginx-{port}",
+        [nginx, "-c", str(conf), "-p", str(conf_dir), "-e", str(conf_dir / "nginx-error.log")],
+        workdir,
+    )
     await wait_port(port, child)
     return child, port
 
@@ -72,7 +79,10 @@ async def start_blackbox(workdir: Path) -> tuple[Child, int]:
     port = free_port()
     conf = workdir / "blackbox.yml"
     conf.write_text(BLACKBOX_CONF)
-    child = spawn("blackbox", [binary, f"--config.file={conf}",
-                               f"--web.listen-address=127.0.0.1:{port}"], workdir)
+    child = spawn(
+        "blackbox",
+        [binary, f"--config.file={conf}", f"--web.listen-address=127.0.0.1:{port}"],
+        workdir,
+    )
     await wait_http(f"http://127.0.0.1:{port}/metrics", child)
     return child, port

@@ -35,7 +35,9 @@ def parse(out: str) -> WrkResult:
     seconds = float(m.group(2)) * {"ms": 1e-3, "s": 1.0, "m": 60.0}[m.group(3)]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = 0
-    if se := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+    if se := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    ):
         errors += sum(int(x) for x in se.groups())
     if non2 := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         errors += int(non2.group(1))
@@ -43,12 +45,21 @@ def parse(out: str) -> WrkResult:
     return WrkResult(int(m.group(1)), seconds, rps, errors, latency, out)
 
 
-async def run_wrk(url: str, *, duration_s: float, connections: int = 32, threads: int = 1,
-                  timeout_s: float = 5.0) -> WrkResult:
-    argv = [require("wrk"), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s",
-            f"--timeout={timeout_s:g}s", "--latency", url]
-    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.STDOUT)
+async def run_wrk(
+    url: str, *, duration_s: float, connections: int = 32, threads: int = 1, timeout_s: float = 5.0
+) -> WrkResult:
+    argv = [
+        require("wrk"),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration_s))}s",
+        f"--timeout={timeout_s:g}s",
+        "--latency",
+        url,
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=duration_s + timeout_s + 30)
     if proc.returncode != 0:
         raise RuntimeError(f"wrk failed ({proc.returncode}):\n{out.decode(errors='replace')}")

@@ -21,12 +21,33 @@ from ..harness.report import Goal, Report
 
 NAME = "accuracy"
 SIZES = {
-    "tiny": {"healthy": 20, "interval_s": 1, "timeout_s": 0.5, "failure_threshold": 2,
-             "success_threshold": 2, "modes": "status", "repeat": 1},
-    "short": {"healthy": 1000, "interval_s": 1, "timeout_s": 0.5, "failure_threshold": 3,
-              "success_threshold": 2, "modes": "status,hang", "repeat": 2},
-    "full": {"healthy": 1000, "interval_s": 1, "timeout_s": 0.5, "failure_threshold": 3,
-             "success_threshold": 2, "modes": "status,hang", "repeat": 5},
+    "tiny": {
+        "healthy": 20,
+        "interval_s": 1,
+        "timeout_s": 0.5,
+        "failure_threshold": 2,
+        "success_threshold": 2,
+        "modes": "status",
+        "repeat": 1,
+    },
+    "short": {
+        "healthy": 1000,
+        "interval_s": 1,
+        "timeout_s": 0.5,
+        "failure_threshold": 3,
+        "success_threshold": 2,
+        "modes": "status,hang",
+        "repeat": 2,
+    },
+    "full": {
+        "healthy": 1000,
+        "interval_s": 1,
+        "timeout_s": 0.5,
+        "failure_threshold": 3,
+        "success_threshold": 2,
+        "modes": "status,hang",
+        "repeat": 5,
+    },
 }
 
 
@@ -55,15 +76,25 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         report.figure(f"detect_{mode}_s", "s")
         report.figure(f"recover_{mode}_s", "s")
         report.goals += [
-            Goal(f"detect_{mode}_s", "<=", detect_budget,
-                 f"{mode}: outage seen within interval x failure_threshold + timeout + 1 s"),
-            Goal(f"recover_{mode}_s", "<=", recover_budget,
-                 f"{mode}: recovery seen within interval x success_threshold + 1 s"),
+            Goal(
+                f"detect_{mode}_s",
+                "<=",
+                detect_budget,
+                f"{mode}: outage seen within interval x failure_threshold + timeout + 1 s",
+            ),
+            Goal(
+                f"recover_{mode}_s",
+                "<=",
+                recover_budget,
+                f"{mode}: recovery seen within interval x success_threshold + 1 s",
+            ),
         ]
     for name in ("healthy_failed_checks", "healthy_incidents", "healthy_not_up"):
         report.figure(name, "")
-    report.goals += [Goal("healthy_failed_checks", "<=", 0, "no failed check on the healthy targets"),
-                     Goal("healthy_incidents", "<=", 0, "0 false down verdicts on the healthy targets")]
+    report.goals += [
+        Goal("healthy_failed_checks", "<=", 0, "no failed check on the healthy targets"),
+        Goal("healthy_incidents", "<=", 0, "0 false down verdicts on the healthy targets"),
+    ]
 
     flaky = Flaky(timeout)
     app = web.Application()
@@ -76,19 +107,34 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     db_url = await lab.database()
     conn = await connect(db_url)
     try:
-        healthy = await insert_targets(conn, prefix="healthy", kind="http",
-                                       address=f"http://127.0.0.1:{nginx_port}/", count=p["healthy"],
-                                       interval_s=interval, timeout_s=timeout,
-                                       failure_threshold=p["failure_threshold"],
-                                       success_threshold=p["success_threshold"])
+        healthy = await insert_targets(
+            conn,
+            prefix="healthy",
+            kind="http",
+            address=f"http://127.0.0.1:{nginx_port}/",
+            count=p["healthy"],
+            interval_s=interval,
+            timeout_s=timeout,
+            failure_threshold=p["failure_threshold"],
+            success_threshold=p["success_threshold"],
+        )
         [flaky_id] = await insert_targets(
-            conn, prefix="flaky", kind="http", address=f"http://127.0.0.1:{flaky_port}/", count=1,
-            interval_s=interval, timeout_s=timeout, failure_threshold=p["failure_threshold"],
-            success_threshold=p["success_threshold"])
+            conn,
+            prefix="flaky",
+            kind="http",
+            address=f"http://127.0.0.1:{flaky_port}/",
+            count=1,
+            interval_s=interval,
+            timeout_s=timeout,
+            failure_threshold=p["failure_threshold"],
+            success_threshold=p["success_threshold"],
+        )
         await spread_schedule(conn, healthy, await conn.fetchval(Q["now"]), interval)
         lab.vigil("worker", ["worker"], db_url, worker_metrics_port=0)
         try:
-            await wait_status(conn, flaky_id, "up", deadline_s=interval * (p["success_threshold"] + 2) + 30)
+            await wait_status(
+                conn, flaky_id, "up", deadline_s=interval * (p["success_threshold"] + 2) + 30
+            )
         except TimeoutError as exc:
             if not await conn.fetchval(Q["any_state_derived"]):
                 report.skipped = f"the worker derives no up/down state yet ({exc})"
@@ -99,17 +145,26 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
             figures: dict[str, float | None] = {}
             for mode in modes:
                 flaky.mode = mode
-                figures[f"detect_{mode}_s"] = await wait_status(conn, flaky_id, "down", detect_budget * 3)
+                figures[f"detect_{mode}_s"] = await wait_status(
+                    conn, flaky_id, "down", detect_budget * 3
+                )
                 flaky.mode = "ok"
-                figures[f"recover_{mode}_s"] = await wait_status(conn, flaky_id, "up", recover_budget * 3)
+                figures[f"recover_{mode}_s"] = await wait_status(
+                    conn, flaky_id, "up", recover_budget * 3
+                )
             verdicts = await conn.fetchrow(Q["healthy_verdicts"], healthy, since)
-            figures |= {"healthy_failed_checks": verdicts["failed"], "healthy_incidents": verdicts["incidents"],
-                        "healthy_not_up": verdicts["not_up"]}
+            figures |= {
+                "healthy_failed_checks": verdicts["failed"],
+                "healthy_incidents": verdicts["incidents"],
+                "healthy_not_up": verdicts["not_up"],
+            }
             report.add_run(figures)
         classes = await conn.fetch(Q["healthy_error_classes"], healthy, since)
         if classes:
-            report.notes.append("healthy targets' failed checks by error class: "
-                                + ", ".join(f"{r['error_class']} {r['n']}" for r in classes))
+            report.notes.append(
+                "healthy targets' failed checks by error class: "
+                + ", ".join(f"{r['error_class']} {r['n']}" for r in classes)
+            )
     finally:
         await conn.close()
         await runner.cleanup()

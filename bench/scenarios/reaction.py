@@ -43,8 +43,9 @@ def _items(body: object) -> list:
     return body["items"] if isinstance(body, dict) else body
 
 
-async def _first_result(session: aiohttp.ClientSession, base: str, target_id: int, deadline_s: float,
-                        polls: list[float]) -> None:
+async def _first_result(
+    session: aiohttp.ClientSession, base: str, target_id: int, deadline_s: float, polls: list[float]
+) -> None:
     url = f"{base}/api/v1/targets/{target_id}/checks?limit=1"
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
@@ -60,8 +61,15 @@ async def _first_result(session: aiohttp.ClientSession, base: str, target_id: in
 
 async def run(lab: Lab, size: str, p: dict) -> Report:
     report = Report(NAME, size, p)
-    for name in ("reaction_p50_ms", "reaction_p99_ms", "reaction_max_ms", "created_to_check_start_p50_ms",
-                 "created_to_check_start_p99_ms", "floor_poll_p50_ms", "timeouts"):
+    for name in (
+        "reaction_p50_ms",
+        "reaction_p99_ms",
+        "reaction_max_ms",
+        "created_to_check_start_p50_ms",
+        "created_to_check_start_p99_ms",
+        "floor_poll_p50_ms",
+        "timeouts",
+    ):
         report.figure(name, "" if name == "timeouts" else "ms")
     report.goals = [
         Goal("reaction_p50_ms", "<=", 10, "201 to first visible result p50 <= 10 ms"),
@@ -84,8 +92,13 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         async def create(prefix: str = "reaction") -> tuple[int, float]:
             nonlocal serial
             serial += 1
-            body = {"name": f"{prefix}-{serial}", "kind": "http", "url": target_url,
-                    "interval_s": 300, "timeout_s": 5}
+            body = {
+                "name": f"{prefix}-{serial}",
+                "kind": "http",
+                "url": target_url,
+                "interval_s": 300,
+                "timeout_s": 5,
+            }
             async with session.post(f"{base}/api/v1/targets", json=body) as resp:
                 created = await resp.json()
                 at = time.perf_counter()
@@ -110,11 +123,15 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
                 reactions.append((time.perf_counter() - created_at) * 1000)
             # The server-side part: created_at (the inserting transaction) to the check's start.
             start = await conn.fetchrow(Q["first_check_delay"], f"reaction{rep}")
-            report.add_run({
-                "created_to_check_start_p50_ms": start["p50"] and start["p50"] * 1000,
-                "created_to_check_start_p99_ms": start["p99"] and start["p99"] * 1000,
-                "reaction_p50_ms": percentile(reactions, 0.5), "reaction_p99_ms": percentile(reactions, 0.99),
-                "reaction_max_ms": max(reactions, default=None), "floor_poll_p50_ms": percentile(polls, 0.5),
-                "timeouts": timeouts,
-            })
+            report.add_run(
+                {
+                    "created_to_check_start_p50_ms": start["p50"] and start["p50"] * 1000,
+                    "created_to_check_start_p99_ms": start["p99"] and start["p99"] * 1000,
+                    "reaction_p50_ms": percentile(reactions, 0.5),
+                    "reaction_p99_ms": percentile(reactions, 0.99),
+                    "reaction_max_ms": max(reactions, default=None),
+                    "floor_poll_p50_ms": percentile(polls, 0.5),
+                    "timeouts": timeouts,
+                }
+            )
     return report

@@ -36,23 +36,55 @@ from ..harness.stats import ratio
 
 NAME = "scale"
 SIZES = {
-    "tiny": {"targets": 500, "rollup_hours": 48, "raw_hours": 1, "requests": 30, "writes": 5000,
-             "interval_s": 60, "worker_s": 3.0, "repeat": 1},
-    "short": {"targets": 100_000, "rollup_hours": 48, "raw_hours": 1, "requests": 300, "writes": 200_000,
-              "interval_s": 300, "worker_s": 20.0, "repeat": 3},
-    "full": {"targets": 100_000, "rollup_hours": 720, "raw_hours": 1, "requests": 1000, "writes": 500_000,
-             "interval_s": 300, "worker_s": 60.0, "repeat": 3},
+    "tiny": {
+        "targets": 500,
+        "rollup_hours": 48,
+        "raw_hours": 1,
+        "requests": 30,
+        "writes": 5000,
+        "interval_s": 60,
+        "worker_s": 3.0,
+        "repeat": 1,
+    },
+    "short": {
+        "targets": 100_000,
+        "rollup_hours": 48,
+        "raw_hours": 1,
+        "requests": 300,
+        "writes": 200_000,
+        "interval_s": 300,
+        "worker_s": 20.0,
+        "repeat": 3,
+    },
+    "full": {
+        "targets": 100_000,
+        "rollup_hours": 720,
+        "raw_hours": 1,
+        "requests": 1000,
+        "writes": 500_000,
+        "interval_s": 300,
+        "worker_s": 60.0,
+        "repeat": 3,
+    },
 }
 
 
 async def run(lab: Lab, size: str, p: dict) -> Report:
     report = Report(NAME, size, p)
     for name, unit in [
-        ("summary_p50_ms", "ms"), ("summary_p99_ms", "ms"), ("uptime_30d_p50_ms", "ms"),
-        ("uptime_30d_p99_ms", "ms"), ("floor_get_target_p50_ms", "ms"), ("floor_get_target_p99_ms", "ms"),
-        ("writer_rows_per_s", "rows/s"), ("copy_rows_per_s", "rows/s"), ("writer_vs_copy", "x"),
-        ("checks_bytes_per_million", "bytes"), ("rollup_bytes_per_target_day", "bytes"),
-        ("worker_peak_rss_mb", "MB"), ("worker_checks_per_s", "checks/s"),
+        ("summary_p50_ms", "ms"),
+        ("summary_p99_ms", "ms"),
+        ("uptime_30d_p50_ms", "ms"),
+        ("uptime_30d_p99_ms", "ms"),
+        ("floor_get_target_p50_ms", "ms"),
+        ("floor_get_target_p99_ms", "ms"),
+        ("writer_rows_per_s", "rows/s"),
+        ("copy_rows_per_s", "rows/s"),
+        ("writer_vs_copy", "x"),
+        ("checks_bytes_per_million", "bytes"),
+        ("rollup_bytes_per_target_day", "bytes"),
+        ("worker_peak_rss_mb", "MB"),
+        ("worker_checks_per_s", "checks/s"),
     ]:
         report.figure(name, unit)
     report.goals = [
@@ -66,13 +98,22 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     db_url = await lab.database()
     conn = await connect(db_url)
     try:
-        took = await generate(conn, targets=p["targets"], address=f"http://127.0.0.1:{nginx_port}/",
-                              interval_s=p["interval_s"], rollup_hours=p["rollup_hours"],
-                              raw_hours=p["raw_hours"], raw_every_s=60, progress=size != "tiny")
+        took = await generate(
+            conn,
+            targets=p["targets"],
+            address=f"http://127.0.0.1:{nginx_port}/",
+            interval_s=p["interval_s"],
+            rollup_hours=p["rollup_hours"],
+            raw_hours=p["raw_hours"],
+            raw_every_s=60,
+            progress=size != "tiny",
+        )
         rollup_rows = p["targets"] * p["rollup_hours"]
         report.notes.append(
-            "generated in SQL: " + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in took.items())
-            + f" ({rollup_rows / max(took['rollups_s'], 1e-9):,.0f} roll-up rows/s)")
+            "generated in SQL: "
+            + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in took.items())
+            + f" ({rollup_rows / max(took['rollups_s'], 1e-9):,.0f} roll-up rows/s)"
+        )
         first, last = await conn.fetchrow(Q["target_id_range"])
 
         api_port = free_port()
@@ -87,8 +128,9 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
 
         checks_bytes = await conn.fetchval(Q["table_bytes"], "checks")
         checks_rows = await conn.fetchval(Q["count_checks"])
-        rollup_bytes = (await conn.fetchval(Q["table_bytes"], "check_rollups_hourly")
-                        + await conn.fetchval(Q["table_bytes"], "check_rollups_daily"))
+        rollup_bytes = await conn.fetchval(
+            Q["table_bytes"], "check_rollups_hourly"
+        ) + await conn.fetchval(Q["table_bytes"], "check_rollups_daily")
         runs_rss = await _worker_rss(lab, db_url, conn, first, last, p)
         for run in report.runs:
             run["checks_bytes_per_million"] = ratio(checks_bytes * 1e6, checks_rows)
@@ -133,10 +175,18 @@ def _synthetic(first: int, last: int, n: int, start: datetime) -> list[CheckResu
     for i in range(n):
         ok = rng.random() > 0.01
         t = start + timedelta(milliseconds=60_000 * i // n)
-        out.append(CheckResult(
-            target_id=first + i % (last - first + 1), checked_at=t, due_at=t, ok=ok,
-            latency_ms=5 + 20 * rng.random(), status_code=200 if ok else 503,
-            error_class=None if ok else "status", error_message=None if ok else "unexpected status 503"))
+        out.append(
+            CheckResult(
+                target_id=first + i % (last - first + 1),
+                checked_at=t,
+                due_at=t,
+                ok=ok,
+                latency_ms=5 + 20 * rng.random(),
+                status_code=200 if ok else 503,
+                error_class=None if ok else "status",
+                error_message=None if ok else "unexpected status 503",
+            )
+        )
     return out
 
 
@@ -161,21 +211,45 @@ async def _writes(db_url: str, first: int, last: int, n: int) -> dict:
 
         # The same rows a microsecond later: the same work for COPY, and no clash with the
         # rows the writer just stored.
-        records = [(r.target_id, r.checked_at + _MICROSECOND, r.due_at, r.ok, r.latency_ms,
-                    r.status_code, r.error_class, r.error_message) for r in results]
+        records = [
+            (
+                r.target_id,
+                r.checked_at + _MICROSECOND,
+                r.due_at,
+                r.ok,
+                r.latency_ms,
+                r.status_code,
+                r.error_class,
+                r.error_message,
+            )
+            for r in results
+        ]
         async with pool.acquire() as conn:
             t = time.perf_counter()
             await conn.copy_records_to_table(
-                "checks", records=records,
-                columns=["target_id", "checked_at", "due_at", "ok", "latency_ms", "status_code",
-                         "error_class", "error_message"])
+                "checks",
+                records=records,
+                columns=[
+                    "target_id",
+                    "checked_at",
+                    "due_at",
+                    "ok",
+                    "latency_ms",
+                    "status_code",
+                    "error_class",
+                    "error_message",
+                ],
+            )
             copy_s = time.perf_counter() - t
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
         await pool.close()
-    return {"writer_rows_per_s": n / writer_s, "copy_rows_per_s": n / copy_s,
-            "writer_vs_copy": (n / writer_s) / (n / copy_s)}
+    return {
+        "writer_rows_per_s": n / writer_s,
+        "copy_rows_per_s": n / copy_s,
+        "writer_vs_copy": (n / writer_s) / (n / copy_s),
+    }
 
 
 async def _worker_rss(lab: Lab, db_url: str, conn, first: int, last: int, p: dict) -> dict:

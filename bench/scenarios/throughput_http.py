@@ -27,13 +27,26 @@ SIZES = {
 async def run(lab: Lab, size: str, p: dict) -> Report:
     report = Report(NAME, size, p)
     report.units.update(WORKER_VS_RAW_UNITS)
-    for name, unit in [("blackbox_probes_per_cpu_s", "probes/CPU-s"), ("blackbox_probes_per_s", "probes/s"),
-                       ("blackbox_cpu_cores", "cores"), ("ratio_vs_blackbox", "x")]:
+    for name, unit in [
+        ("blackbox_probes_per_cpu_s", "probes/CPU-s"),
+        ("blackbox_probes_per_s", "probes/s"),
+        ("blackbox_cpu_cores", "cores"),
+        ("ratio_vs_blackbox", "x"),
+    ]:
         report.figure(name, unit)
     report.goals = [
-        Goal("ratio_vs_raw_same_loop", ">=", 0.60,
-             "worker checks per CPU-second >= 60 % of the bare aiohttp loop on the same event loop"),
-        Goal("ratio_vs_blackbox", ">=", 2.5, "worker checks per CPU-second >= 2.5x blackbox_exporter's"),
+        Goal(
+            "ratio_vs_raw_same_loop",
+            ">=",
+            0.60,
+            "worker checks per CPU-second >= 60 % of the bare aiohttp loop on the same event loop",
+        ),
+        Goal(
+            "ratio_vs_blackbox",
+            ">=",
+            2.5,
+            "worker checks per CPU-second >= 2.5x blackbox_exporter's",
+        ),
         Goal("worker_failed", "<=", 0, "no failed checks against a healthy nginx"),
     ]
 
@@ -44,8 +57,15 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     bb, bb_port = await lab.blackbox()
     probe_url = f"http://127.0.0.1:{bb_port}/probe?module=http_2xx&target={url}"
     try:
-        await insert_targets(conn, prefix="http", kind="http", address=url, count=p["targets"],
-                             interval_s=1, timeout_s=0.9)
+        await insert_targets(
+            conn,
+            prefix="http",
+            kind="http",
+            address=url,
+            count=p["targets"],
+            interval_s=1,
+            timeout_s=0.9,
+        )
         pg_pid = await server_pid(db_url)
 
         async def blackbox(figures: dict) -> dict:
@@ -58,8 +78,9 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
                 "ratio_vs_blackbox": ratio(figures["worker_checks_per_cpu_s"], bb_per_cpu),
             }
 
-        await repeat_worker_vs_raw(lab, report, db_url, conn, kind="http", address=url, p=p, pg_pid=pg_pid,
-                                   extra=blackbox)
+        await repeat_worker_vs_raw(
+            lab, report, db_url, conn, kind="http", address=url, p=p, pg_pid=pg_pid, extra=blackbox
+        )
     finally:
         await conn.close()
     return report

@@ -14,8 +14,20 @@ from .support import worker_lacks
 NAME = "throughput-tcp"
 SIZES = {
     "tiny": {"targets": 50, "concurrency": 20, "warmup_s": 0.3, "duration_s": 1.0, "repeat": 1},
-    "short": {"targets": 10_000, "concurrency": 256, "warmup_s": 2.0, "duration_s": 8.0, "repeat": 3},
-    "full": {"targets": 12_000, "concurrency": 256, "warmup_s": 3.0, "duration_s": 20.0, "repeat": 5},
+    "short": {
+        "targets": 10_000,
+        "concurrency": 256,
+        "warmup_s": 2.0,
+        "duration_s": 8.0,
+        "repeat": 3,
+    },
+    "full": {
+        "targets": 12_000,
+        "concurrency": 256,
+        "warmup_s": 3.0,
+        "duration_s": 20.0,
+        "repeat": 5,
+    },
 }
 
 
@@ -24,8 +36,12 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     report.units.update(WORKER_VS_RAW_UNITS)
     report.goals = [
         Goal("worker_checks_per_s", ">=", 6000, "TCP checks >= 6k/s"),
-        Goal("ratio_vs_raw_same_loop", ">=", 0.60,
-             "worker checks per CPU-second >= 60 % of a bare connect loop on the same event loop"),
+        Goal(
+            "ratio_vs_raw_same_loop",
+            ">=",
+            0.60,
+            "worker checks per CPU-second >= 60 % of a bare connect loop on the same event loop",
+        ),
         Goal("worker_failed", "<=", 0, "no failed checks against a listening port"),
     ]
     if reason := worker_lacks("tcp"):
@@ -36,10 +52,25 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     db_url = await lab.database()
     conn = await connect(db_url)
     try:
-        await insert_targets(conn, prefix="tcp", kind="tcp", address=address, count=p["targets"],
-                             interval_s=1, timeout_s=0.9)
-        await repeat_worker_vs_raw(lab, report, db_url, conn, kind="tcp", address=address, p=p,
-                                   pg_pid=await server_pid(db_url))
+        await insert_targets(
+            conn,
+            prefix="tcp",
+            kind="tcp",
+            address=address,
+            count=p["targets"],
+            interval_s=1,
+            timeout_s=0.9,
+        )
+        await repeat_worker_vs_raw(
+            lab,
+            report,
+            db_url,
+            conn,
+            kind="tcp",
+            address=address,
+            p=p,
+            pg_pid=await server_pid(db_url),
+        )
     finally:
         await conn.close()
     return report

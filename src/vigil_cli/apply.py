@@ -45,7 +45,9 @@ def post_apply(api_url: str, doc: dict[str, Any], prune: bool, dry_run: bool) ->
     query = f"prune={str(prune).lower()}&dry_run={str(dry_run).lower()}"
     body = json.dumps(doc, default=str).encode()
     request = urllib.request.Request(
-        f"{api_url.rstrip('/')}/api/v1/apply?{query}", data=body, method="POST",
+        f"{api_url.rstrip('/')}/api/v1/apply?{query}",
+        data=body,
+        method="POST",
         headers={"content-type": "application/json", "accept": "application/json"},
     )
     try:
@@ -83,8 +85,12 @@ def format_result(result: dict[str, Any]) -> str:
         else:
             lines.append(f"~ {name}")
             for field, values in change["fields"].items():
-                lines.append(f"    {field}: {json.dumps(values['old'])} -> {json.dumps(values['new'])}")
-    counts = ", ".join(f"{len(result[k])} {k}" for k in ("created", "updated", "deleted", "unchanged"))
+                lines.append(
+                    f"    {field}: {json.dumps(values['old'])} -> {json.dumps(values['new'])}"
+                )
+    counts = ", ".join(
+        f"{len(result[k])} {k}" for k in ("created", "updated", "deleted", "unchanged")
+    )
     lines.append(f"dry run, nothing changed: {counts}" if result["dry_run"] else counts)
     return "\n".join(lines)
 
@@ -101,9 +107,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("apply", help="create/update targets from a YAML or JSON file (config as code)")
+    p = sub.add_parser(
+        "apply", help="create/update targets from a YAML or JSON file (config as code)"
+    )
     p.add_argument("-f", "--file", required=True, help="the targets file ('-' reads stdin)")
-    p.add_argument("--prune", action="store_true", help="delete targets that the file does not name")
+    p.add_argument(
+        "--prune", action="store_true", help="delete targets that the file does not name"
+    )
     p.add_argument("--dry-run", action="store_true", help="print the changes without making them")
-    p.add_argument("--api-url", default=DEFAULT_API_URL, help=f"the Vigil API (default {DEFAULT_API_URL})")
+    p.add_argument(
+        "--api-url", default=DEFAULT_API_URL, help=f"the Vigil API (default {DEFAULT_API_URL})"
+    )
     p.set_defaults(func=lambda settings, args: cmd_apply(args))

@@ -46,23 +46,32 @@ def run_dev(settings: Settings, host: str, port: int, data_dir: Path) -> int:
             url = settings.require_database_url()
             print("vigil dev: using VIGIL_DATABASE_URL", flush=True)
         applied = migrations.apply(url)
-        print(f"vigil dev: {len(applied)} migration(s) applied" if applied
-              else "vigil dev: database is up to date", flush=True)
+        print(
+            f"vigil dev: {len(applied)} migration(s) applied"
+            if applied
+            else "vigil dev: database is up to date",
+            flush=True,
+        )
 
         env = {**os.environ, "VIGIL_DATABASE_URL": url}
         base = [sys.executable, "-m", "vigil_cli"]
         roles = {"api": ["api", "--host", host, "--port", str(port)], "worker": ["worker"]}
         for role in roles.values():
             children.append(subprocess.Popen(base + role, env=env, preexec_fn=_die_with_parent))
-        print(f"vigil dev: API and UI at http://{host}:{port}/  (Ctrl-C stops everything)", flush=True)
+        print(
+            f"vigil dev: API and UI at http://{host}:{port}/  (Ctrl-C stops everything)", flush=True
+        )
 
         failed = False
         while not stopping:
             for child in children:
                 if child.poll() is not None:
                     name = [r for r, c in zip(roles, children, strict=True) if c is child][0]
-                    print(f"vigil dev: {name} exited with {child.returncode}; stopping",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"vigil dev: {name} exited with {child.returncode}; stopping",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     stopping = failed = True
             time.sleep(0.2)
         return 1 if failed else 0

@@ -58,13 +58,17 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vigil", description="Vigil, a self-hosted uptime monitor.")
+    parser = argparse.ArgumentParser(
+        prog="vigil", description="Vigil, a self-hosted uptime monitor."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("migrate", help="apply database migrations (sql/migrations)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--list", action="store_true", help="show applied and pending migrations")
-    g.add_argument("--rollback", type=_positive_int, metavar="N", help="roll back the last N migrations")
+    g.add_argument(
+        "--rollback", type=_positive_int, metavar="N", help="roll back the last N migrations"
+    )
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("api", help="run the HTTP API and web UI")
@@ -73,15 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("worker", help="run a worker that checks targets")
-    p.add_argument("--metrics-port", type=_port_or_zero, metavar="PORT",
-                   help="port of /metrics and /healthz (default: VIGIL_WORKER_METRICS_PORT "
-                        "or 9100; 0 disables)")
+    p.add_argument(
+        "--metrics-port",
+        type=_port_or_zero,
+        metavar="PORT",
+        help="port of /metrics and /healthz (default: VIGIL_WORKER_METRICS_PORT "
+        "or 9100; 0 disables)",
+    )
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("dev", help="run everything on this machine (embedded PostgreSQL if needed)")
     p.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8000, help="API port (default 8000)")
-    p.add_argument("--data-dir", default=".vigil", help="where the embedded PostgreSQL keeps its data")
+    p.add_argument(
+        "--data-dir", default=".vigil", help="where the embedded PostgreSQL keeps its data"
+    )
     p.set_defaults(func=cmd_dev)
 
     from .apply import add_parser as add_apply_parser

@@ -44,8 +44,10 @@ async def db_url(module_db_url: str) -> str:
 
 # DELETE, not TRUNCATE: on these few rows it is far cheaper than TRUNCATE's exclusive locks
 # and file swaps over every partition. Ids keep counting; tests use the ids they get back.
-TRUNCATE = ("DELETE FROM targets; DELETE FROM checks; DELETE FROM check_rollups_hourly;"
-            " DELETE FROM check_rollups_daily")
+TRUNCATE = (
+    "DELETE FROM targets; DELETE FROM checks; DELETE FROM check_rollups_hourly;"
+    " DELETE FROM check_rollups_daily"
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,12 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
             uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=3
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="on",
+                timeout_graceful_shutdown=3,
             )
         )
         self.task: asyncio.Task | None = None
@@ -105,7 +112,13 @@ async def live(module_live: LiveServer, db_url: str) -> LiveServer:
     return module_live
 
 
-HTTP_TARGET = {"name": "web", "kind": "http", "url": "http://127.0.0.1:9/", "interval_s": 30, "timeout_s": 5}
+HTTP_TARGET = {
+    "name": "web",
+    "kind": "http",
+    "url": "http://127.0.0.1:9/",
+    "interval_s": 30,
+    "timeout_s": 5,
+}
 
 
 async def create(client: AsyncTestClient, **fields: Any) -> dict:

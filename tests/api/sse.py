@@ -27,7 +27,9 @@ class SSEStream:
         self._resp: aiohttp.ClientResponse | None = None
 
     async def __aenter__(self) -> SSEStream:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=None))
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_read=None)
+        )
         self._resp = await self._session.get(self.url, headers={"accept": "text/event-stream"})
         assert self._resp.status == 200, await self._resp.text()
         assert self._resp.headers["content-type"].startswith("text/event-stream")

@@ -11,7 +11,9 @@ GW = {"name": "gw", "kind": "icmp", "host": "::1"}
 
 async def apply(client, targets, **params):
     resp = await client.post(
-        "/api/v1/apply", json={"targets": targets}, params={k: str(v).lower() for k, v in params.items()}
+        "/api/v1/apply",
+        json={"targets": targets},
+        params={k: str(v).lower() for k, v in params.items()},
     )
     return resp
 
@@ -36,7 +38,9 @@ async def test_apply_creates_updates_and_leaves_equal_targets_alone(client, db) 
     }
     after = {t["name"]: t for t in (await client.get("/api/v1/targets")).json()["items"]}
     assert after["web"]["id"] == before["web"]["id"] and after["web"]["interval_s"] == 15
-    assert after["db"]["updated_at"] == before["db"]["updated_at"], "an unchanged target is not written"
+    assert after["db"]["updated_at"] == before["db"]["updated_at"], (
+        "an unchanged target is not written"
+    )
 
 
 async def test_prune_deletes_what_the_document_does_not_name(client) -> None:
@@ -60,13 +64,20 @@ async def test_dry_run_reports_and_writes_nothing(client, db) -> None:
 
 
 async def test_one_bad_target_writes_nothing(client, db) -> None:
-    resp = await apply(client, [WEB, {**DB, "port": 70000}, {**GW, "interval_s": 5, "timeout_s": 9}])
+    resp = await apply(
+        client, [WEB, {**DB, "port": 70000}, {**GW, "interval_s": 5, "timeout_s": 9}]
+    )
     assert resp.status_code == 400
     fields = [e["field"] for e in resp.json()["errors"]]
     assert fields == ["targets[1].port"]
-    resp = await apply(client, [WEB, {**GW, "interval_s": 5, "timeout_s": 9}, {**DB, "name": "web"}])
+    resp = await apply(
+        client, [WEB, {**GW, "interval_s": 5, "timeout_s": 9}, {**DB, "name": "web"}]
+    )
     assert resp.status_code == 400
-    assert [e["field"] for e in resp.json()["errors"]] == ["targets[1].timeout_s", "targets[2].name"]
+    assert [e["field"] for e in resp.json()["errors"]] == [
+        "targets[1].timeout_s",
+        "targets[2].name",
+    ]
     assert await names(client) == []
 
 

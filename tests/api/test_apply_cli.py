@@ -47,8 +47,12 @@ async def test_cli_applies_yaml_then_shows_a_dry_run_diff(live, tmp_path, capsys
     targets = await stored(live)
     assert targets["web"]["expected_status"] == [200, "3xx"] and targets["db"]["port"] == 5432
 
-    path.write_text(TARGETS_YAML.replace("interval_s: 30", "interval_s: 10").split("  - name: db")[0])
-    code, out, _ = await run_cli(capsys, "-f", str(path), "--api-url", live.url, "--prune", "--dry-run")
+    path.write_text(
+        TARGETS_YAML.replace("interval_s: 30", "interval_s: 10").split("  - name: db")[0]
+    )
+    code, out, _ = await run_cli(
+        capsys, "-f", str(path), "--api-url", live.url, "--prune", "--dry-run"
+    )
     assert code == 0
     assert out.splitlines() == [
         "~ web",

@@ -66,7 +66,9 @@ async def _hold_row_lock(db_url: str, target_id: int) -> asyncpg.Connection:
     return conn
 
 
-async def _timed(api: Api, method: str, path: str, body: Any, bound_s: float) -> tuple[float, int, dict, Any]:
+async def _timed(
+    api: Api, method: str, path: str, body: Any, bound_s: float
+) -> tuple[float, int, dict, Any]:
     started = time.monotonic()
     async with asyncio.timeout(bound_s + SLACK_S):
         status, headers, problem = await api.call(method, path, body)
@@ -90,7 +92,8 @@ def _assert_busy(status: int, headers: dict, problem: Any) -> None:
     ids=["patch", "replace", "pause", "delete"],
 )
 async def test_a_write_held_up_by_a_lock_answers_503_within_the_lock_timeout(
-        api, db_url, method, path, body) -> None:
+    api, db_url, method, path, body
+) -> None:
     target = await _create(api)
     url = path.format(id=target["id"])
     blocker = await _hold_row_lock(db_url, target["id"])
@@ -113,7 +116,9 @@ async def test_apply_waiting_for_another_apply_answers_503(api, db_url) -> None:
         assert await blocker.fetchval("SELECT hashtext('vigil_apply') = vigil_apply_lock_key()")
         await blocker.execute("BEGIN")
         await blocker.execute("SELECT pg_advisory_xact_lock(vigil_apply_lock_key())")
-        _, *answer = await _timed(api, "POST", "/api/v1/apply", {"targets": [HTTP_TARGET]}, LOCK_TIMEOUT_S)
+        _, *answer = await _timed(
+            api, "POST", "/api/v1/apply", {"targets": [HTTP_TARGET]}, LOCK_TIMEOUT_S
+        )
         _assert_busy(*answer)
     finally:
         await blocker.close()
@@ -122,20 +127,30 @@ async def test_apply_waiting_for_another_apply_answers_503(api, db_url) -> None:
 
 
 async def test_a_drained_pool_answers_503_within_the_acquire_timeout(db_url) -> None:
-    async for api in _api(db_url, db_pool_min_size=1, db_pool_max_size=1,
-                          db_acquire_timeout_s=ACQUIRE_TIMEOUT_S, db_lock_timeout_s=60):
+    async for api in _api(
+        db_url,
+        db_pool_min_size=1,
+        db_pool_max_size=1,
+        db_acquire_timeout_s=ACQUIRE_TIMEOUT_S,
+        db_lock_timeout_s=60,
+    ):
         target = await _create(api)
         blocker = await _hold_row_lock(db_url, target["id"])
         try:
             # This PATCH waits on the lock with the pool's only connection...
-            stuck = asyncio.create_task(api.call("PATCH", f"/api/v1/targets/{target['id']}", {"interval_s": 45}))
+            stuck = asyncio.create_task(
+                api.call("PATCH", f"/api/v1/targets/{target['id']}", {"interval_s": 45})
+            )
             async with asyncio.timeout(10):
                 while not await blocker.fetchval(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock'"):
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                ):
                     await asyncio.sleep(0.02)
             # ... so any other request finds no free connection.
-            elapsed, status, headers, problem = await _timed(api, "GET", "/api/v1/targets", None, ACQUIRE_TIMEOUT_S)
+            elapsed, status, headers, problem = await _timed(
+                api, "GET", "/api/v1/targets", None, ACQUIRE_TIMEOUT_S
+            )
             assert (status, headers.get("Retry-After")) == (503, "1"), problem
             assert ACQUIRE_TIMEOUT_S * 0.8 <= elapsed < ACQUIRE_TIMEOUT_S + SLACK_S, elapsed
         finally:
@@ -170,9 +185,13 @@ def strict_db_url(pg_server_url: str, template_db: str) -> Iterator[str]:
     ],
     ids=["mapped-constraint", "unmapped-constraint"],
 )
-async def test_a_database_rule_broken_is_400_naming_the_field(strict_db_url, fields, field, rule) -> None:
+async def test_a_database_rule_broken_is_400_naming_the_field(
+    strict_db_url, fields, field, rule
+) -> None:
     async for api in _api(strict_db_url):
         status, _, problem = await api.call("POST", "/api/v1/targets", {**HTTP_TARGET, **fields})
         assert status == 400, problem
-        assert problem["errors"] == [{"field": field, "message": f"breaks the database rule {rule}"}]
+        assert problem["errors"] == [
+            {"field": field, "message": f"breaks the database rule {rule}"}
+        ]
         assert (await api.call("GET", "/api/v1/targets"))[2]["items"] == []

@@ -36,75 +36,225 @@ ONE_TARGET = {"targets": [{**HTTP_TARGET, "name": "@@RAW@@"}]}
 # (method, path with {id} for a stored target, body bytes or None, the field the error names)
 CASES = [
     # bodies whose strings are not UTF-8
-    pytest.param("POST", "/api/v1/targets", _with_raw(HTTP_TARGET, "name", BAD_UTF8), "body", id="create-utf8-value"),
-    pytest.param("POST", "/api/v1/targets", _json(HTTP_TARGET).replace(b'"url"', b'"u\xffrl"'), "body",
-                 id="create-utf8-key"),
-    pytest.param("PUT", "/api/v1/targets/{id}", _with_raw(HTTP_TARGET, "url", BAD_UTF8), "body", id="replace-utf8"),
-    pytest.param("PATCH", "/api/v1/targets/{id}", _with_raw({}, "name", BAD_UTF8), "body", id="patch-utf8"),
-    pytest.param("POST", "/api/v1/apply", json.dumps(ONE_TARGET).encode().replace(b"@@RAW@@", BAD_UTF8), "body",
-                 id="apply-utf8"),
+    pytest.param(
+        "POST",
+        "/api/v1/targets",
+        _with_raw(HTTP_TARGET, "name", BAD_UTF8),
+        "body",
+        id="create-utf8-value",
+    ),
+    pytest.param(
+        "POST",
+        "/api/v1/targets",
+        _json(HTTP_TARGET).replace(b'"url"', b'"u\xffrl"'),
+        "body",
+        id="create-utf8-key",
+    ),
+    pytest.param(
+        "PUT",
+        "/api/v1/targets/{id}",
+        _with_raw(HTTP_TARGET, "url", BAD_UTF8),
+        "body",
+        id="replace-utf8",
+    ),
+    pytest.param(
+        "PATCH", "/api/v1/targets/{id}", _with_raw({}, "name", BAD_UTF8), "body", id="patch-utf8"
+    ),
+    pytest.param(
+        "POST",
+        "/api/v1/apply",
+        json.dumps(ONE_TARGET).encode().replace(b"@@RAW@@", BAD_UTF8),
+        "body",
+        id="apply-utf8",
+    ),
     # bodies nested thousands of levels deep
-    pytest.param("POST", "/api/v1/targets", b'{"name":"a","x":' + DEEP + b',"kind":"http"}', "body",
-                 id="create-deep"),
-    pytest.param("POST", "/api/v1/targets", b'{"labels":{"a":' + DEEP + b"}}", "body", id="create-deep-labels"),
+    pytest.param(
+        "POST",
+        "/api/v1/targets",
+        b'{"name":"a","x":' + DEEP + b',"kind":"http"}',
+        "body",
+        id="create-deep",
+    ),
+    pytest.param(
+        "POST",
+        "/api/v1/targets",
+        b'{"labels":{"a":' + DEEP + b"}}",
+        "body",
+        id="create-deep-labels",
+    ),
     pytest.param("PUT", "/api/v1/targets/{id}", b'{"x":' + DEEP + b"}", "body", id="replace-deep"),
     pytest.param("PATCH", "/api/v1/targets/{id}", DEEP, "body", id="patch-deep"),
-    pytest.param("POST", "/api/v1/apply", b'{"targets":[{"x":' + DEEP + b"}]}", "body", id="apply-deep"),
+    pytest.param(
+        "POST", "/api/v1/apply", b'{"targets":[{"x":' + DEEP + b"}]}", "body", id="apply-deep"
+    ),
     # datetimes that an offset pushes outside the years 1 to 9999
-    pytest.param("GET", "/api/v1/targets/{id}/checks?since=0001-01-01T00:00:00%2B05:00", None, "since",
-                 id="checks-since-year-1"),
-    pytest.param("GET", "/api/v1/targets/{id}/checks?until=9999-12-31T23:59:59-05:00", None, "until",
-                 id="checks-until-year-9999"),
-    pytest.param("GET", "/api/v1/targets/{id}/uptime?since=0001-01-01T00:00:00%2B05:00&until=0001-01-02T00:00:00Z",
-                 None, "since", id="uptime-since-year-1"),
-    pytest.param("GET", "/api/v1/targets/{id}/uptime?since=9999-12-31T00:00:00Z&until=9999-12-31T23:59:59-05:00",
-                 None, "until", id="uptime-until-year-9999"),
+    pytest.param(
+        "GET",
+        "/api/v1/targets/{id}/checks?since=0001-01-01T00:00:00%2B05:00",
+        None,
+        "since",
+        id="checks-since-year-1",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/targets/{id}/checks?until=9999-12-31T23:59:59-05:00",
+        None,
+        "until",
+        id="checks-until-year-9999",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/targets/{id}/uptime?since=0001-01-01T00:00:00%2B05:00&until=0001-01-02T00:00:00Z",
+        None,
+        "since",
+        id="uptime-since-year-1",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/targets/{id}/uptime?since=9999-12-31T00:00:00Z&until=9999-12-31T23:59:59-05:00",
+        None,
+        "until",
+        id="uptime-until-year-9999",
+    ),
     # hand-made cursors
-    pytest.param("GET", "/api/v1/targets/{id}/checks?cursor=" + _cursor("9999-01-01T00:00:00+00:00", 1_000_000),
-                 None, "cursor", id="checks-cursor-huge-offset"),
-    pytest.param("GET", "/api/v1/targets/{id}/checks?cursor=" + _cursor("2026-01-01T00:00:00+00:00", 1001),
-                 None, "cursor", id="checks-cursor-offset-over-a-page"),
-    pytest.param("GET", "/api/v1/targets/{id}/checks?cursor=" + _cursor("2026-01-01T00:00:00+00:00", -1),
-                 None, "cursor", id="checks-cursor-negative-offset"),
-    pytest.param("GET", "/api/v1/targets/{id}/checks?cursor=" + _cursor("0001-01-01T00:00:00+05:00", 1),
-                 None, "cursor", id="checks-cursor-year-1"),
-    pytest.param("GET", "/api/v1/incidents?cursor=" + _cursor("9999-12-31T23:59:59-05:00", 1), None, "cursor",
-                 id="incidents-cursor-year-9999"),
-    pytest.param("GET", "/api/v1/targets/{id}/incidents?cursor=" + _cursor("0001-01-01T00:00:00+05:00", 1), None,
-                 "cursor", id="target-incidents-cursor-year-1"),
-    pytest.param("GET", "/api/v1/summary?cursor=" + _cursor("a\u0000b"), None, "cursor", id="summary-cursor-nul"),
-    pytest.param("GET", "/api/v1/summary?cursor=" + _cursor("a\ud800b"), None, "cursor",
-                 id="summary-cursor-lone-surrogate"),
-    pytest.param("GET", "/api/v1/targets?cursor=" + _cursor(2**63), None, "cursor", id="targets-cursor-over-bigint"),
+    pytest.param(
+        "GET",
+        "/api/v1/targets/{id}/checks?cursor=" + _cursor("9999-01-01T00:00:00+00:00", 1_000_000),
+        None,
+        "cursor",
+        id="checks-cursor-huge-offset",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/targets/{id}/checks?cursor=" + _cursor("2026-01-01T00:00:00+00:00", 1001),
+        None,
+        "cursor",
+        id="checks-cursor-offset-over-a-page",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/targets/{id}/checks?cursor=" + _cursor("2026-01-01T00:00:00+00:00", -1),
+        None,
+        "cursor",
+        id="checks-cursor-negative-offset",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/targets/{id}/checks?cursor=" + _cursor("0001-01-01T00:00:00+05:00", 1),
+        None,
+        "cursor",
+        id="checks-cursor-year-1",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/incidents?cursor=" + _cursor("9999-12-31T23:59:59-05:00", 1),
+        None,
+        "cursor",
+        id="incidents-cursor-year-9999",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/targets/{id}/incidents?cursor=" + _cursor("0001-01-01T00:00:00+05:00", 1),
+        None,
+        "cursor",
+        id="target-incidents-cursor-year-1",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/summary?cursor=" + _cursor("a\u0000b"),
+        None,
+        "cursor",
+        id="summary-cursor-nul",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/summary?cursor=" + _cursor("a\ud800b"),
+        None,
+        "cursor",
+        id="summary-cursor-lone-surrogate",
+    ),
+    pytest.param(
+        "GET",
+        "/api/v1/targets?cursor=" + _cursor(2**63),
+        None,
+        "cursor",
+        id="targets-cursor-over-bigint",
+    ),
     # query text PostgreSQL cannot take
     pytest.param("GET", "/api/v1/summary?q=a%00b", None, "q", id="summary-q-nul"),
     pytest.param("GET", "/api/v1/summary?label=env:a%00b", None, "label", id="summary-label-nul"),
     # names and label values with control or format characters (Unicode Cc, Cf)
     *[
-        pytest.param("POST", "/api/v1/targets", _json({**HTTP_TARGET, "name": f"web{ch}site"}), "name",
-                     id=f"create-name-U+{ord(ch):04X}")
-        for ch in ("\u0001", "\u001f", "\u007f", "\u0085", "\u00ad", "\u200b", "\u200e", "\u202e", "\u2066",
-                   "\ufeff")
+        pytest.param(
+            "POST",
+            "/api/v1/targets",
+            _json({**HTTP_TARGET, "name": f"web{ch}site"}),
+            "name",
+            id=f"create-name-U+{ord(ch):04X}",
+        )
+        for ch in (
+            "\u0001",
+            "\u001f",
+            "\u007f",
+            "\u0085",
+            "\u00ad",
+            "\u200b",
+            "\u200e",
+            "\u202e",
+            "\u2066",
+            "\ufeff",
+        )
     ],
-    pytest.param("POST", "/api/v1/targets", _json({**HTTP_TARGET, "labels": {"env": "prod\u202e"}}), "labels.env",
-                 id="create-label-value-bidi"),
-    pytest.param("PUT", "/api/v1/targets/{id}", _json({**HTTP_TARGET, "name": "\u2066web"}), "name",
-                 id="replace-name-isolate"),
-    pytest.param("PATCH", "/api/v1/targets/{id}", _json({"name": "we\u200eb"}), "name", id="patch-name-lrm"),
-    pytest.param("PATCH", "/api/v1/targets/{id}", _json({"labels": {"team": "a\u0007"}}), "labels.team",
-                 id="patch-label-value-bell"),
-    pytest.param("POST", "/api/v1/apply", _json({"targets": [{**TCP, "name": "db\u202e"}]}), "targets[0].name",
-                 id="apply-name-rlo"),
-    pytest.param("POST", "/api/v1/apply", _json({"targets": [{**TCP, "labels": {"env": "\u200bprod"}}]}),
-                 "targets[0].labels.env", id="apply-label-value-zwsp"),
+    pytest.param(
+        "POST",
+        "/api/v1/targets",
+        _json({**HTTP_TARGET, "labels": {"env": "prod\u202e"}}),
+        "labels.env",
+        id="create-label-value-bidi",
+    ),
+    pytest.param(
+        "PUT",
+        "/api/v1/targets/{id}",
+        _json({**HTTP_TARGET, "name": "\u2066web"}),
+        "name",
+        id="replace-name-isolate",
+    ),
+    pytest.param(
+        "PATCH", "/api/v1/targets/{id}", _json({"name": "we\u200eb"}), "name", id="patch-name-lrm"
+    ),
+    pytest.param(
+        "PATCH",
+        "/api/v1/targets/{id}",
+        _json({"labels": {"team": "a\u0007"}}),
+        "labels.team",
+        id="patch-label-value-bell",
+    ),
+    pytest.param(
+        "POST",
+        "/api/v1/apply",
+        _json({"targets": [{**TCP, "name": "db\u202e"}]}),
+        "targets[0].name",
+        id="apply-name-rlo",
+    ),
+    pytest.param(
+        "POST",
+        "/api/v1/apply",
+        _json({"targets": [{**TCP, "labels": {"env": "\u200bprod"}}]}),
+        "targets[0].labels.env",
+        id="apply-label-value-zwsp",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "field"), CASES)
 async def test_hostile_input_is_400_naming_the_field(client, db, method, path, body, field) -> None:
     target = await create(client)
-    resp = await client.request(method, path.format(id=target["id"]), content=body,
-                                headers={"content-type": "application/json"} if body is not None else {})
+    resp = await client.request(
+        method,
+        path.format(id=target["id"]),
+        content=body,
+        headers={"content-type": "application/json"} if body is not None else {},
+    )
     assert resp.status_code == 400, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert field in [e["field"] for e in resp.json()["errors"]], resp.json()
@@ -137,7 +287,11 @@ async def test_a_real_cursor_still_pages_through_checks(client, db) -> None:
     while url:
         page = (await client.get(url)).json()
         seen += [c["checked_at"] for c in page["items"]]
-        url = f"/api/v1/targets/{target['id']}/checks?limit=10&cursor={page['next']}" if page["next"] else None
+        url = (
+            f"/api/v1/targets/{target['id']}/checks?limit=10&cursor={page['next']}"
+            if page["next"]
+            else None
+        )
     assert len(seen) == 25 == len(set(seen))
 
 
@@ -157,29 +311,47 @@ HOSTS = [
 
 @pytest.mark.parametrize(("given", "stored"), HOSTS)
 async def test_ip_literals_are_stored_canonical(client, db, given, stored) -> None:
-    icmp = (await client.post("/api/v1/targets", json={"name": "ping", "kind": "icmp", "host": given})).json()
+    icmp = (
+        await client.post("/api/v1/targets", json={"name": "ping", "kind": "icmp", "host": given})
+    ).json()
     tcp = (await client.post("/api/v1/targets", json={**TCP, "host": given})).json()
     assert icmp["host"] == stored and tcp["host"] == stored
     bracketed = f"[{stored}]" if ":" in stored else stored
     # the row the worker reads
     assert await db.fetchval("SELECT address FROM targets WHERE id = $1", icmp["id"]) == stored
-    assert await db.fetchval("SELECT address FROM targets WHERE id = $1", tcp["id"]) == f"{bracketed}:5432"
+    assert (
+        await db.fetchval("SELECT address FROM targets WHERE id = $1", tcp["id"])
+        == f"{bracketed}:5432"
+    )
 
     for target in (icmp, tcp):  # PATCH and PUT store the same form
-        patched = (await client.patch(f"/api/v1/targets/{target['id']}", json={"host": "127.0.0.2"})).json()
+        patched = (
+            await client.patch(f"/api/v1/targets/{target['id']}", json={"host": "127.0.0.2"})
+        ).json()
         assert patched["host"] == "127.0.0.2"
-        patched = (await client.patch(f"/api/v1/targets/{target['id']}", json={"host": given})).json()
+        patched = (
+            await client.patch(f"/api/v1/targets/{target['id']}", json={"host": given})
+        ).json()
         assert patched["host"] == stored
-        body = {k: target[k] for k in ("name", "kind", "host")} | ({"port": 5432} if target["kind"] == "tcp" else {})
+        body = {k: target[k] for k in ("name", "kind", "host")} | (
+            {"port": 5432} if target["kind"] == "tcp" else {}
+        )
         replaced = await client.put(f"/api/v1/targets/{target['id']}", json=body)
         assert replaced.json()["host"] == stored, replaced.text
 
 
 async def test_apply_of_a_non_canonical_literal_is_idempotent(client, db) -> None:
-    doc = {"targets": [{"name": "ping", "kind": "icmp", "host": "0:0:0:0:0:0:0:1"},
-                       {**TCP, "host": "::0001"}]}
+    doc = {
+        "targets": [
+            {"name": "ping", "kind": "icmp", "host": "0:0:0:0:0:0:0:1"},
+            {**TCP, "host": "::0001"},
+        ]
+    }
     first = (await client.post("/api/v1/apply", json=doc)).json()
     assert sorted(first["created"]) == ["db", "ping"], first
     again = (await client.post("/api/v1/apply", json=doc)).json()
     assert again["updated"] == [] and sorted(again["unchanged"]) == ["db", "ping"], again
-    assert sorted(await db.fetchval("SELECT array_agg(address) FROM targets")) == ["::1", "[::1]:5432"]
+    assert sorted(await db.fetchval("SELECT array_agg(address) FROM targets")) == [
+        "::1",
+        "[::1]:5432",
+    ]

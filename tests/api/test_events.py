@@ -19,7 +19,9 @@ from .sse import SSEStream
 async def create(live, **fields) -> dict:
     """Create a target through the live server (the in-process client would start a second app)."""
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"{live.url}/api/v1/targets", json={**HTTP_TARGET, **fields}) as resp:
+        async with session.post(
+            f"{live.url}/api/v1/targets", json={**HTTP_TARGET, **fields}
+        ) as resp:
             assert resp.status == 201, await resp.text()
             return await resp.json()
 
@@ -36,9 +38,17 @@ async def test_state_change_reaches_the_stream_within_a_second(live, db) -> None
         start = time.monotonic()
         # what the worker sends in the transaction that changes the state
         async with db.transaction():
-            await db.execute("UPDATE target_state SET status = 'down', since = now() WHERE target_id = $1", t["id"])
+            await db.execute(
+                "UPDATE target_state SET status = 'down', since = now() WHERE target_id = $1",
+                t["id"],
+            )
             payload = encode(
-                StateChanged(target_id=t["id"], status="down", previous="up", since="2026-01-01T00:00:00+00:00")
+                StateChanged(
+                    target_id=t["id"],
+                    status="down",
+                    previous="up",
+                    since="2026-01-01T00:00:00+00:00",
+                )
             )
             await db.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL, payload)
         msg = await stream.next_event("state", timeout=1.0)
@@ -60,9 +70,13 @@ async def test_results_stored_sends_the_latest_result(live, db) -> None:
     )
     async with SSEStream(f"{live.url}/api/v1/events") as stream:
         await _connected(stream)
-        await db.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL, encode(ResultsStored(target_ids=[t["id"]])))
+        await db.execute(
+            "SELECT pg_notify($1, $2)", STATUS_CHANNEL, encode(ResultsStored(target_ids=[t["id"]]))
+        )
         msg = (await stream.next_event("result", timeout=1.0)).json()
-        assert {k: msg[k] for k in ("target_id", "ok", "latency_ms", "status_code", "error_class")} == {
+        assert {
+            k: msg[k] for k in ("target_id", "ok", "latency_ms", "status_code", "error_class")
+        } == {
             "target_id": t["id"],
             "ok": False,
             "latency_ms": 42.0,
@@ -81,7 +95,12 @@ async def test_target_filter_and_heartbeat(live, db) -> None:
                 "SELECT pg_notify($1, $2)",
                 STATUS_CHANNEL,
                 encode(
-                    StateChanged(target_id=target["id"], status="up", previous="pending", since="2026-01-01T00:00:00Z")
+                    StateChanged(
+                        target_id=target["id"],
+                        status="up",
+                        previous="pending",
+                        since="2026-01-01T00:00:00Z",
+                    )
                 ),
             )
         assert (await stream.next_event("state")).json()["target_id"] == b["id"]
@@ -99,14 +118,19 @@ async def test_one_listen_connection_for_many_subscribers(live, app, db) -> None
         # The hub's backend last ran a LISTEN or its self-ping (vigil_core.listen.PING).
         listening = await db.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND (query ILIKE 'LISTEN%' OR query = $1)", PING
+            " AND (query ILIKE 'LISTEN%' OR query = $1)",
+            PING,
         )
         assert listening == 1
         assert app.state.hub.subscriber_count == 3
         await db.execute(
             "SELECT pg_notify($1, $2)",
             STATUS_CHANNEL,
-            encode(StateChanged(target_id=1, status="down", previous="up", since="2026-01-01T00:00:00Z")),
+            encode(
+                StateChanged(
+                    target_id=1, status="down", previous="up", since="2026-01-01T00:00:00Z"
+                )
+            ),
         )
         for s in streams:
             assert (await s.next_event("state")).json()["target_id"] == 1

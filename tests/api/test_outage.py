@@ -37,7 +37,16 @@ class RestartablePostgres:
         import pgserver
 
         pgserver.pg_ctl(
-            ["-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", str(self.pgdata / "log"), "start"],
+            [
+                "-w",
+                "-o",
+                '-h ""',
+                "-o",
+                f"-k {self.socket_dir}",
+                "-l",
+                str(self.pgdata / "log"),
+                "start",
+            ],
             pgdata=self.pgdata,
             user="pgserver" if os.geteuid() == 0 else None,
         )
@@ -60,7 +69,9 @@ async def _status(session: aiohttp.ClientSession, method: str, url: str, **kw) -
         return resp.status, await resp.json(content_type=None)
 
 
-async def _until(session: aiohttp.ClientSession, url: str, status: int, deadline_s: float = 15) -> None:
+async def _until(
+    session: aiohttp.ClientSession, url: str, status: int, deadline_s: float = 15
+) -> None:
     end = time.monotonic() + deadline_s
     got = None
     while time.monotonic() < end:
@@ -73,7 +84,10 @@ async def _until(session: aiohttp.ClientSession, url: str, status: int, deadline
 
 async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
     pg.stop()
-    async with LiveServer(make_app(pg.url, sse_heartbeat_s=0.5)) as live, aiohttp.ClientSession() as s:
+    async with (
+        LiveServer(make_app(pg.url, sse_heartbeat_s=0.5)) as live,
+        aiohttp.ClientSession() as s,
+    ):
         base = live.url
         # down from the start: the process runs, says it is alive, and not ready
         assert (await _status(s, "GET", f"{base}/healthz"))[0] == 200
@@ -111,14 +125,21 @@ async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
             await _until(s, f"{base}/readyz", 200)
             await _until(s, f"{base}/api/v1/targets/{target['id']}", 200)
             # the same stream, without reconnecting: told to resync, then live again
-            assert (await stream.next_event("resync", timeout=15)).json() == {"reason": "reconnected"}
+            assert (await stream.next_event("resync", timeout=15)).json() == {
+                "reason": "reconnected"
+            }
             conn = await asyncpg.connect(pg.url)
             try:
                 await conn.execute(
                     "SELECT pg_notify($1, $2)",
                     STATUS_CHANNEL,
                     encode(
-                        StateChanged(target_id=target["id"], status="down", previous="up", since="2026-01-01T00:00:00Z")
+                        StateChanged(
+                            target_id=target["id"],
+                            status="down",
+                            previous="up",
+                            since="2026-01-01T00:00:00Z",
+                        )
                     ),
                 )
             finally:

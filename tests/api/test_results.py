@@ -21,7 +21,9 @@ async def test_check_pages_have_no_duplicates_or_gaps_while_rows_arrive(client, 
     rows = []
     for i in range(120):
         at = now - timedelta(seconds=30 + i // 3)  # three checks share each timestamp
-        rows.append((t["id"], at, i % 5 != 0, float(i), 200, None if i % 5 else "status", f"row-{i}"))
+        rows.append(
+            (t["id"], at, i % 5 != 0, float(i), 200, None if i % 5 else "status", f"row-{i}")
+        )
     await db.executemany(INSERT_CHECK, rows)
     expected = {r[6] for r in rows}
 
@@ -37,13 +39,19 @@ async def test_check_pages_have_no_duplicates_or_gaps_while_rows_arrive(client, 
         seen += [c["error_message"] for c in page["items"]]
         # new checks arrive between pages, newer than everything paged so far
         await db.executemany(
-            INSERT_CHECK, [(t["id"], datetime.now(UTC), True, 1.0, 200, None, f"new-{len(seen)}-{k}") for k in range(3)]
+            INSERT_CHECK,
+            [
+                (t["id"], datetime.now(UTC), True, 1.0, 200, None, f"new-{len(seen)}-{k}")
+                for k in range(3)
+            ],
         )
         if not (cursor := page["next"]):
             break
     assert await db.fetchval("SELECT count(*) FROM checks WHERE error_message LIKE 'new-%'") >= 30
     assert seen[0].startswith("row-"), "the first page starts at the newest stored row"
-    assert not [s for s in seen if s.startswith("new-")], "rows newer than the first page never show up later"
+    assert not [s for s in seen if s.startswith("new-")], (
+        "rows newer than the first page never show up later"
+    )
     seen_old = seen
     assert len(seen_old) == len(set(seen_old)), "a row came twice"
     assert set(seen_old) == expected, "a row was skipped"
@@ -54,7 +62,8 @@ async def test_checks_time_range_and_limit(client, db) -> None:
     # within the partitions that always exist (yesterday onwards)
     base = (datetime.now(UTC) - timedelta(hours=20)).replace(second=0, microsecond=0)
     await db.executemany(
-        INSERT_CHECK, [(t["id"], base + timedelta(minutes=i), True, 1.0, 200, None, str(i)) for i in range(10)]
+        INSERT_CHECK,
+        [(t["id"], base + timedelta(minutes=i), True, 1.0, 200, None, str(i)) for i in range(10)],
     )
     page = (
         await client.get(
@@ -81,15 +90,21 @@ async def _write_history(db, target_id: int, hours: int, seed: int) -> list[tupl
     while at < now - timedelta(seconds=5):
         ok = rng.random() > 0.1
         latency = None if not ok and rng.random() < 0.5 else rng.lognormvariate(3.5, 1.0)
-        checks.append((target_id, at, ok, latency, 200 if ok else 500, None if ok else "status", None))
+        checks.append(
+            (target_id, at, ok, latency, 200 if ok else 500, None if ok else "status", None)
+        )
         at += timedelta(seconds=rng.uniform(200, 700))
     await db.executemany(INSERT_CHECK, checks)
     # asyncpg hands back the stored values (real latency), so the roll-ups match them exactly
-    stored = await db.fetch("SELECT checked_at, ok, latency_ms FROM checks WHERE target_id = $1", target_id)
+    stored = await db.fetch(
+        "SELECT checked_at, ok, latency_ms FROM checks WHERE target_id = $1", target_id
+    )
     hours_map: dict[datetime, dict] = {}
     for r in stored:
         h = r["checked_at"].replace(minute=0, second=0, microsecond=0)
-        agg = hours_map.setdefault(h, {"checks": 0, "ok": 0, "sum": 0.0, "max": 0.0, "n": 0, "b": [0] * BUCKET_COUNT})
+        agg = hours_map.setdefault(
+            h, {"checks": 0, "ok": 0, "sum": 0.0, "max": 0.0, "n": 0, "b": [0] * BUCKET_COUNT}
+        )
         agg["checks"] += 1
         agg["ok"] += r["ok"]
         if r["latency_ms"] is not None:
@@ -100,7 +115,10 @@ async def _write_history(db, target_id: int, hours: int, seed: int) -> list[tupl
     await db.executemany(
         """INSERT INTO check_rollups_hourly (target_id, hour, checks, ok, latency_sum_ms, latency_max_ms,
                                              latency_count, latency_buckets) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)""",
-        [(target_id, h, a["checks"], a["ok"], a["sum"], a["max"], a["n"], a["b"]) for h, a in hours_map.items()],
+        [
+            (target_id, h, a["checks"], a["ok"], a["sum"], a["max"], a["n"], a["b"])
+            for h, a in hours_map.items()
+        ],
     )
     return [tuple(r) for r in stored]
 
@@ -127,15 +145,15 @@ def _ceil_hour(t: datetime) -> datetime:
     return f if f == t else f + timedelta(hours=1)
 
 
-@pytest.mark.parametrize("query", ["window=1h", "window=24h", "window=7d", "window=30d", "", "custom"])
+@pytest.mark.parametrize(
+    "query", ["window=1h", "window=24h", "window=7d", "window=30d", "", "custom"]
+)
 async def test_uptime_from_rollups_equals_brute_force_over_raw_checks(client, db, query) -> None:
     t = await create(client)
     stored = await _write_history(db, t["id"], hours=31 * 24, seed=7)
     if query == "custom":
         now = datetime.now(UTC)
-        query = (
-            f"since={(now - timedelta(days=3, minutes=17)).isoformat()}&until={(now - timedelta(days=1)).isoformat()}"
-        )
+        query = f"since={(now - timedelta(days=3, minutes=17)).isoformat()}&until={(now - timedelta(days=1)).isoformat()}"
         query = query.replace("+", "%2B")
     got = (await client.get(f"/api/v1/targets/{t['id']}/uptime?{query}")).json()
     since = datetime.fromisoformat(got["since"])
@@ -143,7 +161,11 @@ async def test_uptime_from_rollups_equals_brute_force_over_raw_checks(client, db
     assert since.minute == since.second == 0
     want = _brute_force(stored, since, until)
     assert want["checks"] > 0
-    assert (got["checks"], got["ok"], got["uptime_pct"]) == (want["checks"], want["ok"], want["uptime_pct"])
+    assert (got["checks"], got["ok"], got["uptime_pct"]) == (
+        want["checks"],
+        want["ok"],
+        want["uptime_pct"],
+    )
     assert got["latency_ms"]["avg"] == pytest.approx(want["avg"], rel=1e-6)
     assert got["latency_ms"]["max"] == pytest.approx(want["max"], rel=1e-6)
     assert got["latency_ms"]["p95"] == pytest.approx(want["p95"], rel=1e-9)
@@ -161,9 +183,14 @@ async def test_uptime_counts_a_current_hour_left_on_a_past_day(client, db) -> No
     whole days (read from the daily roll-ups) hold that hour counts it."""
     t = await create(client)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=4)
-    await db.execute("""UPDATE target_state SET cur_hour = $2, cur_checks = 6, cur_ok = 5, cur_latency_count = 5,
+    await db.execute(
+        """UPDATE target_state SET cur_hour = $2, cur_checks = 6, cur_ok = 5, cur_latency_count = 5,
                                cur_latency_sum_ms = 50, cur_latency_max_ms = 14, cur_latency_buckets = $3
-                         WHERE target_id = $1""", t["id"], hour, [0, 0, 0, 5] + [0] * 13)
+                         WHERE target_id = $1""",
+        t["id"],
+        hour,
+        [0, 0, 0, 5] + [0] * 13,
+    )
     for query in ("window=7d", "window=30d"):
         got = (await client.get(f"/api/v1/targets/{t['id']}/uptime?{query}")).json()
         assert (got["checks"], got["ok"], got["latency_ms"]["max"]) == (6, 5, 14), query
@@ -213,7 +240,9 @@ async def test_incidents_list_with_duration_and_cause(client, db) -> None:
     mine = (await client.get(f"/api/v1/targets/{a['id']}/incidents?limit=1")).json()
     assert [i["cause"] for i in mine["items"]] == ["status 503"] and mine["next"]
     more = (
-        await client.get(f"/api/v1/targets/{a['id']}/incidents", params={"limit": 1, "cursor": mine["next"]})
+        await client.get(
+            f"/api/v1/targets/{a['id']}/incidents", params={"limit": 1, "cursor": mine["next"]}
+        )
     ).json()
     assert [i["cause"] for i in more["items"]] == ["timeout"] and more["next"] is None
     open_ = (await client.get("/api/v1/incidents?open=true")).json()
@@ -257,17 +286,28 @@ async def test_summary_states_counts_filters_and_pages(client, db) -> None:
     assert by_name["old"]["status"] == "paused"
     assert by_name["db"]["for_s"] >= 3600 and by_name["db"]["last_latency_ms"] == 12.5
 
-    assert [i["name"] for i in (await client.get("/api/v1/summary?state=up")).json()["items"]] == ["api-1", "db"]
-    assert [i["name"] for i in (await client.get("/api/v1/summary?kind=icmp")).json()["items"]] == ["gw", "old"]
+    assert [i["name"] for i in (await client.get("/api/v1/summary?state=up")).json()["items"]] == [
+        "api-1",
+        "db",
+    ]
+    assert [i["name"] for i in (await client.get("/api/v1/summary?kind=icmp")).json()["items"]] == [
+        "gw",
+        "old",
+    ]
     prod = (await client.get("/api/v1/summary?label=env:prod")).json()
     assert [i["name"] for i in prod["items"]] == ["api-1", "api-2"] and prod["counts"]["total"] == 2
-    assert [i["name"] for i in (await client.get("/api/v1/summary?q=API")).json()["items"]] == ["api-1", "api-2"]
+    assert [i["name"] for i in (await client.get("/api/v1/summary?q=API")).json()["items"]] == [
+        "api-1",
+        "api-2",
+    ]
     assert (await client.get("/api/v1/summary?q=%25")).json()["items"] == []  # no LIKE wildcards
 
     names, cursor = [], None
     for _ in range(10):
         page = (
-            await client.get("/api/v1/summary", params={"limit": 2, **({"cursor": cursor} if cursor else {})})
+            await client.get(
+                "/api/v1/summary", params={"limit": 2, **({"cursor": cursor} if cursor else {})}
+            )
         ).json()
         names += [i["name"] for i in page["items"]]
         if not (cursor := page["next"]):

@@ -48,7 +48,9 @@ MAX_EXAMPLES = 8
 def server_url(module_db_url: str) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(make_app(module_db_url), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            make_app(module_db_url), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
     )
     thread = threading.Thread(target=server.run, name="schemathesis-api", daemon=True)
     thread.start()
@@ -79,7 +81,9 @@ def _operations(api_schema) -> list:
 
 # Not @schema.parametrize with a lazy fixture schema: schemathesis' lazy loader reads a pytest
 # internal that pytest 9.2 removed. One test per mode walks every operation instead.
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"]
+)
 def test_no_server_errors_and_responses_match_the_schema(api_schema, clean, mode) -> None:
     operations = _operations(api_schema)
     assert len(operations) >= 19  # every documented operation but the event stream

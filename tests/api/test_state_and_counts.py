@@ -12,8 +12,10 @@ from vigil_core.rollups import BUCKET_COUNT
 
 from .conftest import create
 
-SET_STATE = "UPDATE target_state SET status = $2, since = now() - interval '1 hour', " \
-            "last_checked_at = now(), last_latency_ms = 12.5, last_error_class = $3 WHERE target_id = $1"
+SET_STATE = (
+    "UPDATE target_state SET status = $2, since = now() - interval '1 hour', "
+    "last_checked_at = now(), last_latency_ms = 12.5, last_error_class = $3 WHERE target_id = $1"
+)
 
 
 async def test_target_json_carries_status_since_and_last_check(client, db) -> None:
@@ -22,7 +24,11 @@ async def test_target_json_carries_status_since_and_last_check(client, db) -> No
 
     await db.execute(SET_STATE, t["id"], "down", "timeout")
     got = (await client.get(f"/api/v1/targets/{t['id']}")).json()
-    assert (got["status"], got["last_latency_ms"], got["last_error_class"]) == ("down", 12.5, "timeout")
+    assert (got["status"], got["last_latency_ms"], got["last_error_class"]) == (
+        "down",
+        12.5,
+        "timeout",
+    )
     listed = (await client.get("/api/v1/targets")).json()["items"]
     assert [(i["id"], i["status"]) for i in listed] == [(t["id"], "down")]
 
@@ -41,22 +47,32 @@ async def test_a_target_created_paused_is_paused_everywhere(client, db) -> None:
     still shows it paused, and the state filter and both kinds of counts agree."""
     t = await create(client, name="created-paused", enabled=False)
     assert t["status"] == "paused"
-    assert await db.fetchval("SELECT status FROM target_state WHERE target_id = $1", t["id"]) == "pending"
+    assert (
+        await db.fetchval("SELECT status FROM target_state WHERE target_id = $1", t["id"])
+        == "pending"
+    )
     assert (await client.get(f"/api/v1/targets/{t['id']}")).json()["status"] == "paused"
-    assert [i["status"] for i in (await client.get("/api/v1/targets")).json()["items"]] == ["paused"]
+    assert [i["status"] for i in (await client.get("/api/v1/targets")).json()["items"]] == [
+        "paused"
+    ]
     s = (await client.get("/api/v1/summary")).json()
     assert [i["status"] for i in s["items"]] == ["paused"]
     assert s["counts"] == {"up": 0, "down": 0, "pending": 0, "paused": 1, "total": 1}
     assert (await client.get("/api/v1/summary?kind=http")).json()["counts"]["paused"] == 1
-    assert [i["name"] for i in (await client.get("/api/v1/summary?state=paused")).json()["items"]] == [t["name"]]
+    assert [
+        i["name"] for i in (await client.get("/api/v1/summary?state=paused")).json()["items"]
+    ] == [t["name"]]
     assert (await client.get("/api/v1/summary?state=pending")).json()["items"] == []
 
     # Whatever its row says, a paused target is not up in /metrics (its certificate expiry
     # shows that the scrape read the row).
     await db.execute(SET_STATE, t["id"], "up", None)
     await db.execute("UPDATE target_state SET tls_expires_at = now() WHERE target_id = $1", t["id"])
-    series = {line.partition("{")[0] for line in (await client.get("/metrics")).text.splitlines()
-              if f'id="{t["id"]}"' in line}
+    series = {
+        line.partition("{")[0]
+        for line in (await client.get("/metrics")).text.splitlines()
+        if f'id="{t["id"]}"' in line
+    }
     assert series == {"vigil_target_tls_expiry_timestamp_seconds"}
 
 
@@ -64,7 +80,9 @@ async def _all_counts(client) -> dict:
     return (await client.get("/api/v1/summary")).json()["counts"]
 
 
-async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(app, client, db) -> None:
+async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(
+    app, client, db
+) -> None:
     cache = app.state.summary_counts
     old_ttl, cache.ttl_s = cache.ttl_s, 60.0  # long enough that only invalidation can refresh it
     try:
@@ -81,9 +99,12 @@ async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(app,
 
         # A state change as the worker announces it: the hub marks the counts stale, and a
         # request starts their refresh in the background.
-        await db.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL,
-                         f'{{"type":"state","target_id":{a["id"]},"status":"up","previous":"pending",'
-                         f'"since":"2026-01-01T00:00:00Z"}}')
+        await db.execute(
+            "SELECT pg_notify($1, $2)",
+            STATUS_CHANNEL,
+            f'{{"type":"state","target_id":{a["id"]},"status":"up","previous":"pending",'
+            f'"since":"2026-01-01T00:00:00Z"}}',
+        )
         async with asyncio.timeout(10):
             while (await _all_counts(client))["up"] != 1:
                 await asyncio.sleep(0.05)
@@ -91,7 +112,13 @@ async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(app,
         # A write through this API: exact in the very next answer.
         await db.execute(SET_STATE, b["id"], "down", "status")
         await client.post(f"/api/v1/targets/{a['id']}/pause")
-        assert await _all_counts(client) == {"up": 0, "down": 1, "pending": 0, "paused": 1, "total": 2}
+        assert await _all_counts(client) == {
+            "up": 0,
+            "down": 1,
+            "pending": 0,
+            "paused": 1,
+            "total": 2,
+        }
 
         # And refreshed in the background once the TTL has passed otherwise.
         cache.ttl_s = 0.6
@@ -109,5 +136,6 @@ async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(app,
 
 def test_uptime_query_sums_every_latency_bucket() -> None:
     # The buckets are spelled out in the query; a new bucket must be added there too.
-    assert sorted(int(i) for i in re.findall(r"latency_buckets\[(\d+)\]", UPTIME_Q["uptime"])) == list(
-        range(1, BUCKET_COUNT + 1))
+    assert sorted(
+        int(i) for i in re.findall(r"latency_buckets\[(\d+)\]", UPTIME_Q["uptime"])
+    ) == list(range(1, BUCKET_COUNT + 1))

@@ -49,7 +49,9 @@ def _events(output: str, name: str) -> list[dict]:
 async def test_a_dead_results_fetcher_fails_healthz_and_is_logged(own_db_url) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    api = spawn_vigil(["api", "--port", str(port)], {"VIGIL_DATABASE_URL": own_db_url, "VIGIL_LOG_FORMAT": "json"})
+    api = spawn_vigil(
+        ["api", "--port", str(port)], {"VIGIL_DATABASE_URL": own_db_url, "VIGIL_LOG_FORMAT": "json"}
+    )
     output = ""
     try:
         await wait_http_ok(f"{base}/readyz", proc=api)
@@ -57,10 +59,13 @@ async def test_a_dead_results_fetcher_fails_healthz_and_is_logged(own_db_url) ->
         try:
             # The schema lacks a column the API reads, as when the API is newer than the
             # migrations applied: a bug, which no retry cures.
-            await conn.execute("ALTER TABLE target_state RENAME COLUMN last_error_class TO last_error_kind")
+            await conn.execute(
+                "ALTER TABLE target_state RENAME COLUMN last_error_class TO last_error_kind"
+            )
             target_id = await conn.fetchval(
                 "INSERT INTO targets (name, kind, address, interval_s, timeout_s)"
-                " VALUES ('web', 'http', 'http://127.0.0.1:9/', 60, 5) RETURNING id")
+                " VALUES ('web', 'http', 'http://127.0.0.1:9/', 60, 5) RETURNING id"
+            )
             async with aiohttp.ClientSession() as http:
                 # A request that hits the bug is a 500; the process is still healthy.
                 status, problem = await _get(http, f"{base}/api/v1/targets/{target_id}")
@@ -69,14 +74,22 @@ async def test_a_dead_results_fetcher_fails_healthz_and_is_logged(own_db_url) ->
 
                 async with SSEStream(f"{base}/api/v1/events") as stream:
                     assert (await stream.next()).comment == "connected"
-                    await conn.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL,
-                                       encode(ResultsStored(target_ids=[target_id])))
+                    await conn.execute(
+                        "SELECT pg_notify($1, $2)",
+                        STATUS_CHANNEL,
+                        encode(ResultsStored(target_ids=[target_id])),
+                    )
                     end = time.monotonic() + 15
-                    while (health := await _get(http, f"{base}/healthz"))[0] == 200 and time.monotonic() < end:
+                    while (health := await _get(http, f"{base}/healthz"))[
+                        0
+                    ] == 200 and time.monotonic() < end:
                         await asyncio.sleep(0.05)
                 status, problem = health
                 assert status == 503, problem
-                assert "events-results" in problem["detail"] and "UndefinedColumnError" in problem["detail"], problem
+                assert (
+                    "events-results" in problem["detail"]
+                    and "UndefinedColumnError" in problem["detail"]
+                ), problem
                 assert "events-hub" not in problem["detail"], problem  # the listener still runs
                 assert (await _get(http, f"{base}/readyz"))[0] == 503
         finally:
@@ -100,12 +113,20 @@ async def test_a_bad_id_in_a_notification_costs_nothing(live, db) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{live.url}/api/v1/targets", json=HTTP_TARGET) as resp:
             target = await resp.json()
-        await db.execute("UPDATE target_state SET last_checked_at = now(), last_ok = true, last_latency_ms = 7"
-                         " WHERE target_id = $1", target["id"])
+        await db.execute(
+            "UPDATE target_state SET last_checked_at = now(), last_ok = true, last_latency_ms = 7"
+            " WHERE target_id = $1",
+            target["id"],
+        )
         async with SSEStream(f"{live.url}/api/v1/events") as stream:
             assert (await stream.next()).comment == "connected"
-            await db.execute("SELECT pg_notify($1, $2)", STATUS_CHANNEL,
-                             encode(ResultsStored(target_ids=[2**63, target["id"], -1])))
-            assert (await stream.next_event("result", timeout=5)).json()["target_id"] == target["id"]
+            await db.execute(
+                "SELECT pg_notify($1, $2)",
+                STATUS_CHANNEL,
+                encode(ResultsStored(target_ids=[2**63, target["id"], -1])),
+            )
+            assert (await stream.next_event("result", timeout=5)).json()["target_id"] == target[
+                "id"
+            ]
         assert (await _get(http, f"{live.url}/healthz"))[0] == 200
     assert live.server.config.app.state.hub.dead == {}

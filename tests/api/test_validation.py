@@ -33,29 +33,61 @@ INVALID_CREATE = [
     pytest.param({**HTTP_TARGET, "url": "http://x/" + "a" * 2048}, "url", id="url-too-long"),
     pytest.param({**HTTP_TARGET, "method": "BREW"}, "method", id="method-unknown"),
     pytest.param({**HTTP_TARGET, "expected_status": []}, "expected_status", id="status-empty"),
-    pytest.param({**HTTP_TARGET, "expected_status": [99]}, "expected_status[0]", id="status-below-100"),
-    pytest.param({**HTTP_TARGET, "expected_status": [200, 600]}, "expected_status[1]", id="status-above-599"),
-    pytest.param({**HTTP_TARGET, "expected_status": ["6xx"]}, "expected_status[0]", id="status-class-6xx"),
-    pytest.param({**HTTP_TARGET, "expected_status": ["2XX"]}, "expected_status[0]", id="status-class-case"),
-    pytest.param({**HTTP_TARGET, "expected_status": "2xx"}, "expected_status", id="status-not-list"),
+    pytest.param(
+        {**HTTP_TARGET, "expected_status": [99]}, "expected_status[0]", id="status-below-100"
+    ),
+    pytest.param(
+        {**HTTP_TARGET, "expected_status": [200, 600]}, "expected_status[1]", id="status-above-599"
+    ),
+    pytest.param(
+        {**HTTP_TARGET, "expected_status": ["6xx"]}, "expected_status[0]", id="status-class-6xx"
+    ),
+    pytest.param(
+        {**HTTP_TARGET, "expected_status": ["2XX"]}, "expected_status[0]", id="status-class-case"
+    ),
+    pytest.param(
+        {**HTTP_TARGET, "expected_status": "2xx"}, "expected_status", id="status-not-list"
+    ),
     pytest.param({**HTTP_TARGET, "keyword": ""}, "keyword", id="keyword-empty"),
-    pytest.param({**HTTP_TARGET, "keyword_absent": 5}, "keyword_absent", id="keyword-absent-number"),
+    pytest.param(
+        {**HTTP_TARGET, "keyword_absent": 5}, "keyword_absent", id="keyword-absent-number"
+    ),
     pytest.param({**HTTP_TARGET, "headers": {"bad name": "x"}}, "headers", id="header-name-space"),
-    pytest.param({**HTTP_TARGET, "headers": {"X-A": "a\r\nInjected: 1"}}, "headers", id="header-crlf"),
+    pytest.param(
+        {**HTTP_TARGET, "headers": {"X-A": "a\r\nInjected: 1"}}, "headers", id="header-crlf"
+    ),
     pytest.param({**HTTP_TARGET, "headers": ["X-A"]}, "headers", id="headers-not-object"),
     pytest.param({**HTTP_TARGET, "verify_tls": "yes"}, "verify_tls", id="verify-tls-string"),
-    pytest.param({**HTTP_TARGET, "follow_redirects": 1}, "follow_redirects", id="follow-redirects-int"),
-    pytest.param({**HTTP_TARGET, "max_redirects": -1}, "max_redirects", id="max-redirects-negative"),
-    pytest.param({**HTTP_TARGET, "max_redirects": 31}, "max_redirects", id="max-redirects-too-many"),
+    pytest.param(
+        {**HTTP_TARGET, "follow_redirects": 1}, "follow_redirects", id="follow-redirects-int"
+    ),
+    pytest.param(
+        {**HTTP_TARGET, "max_redirects": -1}, "max_redirects", id="max-redirects-negative"
+    ),
+    pytest.param(
+        {**HTTP_TARGET, "max_redirects": 31}, "max_redirects", id="max-redirects-too-many"
+    ),
     pytest.param({**HTTP_TARGET, "interval_s": 0.5}, "interval_s", id="interval-below-1s"),
     pytest.param({**HTTP_TARGET, "interval_s": 86401}, "interval_s", id="interval-above-1d"),
     pytest.param({**HTTP_TARGET, "interval_s": "60"}, "interval_s", id="interval-string"),
-    pytest.param({**HTTP_TARGET, "interval_s": 10, "timeout_s": 10}, "timeout_s", id="timeout-equals-interval"),
-    pytest.param({**HTTP_TARGET, "interval_s": 10, "timeout_s": 20}, "timeout_s", id="timeout-above-interval"),
+    pytest.param(
+        {**HTTP_TARGET, "interval_s": 10, "timeout_s": 10},
+        "timeout_s",
+        id="timeout-equals-interval",
+    ),
+    pytest.param(
+        {**HTTP_TARGET, "interval_s": 10, "timeout_s": 20}, "timeout_s", id="timeout-above-interval"
+    ),
     pytest.param({**HTTP_TARGET, "timeout_s": 0}, "timeout_s", id="timeout-zero"),
-    pytest.param({**HTTP_TARGET, "failure_threshold": 0}, "failure_threshold", id="failure-threshold-zero"),
-    pytest.param({**HTTP_TARGET, "success_threshold": 0}, "success_threshold", id="success-threshold-zero"),
-    pytest.param({**HTTP_TARGET, "success_threshold": 1.5}, "success_threshold", id="success-threshold-float"),
+    pytest.param(
+        {**HTTP_TARGET, "failure_threshold": 0}, "failure_threshold", id="failure-threshold-zero"
+    ),
+    pytest.param(
+        {**HTTP_TARGET, "success_threshold": 0}, "success_threshold", id="success-threshold-zero"
+    ),
+    pytest.param(
+        {**HTTP_TARGET, "success_threshold": 1.5}, "success_threshold", id="success-threshold-float"
+    ),
     pytest.param({**HTTP_TARGET, "labels": {"env": 1}}, "labels", id="label-value-number"),
     pytest.param({**HTTP_TARGET, "labels": {"1bad": "x"}}, "labels", id="label-key-pattern"),
     pytest.param({**HTTP_TARGET, "labels": ["env"]}, "labels", id="labels-not-object"),
@@ -125,7 +157,9 @@ VALID_CREATE = [
         },
         id="http-every-option",
     ),
-    pytest.param(TCP, {"host": "127.0.0.1", "port": 5432, "url": None, "method": None}, id="tcp-ipv4"),
+    pytest.param(
+        TCP, {"host": "127.0.0.1", "port": 5432, "url": None, "method": None}, id="tcp-ipv4"
+    ),
     pytest.param({**TCP, "host": "::1"}, {"host": "::1", "port": 5432}, id="tcp-ipv6"),
     pytest.param(ICMP, {"host": "::1", "port": None}, id="icmp"),
     pytest.param(
@@ -163,17 +197,23 @@ async def test_valid_create_round_trips(client, body, expected) -> None:
 
 
 async def test_malformed_json_is_400(client, db) -> None:
-    resp = await client.post("/api/v1/targets", content=b'{"name": "x",', headers={"content-type": "application/json"})
+    resp = await client.post(
+        "/api/v1/targets", content=b'{"name": "x",', headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 400
     assert resp.json()["errors"][0]["field"] == "body"
     assert "JSON" in resp.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(
-    "body", [b"", b"[]", b"null", b'"text"', b"42"], ids=["empty", "array", "null", "string", "number"]
+    "body",
+    [b"", b"[]", b"null", b'"text"', b"42"],
+    ids=["empty", "array", "null", "string", "number"],
 )
 async def test_body_that_is_not_an_object_is_400(client, body) -> None:
-    resp = await client.post("/api/v1/targets", content=body, headers={"content-type": "application/json"})
+    resp = await client.post(
+        "/api/v1/targets", content=body, headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 400, resp.text
     assert resp.json()["errors"][0]["field"] == "body"
 
@@ -181,7 +221,9 @@ async def test_body_that_is_not_an_object_is_400(client, body) -> None:
 async def test_body_over_64_kib_is_413(client, db) -> None:
     body = json.dumps({**HTTP_TARGET, "labels": {f"k{i}": "v" * 150 for i in range(500)}}).encode()
     assert len(body) > 64 * 1024
-    resp = await client.post("/api/v1/targets", content=body, headers={"content-type": "application/json"})
+    resp = await client.post(
+        "/api/v1/targets", content=body, headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 413
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert await db.fetchval("SELECT count(*) FROM targets") == 0
@@ -191,7 +233,9 @@ async def test_duplicate_name_is_409(client, db) -> None:
     await create(client)
     resp = await client.post("/api/v1/targets", json={**HTTP_TARGET, "url": "http://127.0.0.1:10/"})
     assert resp.status_code == 409
-    assert resp.json()["errors"] == [{"field": "name", "message": "a target named 'web' already exists"}]
+    assert resp.json()["errors"] == [
+        {"field": "name", "message": "a target named 'web' already exists"}
+    ]
     other = await create(client, name="other")
     resp = await client.patch(f"/api/v1/targets/{other['id']}", json={"name": "web"})
     assert resp.status_code == 409
@@ -282,7 +326,13 @@ async def test_invalid_query_is_400_naming_the_parameter(client, path, field) ->
         ("until=2024-01-01T00:00:00Z", "since"),
         ("since=yesterday", "since"),
     ],
-    ids=["window-unknown", "window-and-since", "since-after-until", "until-alone", "since-not-a-time"],
+    ids=[
+        "window-unknown",
+        "window-and-since",
+        "since-after-until",
+        "until-alone",
+        "since-not-a-time",
+    ],
 )
 async def test_invalid_uptime_range_is_400(client, query, field) -> None:
     target = await create(client)

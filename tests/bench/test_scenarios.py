@@ -49,5 +49,7 @@ def test_unknown_scenario_is_named() -> None:
 
 
 def test_bad_parameter_names_the_valid_ones() -> None:
-    with pytest.raises(SystemExit, match="the parameters of throughput-http are targets, concurrency"):
+    with pytest.raises(
+        SystemExit, match="the parameters of throughput-http are targets, concurrency"
+    ):
         params_for(SCENARIOS["throughput-http"], "tiny", None, ["bogus=1"])

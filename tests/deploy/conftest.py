@@ -40,9 +40,18 @@ def venv_tool(name: str) -> str:
     return str(path)
 
 
-def run(cmd: list[str], *, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120,
-                          env={**os.environ, "NO_COLOR": "1"})
+def run(
+    cmd: list[str], *, stdin: str | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        cmd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
 
 
 def kustomize_build(path: Path) -> str:
@@ -75,8 +84,10 @@ OVERLAYS = ["dev", "prod"]
 @pytest.fixture(scope="session")
 def rendered() -> dict[str, list[dict]]:
     """Every overlay rendered once: name -> list of Kubernetes objects."""
-    return {name: list(yaml.safe_load_all(kustomize_build(KUSTOMIZE / "overlays" / name)))
-            for name in OVERLAYS}
+    return {
+        name: list(yaml.safe_load_all(kustomize_build(KUSTOMIZE / "overlays" / name)))
+        for name in OVERLAYS
+    }
 
 
 def load_prometheusrule_renderer():

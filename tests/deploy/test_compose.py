@@ -20,11 +20,20 @@ def compose() -> dict:
 
 
 def test_valid_against_the_compose_spec_schema() -> None:
-    result = run([venv_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)])
+    result = run(
+        [
+            venv_tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(COMPOSE_FILE),
+        ]
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("profile", [[], ["--profile", "observability"]], ids=["default", "observability"])
+@pytest.mark.parametrize(
+    "profile", [[], ["--profile", "observability"]], ids=["default", "observability"]
+)
 def test_accepted_by_docker_compose_v1(profile: list[str]) -> None:
     result = run([tool("docker-compose"), "-f", str(COMPOSE_FILE), *profile, "config", "-q"])
     assert result.returncode == 0, result.stderr
@@ -38,7 +47,9 @@ def test_observability_profile_adds_prometheus_and_grafana_only(compose: dict) -
 
 
 @pytest.mark.parametrize("service", ROLES)
-def test_each_role_runs_a_real_vigil_command_from_the_one_image(service: str, compose: dict) -> None:
+def test_each_role_runs_a_real_vigil_command_from_the_one_image(
+    service: str, compose: dict
+) -> None:
     svc = compose["services"][service]
     assert svc["image"] == "vigil:dev" and svc["build"]["context"] == ".."
     assert (COMPOSE_FILE.parent / svc["build"]["context"] / svc["build"]["dockerfile"]).is_file()
@@ -51,7 +62,9 @@ def test_start_order_postgres_then_migrate_then_api_and_worker(compose: dict) ->
     services = compose["services"]
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     for name in ("api", "worker"):
-        assert services[name]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+        assert services[name]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"}
+        }
     # A one-shot: restarting it would re-run it forever.
     assert services["migrate"]["restart"] == "no"
 
@@ -76,7 +89,9 @@ def test_prometheus_scrapes_the_ports_the_services_listen_on(compose: dict) -> N
     """The compose Prometheus config names the services and ports compose actually runs."""
     services = compose["services"]
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
-    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
     api_port = services["api"]["command"][services["api"]["command"].index("--port") + 1]
     worker_port = services["worker"]["environment"]["VIGIL_WORKER_METRICS_PORT"]
     assert targets == {"vigil-api": [f"api:{api_port}"], "vigil-worker": [f"worker:{worker_port}"]}
@@ -91,12 +106,19 @@ def test_observability_mounts_exist_and_match_the_configs(compose: dict) -> None
             if source.startswith("."):
                 assert (COMPOSE_FILE.parent / source).is_dir(), f"{name}: {source} does not exist"
                 mounts[target] = (COMPOSE_FILE.parent / source).resolve()
-    config_flag = next(a for a in services["prometheus"]["command"] if a.startswith("--config.file="))
+    config_flag = next(
+        a for a in services["prometheus"]["command"] if a.startswith("--config.file=")
+    )
     config_path = config_flag.split("=", 1)[1]
     mount = next(t for t in mounts if config_path.startswith(t + "/"))
-    assert mounts[mount] / config_path[len(mount) + 1:] == PROMETHEUS_CONFIG
+    assert mounts[mount] / config_path[len(mount) + 1 :] == PROMETHEUS_CONFIG
 
     # Grafana's dashboard provider reads the directory compose mounts the dashboard into.
-    provider = yaml.safe_load((ROOT / "observability/grafana/provisioning/dashboards/vigil.yml").read_text())
+    provider = yaml.safe_load(
+        (ROOT / "observability/grafana/provisioning/dashboards/vigil.yml").read_text()
+    )
     assert provider["providers"][0]["options"]["path"] in mounts
-    assert mounts["/etc/grafana/provisioning"] == (ROOT / "observability/grafana/provisioning").resolve()
+    assert (
+        mounts["/etc/grafana/provisioning"]
+        == (ROOT / "observability/grafana/provisioning").resolve()
+    )

@@ -59,7 +59,9 @@ async def query(session: aiohttp.ClientSession, base: str, promql: str) -> list[
     return body["data"]["result"]
 
 
-async def test_prometheus_scrapes_api_and_worker_started_like_compose(empty_db: str, tmp_path: Path) -> None:
+async def test_prometheus_scrapes_api_and_worker_started_like_compose(
+    empty_db: str, tmp_path: Path
+) -> None:
     prometheus = tool("prometheus")
     env = {"VIGIL_DATABASE_URL": empty_db, "VIGIL_LOG_LEVEL": "warning"}
     api_port, worker_port, prom_port = free_port(), free_port(), free_port()
@@ -82,17 +84,29 @@ async def test_prometheus_scrapes_api_and_worker_started_like_compose(empty_db: 
         # 3. Prometheus with the shipped config and rules
         with prom_log.open("w") as log:
             prom = subprocess.Popen(
-                [prometheus, f"--config.file={prometheus_config(tmp_path, api_port, worker_port)}",
-                 f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"],
-                stdout=log, stderr=subprocess.STDOUT)
+                [
+                    prometheus,
+                    f"--config.file={prometheus_config(tmp_path, api_port, worker_port)}",
+                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{prom_port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         procs.append(("prometheus", prom))
 
         async with aiohttp.ClientSession() as session:
             # something for the worker to check: the API's own liveness endpoint
-            async with session.post(f"{api_url}/api/v1/targets", json={
-                "name": "e2e self", "kind": "http", "url": f"{api_url}/healthz",
-                "interval_s": 5, "timeout_s": 2,
-            }) as resp:
+            async with session.post(
+                f"{api_url}/api/v1/targets",
+                json={
+                    "name": "e2e self",
+                    "kind": "http",
+                    "url": f"{api_url}/healthz",
+                    "interval_s": 5,
+                    "timeout_s": 2,
+                },
+            ) as resp:
                 assert resp.status == 201, await resp.text()
 
             base = f"http://127.0.0.1:{prom_port}"
@@ -120,7 +134,9 @@ async def test_prometheus_scrapes_api_and_worker_started_like_compose(empty_db: 
                 async with session.get(f"{base}/api/v1/rules", params={"type": "alert"}) as resp:
                     groups = (await resp.json())["data"]["groups"]
                 states = {r["name"]: r["state"] for g in groups for r in g["rules"]}
-                quiet = states.get("VigilWorkerDown") == states.get("VigilResultsDropped") == "inactive"
+                quiet = (
+                    states.get("VigilWorkerDown") == states.get("VigilResultsDropped") == "inactive"
+                )
                 if quiet or time.monotonic() > end:
                     break
                 await asyncio.sleep(0.5)

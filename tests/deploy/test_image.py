@@ -21,8 +21,11 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 def instructions() -> list[tuple[str, str]]:
     text = re.sub(r"\\\n\s*", " ", DOCKERFILE)
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1])
-            for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1])
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def stages() -> list[list[tuple[str, str]]]:
@@ -56,7 +59,9 @@ def test_build_context_holds_every_copied_path() -> None:
 
 def test_dependency_layer_copies_every_workspace_member_manifest() -> None:
     """`uv sync --locked` needs every member's pyproject.toml before the source is copied."""
-    members = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]["members"]
+    members = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"][
+        "members"
+    ]
     copies = [arg for op, arg in instructions() if op == "COPY"]
     for member in members:
         assert f"{member}/pyproject.toml {member}/" in copies, member
@@ -66,14 +71,18 @@ def test_dependency_layer_copies_every_workspace_member_manifest() -> None:
 
 def test_runtime_stage_is_non_root_without_build_tools_and_runs_vigil() -> None:
     builder, runtime = stages()
-    assert "uv" not in " ".join(arg for op, arg in runtime if op in {"RUN", "COPY"} and "--from=builder" not in arg)
+    assert "uv" not in " ".join(
+        arg for op, arg in runtime if op in {"RUN", "COPY"} and "--from=builder" not in arg
+    )
     (user,) = [arg for op, arg in runtime if op == "USER"]
     uid = user.split(":")[0]
     assert uid.isdigit() and int(uid) != 0, "a numeric non-root uid, so runAsNonRoot can verify it"
     copied = [arg for op, arg in runtime if op == "COPY"]
     assert any("/app/sql/migrations" in c for c in copied), "migrations must ship in the image"
     from_builder = {shlex.split(arg)[-1] for arg in copied if arg.startswith("--from=builder")}
-    assert from_builder == {"/app/.venv", "/app/sql/migrations"}, "the runtime takes the venv and migrations only"
+    assert from_builder == {"/app/.venv", "/app/sql/migrations"}, (
+        "the runtime takes the venv and migrations only"
+    )
     (cmd,) = [json.loads(arg) for op, arg in runtime if op == "CMD"]
     assert cmd[0] == "vigil" and build_parser().parse_args(cmd[1:]).command == "api"
 
@@ -90,7 +99,10 @@ def runtime_packages() -> set[str]:
         seen.add(key)
         name, extras = key
         optional = packages[name].get("optional-dependencies", {})
-        deps = [*packages[name].get("dependencies", []), *(d for e in extras for d in optional.get(e, []))]
+        deps = [
+            *packages[name].get("dependencies", []),
+            *(d for e in extras for d in optional.get(e, [])),
+        ]
         todo += [(d["name"], tuple(d.get("extra", ()))) for d in deps]
     return {name for name, _ in seen}
 
@@ -106,17 +118,26 @@ def test_runtime_has_neither_pgserver_nor_bench() -> None:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
-    assert not any(Path(p).name == "bench" for p in wheel["packages"]), "bench/ is not in the vigil wheel"
+    assert not any(Path(p).name == "bench" for p in wheel["packages"]), (
+        "bench/ is not in the vigil wheel"
+    )
     assert not any(target.startswith("bench") for target in project["project"]["scripts"].values())
     assert "bench" not in allowed_by_dockerignore()
 
 
 def test_vigil_dev_without_pgserver_says_how_to_get_it(tmp_path: Path) -> None:
     """In the image (no pgserver), `vigil dev` with no database URL is a one-line error, not a traceback."""
-    no_pgserver = ("import sys; sys.modules['pgserver'] = None; "  # `import pgserver` raises ImportError
-                   "from vigil_cli.main import main; sys.exit(main(sys.argv[1:]))")
+    no_pgserver = (
+        "import sys; sys.modules['pgserver'] = None; "  # `import pgserver` raises ImportError
+        "from vigil_cli.main import main; sys.exit(main(sys.argv[1:]))"
+    )
     env = {k: v for k, v in os.environ.items() if k != "VIGIL_DATABASE_URL"}
-    proc = subprocess.run([sys.executable, "-c", no_pgserver, "dev", "--data-dir", str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", no_pgserver, "dev", "--data-dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.strip().splitlines() == [f"vigil: {MISSING}"]

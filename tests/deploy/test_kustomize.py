@@ -44,29 +44,47 @@ def containers(workload: dict) -> list[dict]:
 
 def all_containers(docs: list[dict]) -> list[tuple[str, dict, dict]]:
     """(workload name, pod spec, container) for every container of every workload."""
-    return [(w["metadata"]["name"], w["spec"]["template"]["spec"], c)
-            for w in docs if w["kind"] in WORKLOADS for c in containers(w)]
+    return [
+        (w["metadata"]["name"], w["spec"]["template"]["spec"], c)
+        for w in docs
+        if w["kind"] in WORKLOADS
+        for c in containers(w)
+    ]
 
 
 def vigil_workloads(docs: list[dict]) -> dict[str, dict]:
-    return {d["metadata"]["name"]: d for d in docs
-            if d["kind"] in WORKLOADS and d["metadata"]["name"] in ROLES}
+    return {
+        d["metadata"]["name"]: d
+        for d in docs
+        if d["kind"] in WORKLOADS and d["metadata"]["name"] in ROLES
+    }
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_passes_strict_validation(overlay: str) -> None:
     manifest = kustomize_build(KUSTOMIZE / "overlays" / overlay)
-    result = run([venv_tool("kubernetes-validate"), "--strict", "-k", K8S_VERSION, "-"], stdin=manifest)
-    assert result.returncode == 0, f"{overlay} is not valid Kubernetes {K8S_VERSION}:\n{result.stdout}{result.stderr}"
+    result = run(
+        [venv_tool("kubernetes-validate"), "--strict", "-k", K8S_VERSION, "-"], stdin=manifest
+    )
+    assert result.returncode == 0, (
+        f"{overlay} is not valid Kubernetes {K8S_VERSION}:\n{result.stdout}{result.stderr}"
+    )
     assert "ERROR" not in result.stdout
 
 
 def test_prometheus_operator_component_renders_on_prod(tmp_path: Path) -> None:
     """The optional component adds ServiceMonitors whose ports exist, and the alert rules."""
-    docs = list(yaml.safe_load_all(kustomize_build(
-        with_components(tmp_path, "prod", "prometheus-operator", namespace="vigil"))))
-    result = run([venv_tool("kubernetes-validate"), "--strict", "--no-warn", "-k", K8S_VERSION, "-"],
-                 stdin=yaml.safe_dump_all(d for d in docs if "monitoring.coreos.com" not in d["apiVersion"]))
+    docs = list(
+        yaml.safe_load_all(
+            kustomize_build(
+                with_components(tmp_path, "prod", "prometheus-operator", namespace="vigil")
+            )
+        )
+    )
+    result = run(
+        [venv_tool("kubernetes-validate"), "--strict", "--no-warn", "-k", K8S_VERSION, "-"],
+        stdin=yaml.safe_dump_all(d for d in docs if "monitoring.coreos.com" not in d["apiVersion"]),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
     services = objects(docs, "Service")
@@ -74,7 +92,9 @@ def test_prometheus_operator_component_renders_on_prod(tmp_path: Path) -> None:
     assert {m["metadata"]["name"] for m in monitors} == {"vigil-api", "vigil-worker"}
     for monitor in monitors:
         selector = monitor["spec"]["selector"]["matchLabels"]
-        matching = [s for s in services if selector.items() <= s["metadata"].get("labels", {}).items()]
+        matching = [
+            s for s in services if selector.items() <= s["metadata"].get("labels", {}).items()
+        ]
         # The job label is the Service name; the alert rules expect vigil-api and vigil-worker.
         assert [s["metadata"]["name"] for s in matching] == [monitor["metadata"]["name"]]
         port_names = {p["name"] for p in matching[0]["spec"]["ports"]}
@@ -88,7 +108,8 @@ def test_prometheusrule_is_generated_from_the_rules_file() -> None:
     renderer = load_prometheusrule_renderer()
     assert renderer.TARGET.read_text() == renderer.render(), (
         "kustomize/components/prometheus-operator/prometheusrule.yaml is stale: run "
-        "`uv run python observability/render_prometheusrule.py`")
+        "`uv run python observability/render_prometheusrule.py`"
+    )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -100,7 +121,9 @@ def test_every_container_has_resources_and_a_locked_down_security_context(
     for workload, pod, c in found:
         where = f"{overlay}: {workload}/{c['name']}"
         for section in ("requests", "limits"):
-            assert {"cpu", "memory"} <= c.get("resources", {}).get(section, {}).keys(), f"{where}: {section}"
+            assert {"cpu", "memory"} <= c.get("resources", {}).get(section, {}).keys(), (
+                f"{where}: {section}"
+            )
         sc = c.get("securityContext", {})
         assert sc.get("allowPrivilegeEscalation") is False, where
         assert sc.get("readOnlyRootFilesystem") is True, where
@@ -109,7 +132,9 @@ def test_every_container_has_resources_and_a_locked_down_security_context(
         uid = sc.get("runAsUser", pod.get("securityContext", {}).get("runAsUser"))
         assert non_root is True and uid not in (None, 0), f"{where}: not pinned to a non-root uid"
         added = sc["capabilities"].get("add", [])
-        assert added == (["NET_RAW"] if workload == "vigil-worker" else []), f"{where}: adds {added}"
+        assert added == (["NET_RAW"] if workload == "vigil-worker" else []), (
+            f"{where}: adds {added}"
+        )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -118,7 +143,9 @@ def test_long_running_containers_have_probes(overlay: str, rendered: dict[str, l
     for w in docs:
         if w["kind"] in {"Deployment", "StatefulSet"}:
             for c in containers(w):
-                assert "readinessProbe" in c and "livenessProbe" in c, f"{w['metadata']['name']}/{c['name']}"
+                assert "readinessProbe" in c and "livenessProbe" in c, (
+                    f"{w['metadata']['name']}/{c['name']}"
+                )
 
     api = containers(by_name(docs, "Deployment", "vigil-api"))[0]
     assert api["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -130,12 +157,16 @@ def test_long_running_containers_have_probes(overlay: str, rendered: dict[str, l
     for probe in ("readinessProbe", "livenessProbe"):
         assert worker[probe]["httpGet"] == {"path": "/healthz", "port": "metrics"}
     assert {"name": "metrics", "containerPort": 9100} in worker["ports"]
-    config = [d for d in objects(docs, "ConfigMap") if d["metadata"]["name"].startswith("vigil-config")]
+    config = [
+        d for d in objects(docs, "ConfigMap") if d["metadata"]["name"].startswith("vigil-config")
+    ]
     assert config[0]["data"]["VIGIL_WORKER_METRICS_PORT"] == "9100"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_one_image_and_a_real_vigil_command_per_role(overlay: str, rendered: dict[str, list[dict]]) -> None:
+def test_one_image_and_a_real_vigil_command_per_role(
+    overlay: str, rendered: dict[str, list[dict]]
+) -> None:
     workloads = vigil_workloads(rendered[overlay])
     assert workloads.keys() == ROLES.keys()
     images = {c["image"] for w in workloads.values() for c in containers(w)}
@@ -161,31 +192,48 @@ def test_migrations_run_in_their_own_job(overlay: str, rendered: dict[str, list[
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_pods_carry_prometheus_scrape_annotations(overlay: str, rendered: dict[str, list[dict]]) -> None:
+def test_pods_carry_prometheus_scrape_annotations(
+    overlay: str, rendered: dict[str, list[dict]]
+) -> None:
     docs = rendered[overlay]
     for name, port in (("vigil-api", "8000"), ("vigil-worker", "9100")):
         notes = by_name(docs, "Deployment", name)["spec"]["template"]["metadata"]["annotations"]
-        assert notes == {"prometheus.io/scrape": "true", "prometheus.io/port": port,
-                         "prometheus.io/path": "/metrics"}
+        assert notes == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": port,
+            "prometheus.io/path": "/metrics",
+        }
 
 
-def test_dev_runs_one_replica_each_with_in_cluster_postgres(rendered: dict[str, list[dict]]) -> None:
+def test_dev_runs_one_replica_each_with_in_cluster_postgres(
+    rendered: dict[str, list[dict]],
+) -> None:
     docs = rendered["dev"]
-    for kind, name in (("Deployment", "vigil-api"), ("Deployment", "vigil-worker"),
-                       ("StatefulSet", "vigil-postgres")):
+    for kind, name in (
+        ("Deployment", "vigil-api"),
+        ("Deployment", "vigil-worker"),
+        ("StatefulSet", "vigil-postgres"),
+    ):
         assert by_name(docs, kind, name)["spec"]["replicas"] == 1
     pg = by_name(docs, "StatefulSet", "vigil-postgres")
     assert containers(pg)[0]["image"].startswith("postgres:16")
-    assert pg["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert (
+        pg["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    )
     assert by_name(docs, "Service", "vigil-postgres")["spec"]["ports"][0]["port"] == 5432
 
     # The generated Secret points at that Service, and every role reads it (hashed name).
-    (secret,) = [s for s in objects(docs, "Secret") if s["metadata"]["name"].startswith("vigil-database-")]
+    (secret,) = [
+        s for s in objects(docs, "Secret") if s["metadata"]["name"].startswith("vigil-database-")
+    ]
     url = base64.b64decode(secret["data"]["VIGIL_DATABASE_URL"]).decode()
     assert "@vigil-postgres:5432/" in url
     for name, w in vigil_workloads(docs).items():
-        refs = [e["valueFrom"]["secretKeyRef"]["name"] for e in containers(w)[0]["env"]
-                if e["name"] == "VIGIL_DATABASE_URL"]
+        refs = [
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in containers(w)[0]["env"]
+            if e["name"] == "VIGIL_DATABASE_URL"
+        ]
         assert refs == [secret["metadata"]["name"]], name
 
 
@@ -199,8 +247,11 @@ def test_prod_has_no_postgres_and_reads_an_external_secret(rendered: dict[str, l
     # its plain name and created outside kustomize.
     assert not objects(docs, "Secret")
     for name, w in vigil_workloads(docs).items():
-        refs = [e["valueFrom"]["secretKeyRef"] for e in containers(w)[0]["env"]
-                if e["name"] == "VIGIL_DATABASE_URL"]
+        refs = [
+            e["valueFrom"]["secretKeyRef"]
+            for e in containers(w)[0]["env"]
+            if e["name"] == "VIGIL_DATABASE_URL"
+        ]
         assert refs == [{"name": "vigil-database", "key": "VIGIL_DATABASE_URL"}], name
 
 
@@ -214,38 +265,59 @@ def test_prod_pins_the_image(rendered: dict[str, list[dict]]) -> None:
 def test_prod_scales_the_api_and_runs_two_workers(rendered: dict[str, list[dict]]) -> None:
     docs = rendered["prod"]
     hpa = by_name(docs, "HorizontalPodAutoscaler", "vigil-api")
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "vigil-api"}
-    assert hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "vigil-api",
+    }
+    assert (
+        hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+    )
     # The HPA alone owns the API's replica count.
     assert "replicas" not in by_name(docs, "Deployment", "vigil-api")["spec"]
     assert by_name(docs, "Deployment", "vigil-worker")["spec"]["replicas"] == 2
 
     api_labels = by_name(docs, "Deployment", "vigil-api")["spec"]["template"]["metadata"]["labels"]
-    pdbs = [p for p in objects(docs, "PodDisruptionBudget")
-            if p["spec"]["selector"]["matchLabels"].items() <= api_labels.items()]
+    pdbs = [
+        p
+        for p in objects(docs, "PodDisruptionBudget")
+        if p["spec"]["selector"]["matchLabels"].items() <= api_labels.items()
+    ]
     assert pdbs and pdbs[0]["spec"]["minAvailable"] >= 1
 
 
 # --- NetworkPolicy semantics, evaluated the way the API server's model defines them ---------
 
+
 def _selects(selector: dict, labels: dict) -> bool:
     """A label selector; the empty selector selects everything."""
     if not selector.get("matchLabels", {}).items() <= labels.items():
         return False
-    ops = {"In": lambda v, vs: v in vs, "NotIn": lambda v, vs: v not in vs,
-           "Exists": lambda v, vs: v is not None, "DoesNotExist": lambda v, vs: v is None}
-    return all(ops[e["operator"]](labels.get(e["key"]), e.get("values", []))
-               for e in selector.get("matchExpressions", []))
+    ops = {
+        "In": lambda v, vs: v in vs,
+        "NotIn": lambda v, vs: v not in vs,
+        "Exists": lambda v, vs: v is not None,
+        "DoesNotExist": lambda v, vs: v is None,
+    }
+    return all(
+        ops[e["operator"]](labels.get(e["key"]), e.get("values", []))
+        for e in selector.get("matchExpressions", [])
+    )
 
 
 def _policies(docs: list[dict], labels: dict, direction: str) -> list[dict]:
-    return [p for p in objects(docs, "NetworkPolicy")
-            if direction in p["spec"].get("policyTypes", ["Ingress"]) and _selects(p["spec"]["podSelector"], labels)]
+    return [
+        p
+        for p in objects(docs, "NetworkPolicy")
+        if direction in p["spec"].get("policyTypes", ["Ingress"])
+        and _selects(p["spec"]["podSelector"], labels)
+    ]
 
 
 def _port_allowed(rule: dict, port: int) -> bool:
-    return not rule.get("ports") or any(p.get("port") == port and p.get("protocol", "TCP") == "TCP"
-                                        for p in rule["ports"])
+    return not rule.get("ports") or any(
+        p.get("port") == port and p.get("protocol", "TCP") == "TCP" for p in rule["ports"]
+    )
 
 
 def _peer_allowed(rule: dict, policy_ns: str, peer_ns: dict, peer_pod: dict) -> bool:
@@ -264,12 +336,17 @@ def _peer_allowed(rule: dict, policy_ns: str, peer_ns: dict, peer_pod: dict) -> 
     return False
 
 
-def ingress_allowed(docs: list[dict], labels: dict, port: int, peer_ns: dict, peer_pod: dict) -> bool:
+def ingress_allowed(
+    docs: list[dict], labels: dict, port: int, peer_ns: dict, peer_pod: dict
+) -> bool:
     policies = _policies(docs, labels, "Ingress")
     if not policies:
         return True
-    return any(_port_allowed(r, port) and _peer_allowed(r, p["metadata"]["namespace"], peer_ns, peer_pod)
-               for p in policies for r in p["spec"].get("ingress", []))
+    return any(
+        _port_allowed(r, port) and _peer_allowed(r, p["metadata"]["namespace"], peer_ns, peer_pod)
+        for p in policies
+        for r in p["spec"].get("ingress", [])
+    )
 
 
 def egress_allowed(docs: list[dict], labels: dict, port: int) -> bool:
@@ -286,12 +363,17 @@ PEERS = {
     "prometheus": (PROMETHEUS_NS, PROMETHEUS_POD),
     "api pod": (SAME_NS, {"app.kubernetes.io/name": "vigil", "app.kubernetes.io/component": "api"}),
     "other namespace": ({"kubernetes.io/metadata.name": "default"}, {"app": "curl"}),
-    "prometheus in the wrong namespace": ({"kubernetes.io/metadata.name": "default"}, PROMETHEUS_POD),
+    "prometheus in the wrong namespace": (
+        {"kubernetes.io/metadata.name": "default"},
+        PROMETHEUS_POD,
+    ),
 }
 
 
 @pytest.mark.parametrize("peer", PEERS, ids=list(PEERS))
-def test_prod_lets_only_prometheus_reach_the_worker(peer: str, rendered: dict[str, list[dict]]) -> None:
+def test_prod_lets_only_prometheus_reach_the_worker(
+    peer: str, rendered: dict[str, list[dict]]
+) -> None:
     docs = rendered["prod"]
     worker = by_name(docs, "Deployment", "vigil-worker")["spec"]["template"]["metadata"]["labels"]
     ns, pod = PEERS[peer]

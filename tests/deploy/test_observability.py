@@ -21,28 +21,49 @@ from .conftest import (
 
 # The metric names of the cross-part contract (COMMON.md).
 CONTRACT_METRICS = {
-    "vigil_http_requests_total", "vigil_http_request_duration_seconds", "vigil_db_pool_connections",
-    "vigil_target_up", "vigil_target_latency_seconds", "vigil_target_tls_expiry_timestamp_seconds",
-    "vigil_worker_checks_total", "vigil_worker_check_errors_total", "vigil_worker_check_duration_seconds",
-    "vigil_worker_schedule_lag_seconds", "vigil_worker_flush_batch_size", "vigil_worker_flush_duration_seconds",
-    "vigil_worker_result_buffer_depth", "vigil_worker_results_dropped_total",
-    "vigil_worker_notifications_received_total", "vigil_worker_listener_reconnects_total",
+    "vigil_http_requests_total",
+    "vigil_http_request_duration_seconds",
+    "vigil_db_pool_connections",
+    "vigil_target_up",
+    "vigil_target_latency_seconds",
+    "vigil_target_tls_expiry_timestamp_seconds",
+    "vigil_worker_checks_total",
+    "vigil_worker_check_errors_total",
+    "vigil_worker_check_duration_seconds",
+    "vigil_worker_schedule_lag_seconds",
+    "vigil_worker_flush_batch_size",
+    "vigil_worker_flush_duration_seconds",
+    "vigil_worker_result_buffer_depth",
+    "vigil_worker_results_dropped_total",
+    "vigil_worker_notifications_received_total",
+    "vigil_worker_listener_reconnects_total",
 }
-ALERTS = {"VigilTargetDown", "VigilWorkerDown", "VigilScheduleLagHigh", "VigilResultsDropped",
-          "VigilCertificateExpiringSoon"}
+ALERTS = {
+    "VigilTargetDown",
+    "VigilWorkerDown",
+    "VigilScheduleLagHigh",
+    "VigilResultsDropped",
+    "VigilCertificateExpiringSoon",
+}
 # Grafana's range variables, replaced by a fixed window so promtool can parse the queries.
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
 
 
 def metric_names(expr: str) -> set[str]:
     """vigil_* names in a PromQL expression, with histogram suffixes folded into the family."""
-    return {re.sub(r"_(bucket|sum|count)$", "", n) if not n.endswith("_total") else n
-            for n in re.findall(r"\bvigil_[a-z_]+\b", expr)}
+    return {
+        re.sub(r"_(bucket|sum|count)$", "", n) if not n.endswith("_total") else n
+        for n in re.findall(r"\bvigil_[a-z_]+\b", expr)
+    }
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
     dash = json.loads(DASHBOARD.read_text())
-    return [(f"{p['title']} / {t['refId']}", t["expr"]) for p in dash["panels"] for t in p.get("targets", [])]
+    return [
+        (f"{p['title']} / {t['refId']}", t["expr"])
+        for p in dash["panels"]
+        for t in p.get("targets", [])
+    ]
 
 
 def rule_exprs() -> dict[str, str]:
@@ -52,8 +73,11 @@ def rule_exprs() -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "args",
-    [["check", "rules", str(RULES_FILE)], ["test", "rules", str(RULES_TEST_FILE)],
-     ["check", "config", str(PROMETHEUS_CONFIG)]],
+    [
+        ["check", "rules", str(RULES_FILE)],
+        ["test", "rules", str(RULES_TEST_FILE)],
+        ["check", "config", str(PROMETHEUS_CONFIG)],
+    ],
     ids=["check rules", "test rules", "check config"],
 )
 def test_promtool(args: list[str]) -> None:
@@ -64,26 +88,42 @@ def test_promtool(args: list[str]) -> None:
 def test_the_required_alerts_exist_and_have_unit_tests() -> None:
     assert rule_exprs().keys() == ALERTS
     tests = yaml.safe_load(RULES_TEST_FILE.read_text())["tests"]
-    tested = {case["alertname"] for t in tests for case in t.get("alert_rule_test", []) if case["exp_alerts"]}
+    tested = {
+        case["alertname"]
+        for t in tests
+        for case in t.get("alert_rule_test", [])
+        if case["exp_alerts"]
+    }
     assert tested == ALERTS, f"alerts without a firing test: {ALERTS - tested}"
 
 
 def test_rules_and_dashboard_use_only_contract_metrics() -> None:
-    used = {name: metric_names(expr) for name, expr in [*rule_exprs().items(), *dashboard_queries()]}
-    unknown = {name: names - CONTRACT_METRICS for name, names in used.items() if names - CONTRACT_METRICS}
+    used = {
+        name: metric_names(expr) for name, expr in [*rule_exprs().items(), *dashboard_queries()]
+    }
+    unknown = {
+        name: names - CONTRACT_METRICS for name, names in used.items() if names - CONTRACT_METRICS
+    }
     assert not unknown, f"metrics not in the COMMON.md contract: {unknown}"
 
 
 def test_dashboard_covers_uptime_latency_throughput_lag_and_buffer() -> None:
     exprs = " ".join(e for _, e in dashboard_queries())
-    for needle in ("vigil_target_up", "vigil_target_latency_seconds", "rate(vigil_worker_checks_total",
-                   "vigil_worker_schedule_lag_seconds_bucket", "vigil_worker_result_buffer_depth"):
+    for needle in (
+        "vigil_target_up",
+        "vigil_target_latency_seconds",
+        "rate(vigil_worker_checks_total",
+        "vigil_worker_schedule_lag_seconds_bucket",
+        "vigil_worker_result_buffer_depth",
+    ):
         assert needle in exprs, needle
 
 
 def test_dashboard_uses_the_provisioned_datasource() -> None:
     dash = json.loads(DASHBOARD.read_text())
-    source = yaml.safe_load((OBSERVABILITY / "grafana/provisioning/datasources/prometheus.yml").read_text())
+    source = yaml.safe_load(
+        (OBSERVABILITY / "grafana/provisioning/datasources/prometheus.yml").read_text()
+    )
     uid = source["datasources"][0]["uid"]
     assert source["datasources"][0]["url"] == "http://prometheus:9090"  # the compose service
     ids = [p["id"] for p in dash["panels"]]

@@ -15,8 +15,8 @@ from cryptography.x509.oid import NameOID
 
 @dataclass(frozen=True)
 class Certs:
-    ca: Path            # the worker's whole trust store (SSL_CERT_FILE)
-    directory: Path     # NAME.pem + NAME.key for each leaf below
+    ca: Path  # the worker's whole trust store (SSL_CERT_FILE)
+    directory: Path  # NAME.pem + NAME.key for each leaf below
 
     def pair(self, name: str) -> tuple[Path, Path]:
         return self.directory / f"{name}.pem", self.directory / f"{name}.key"
@@ -27,22 +27,36 @@ def _name(cn: str) -> x509.Name:
 
 
 def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
-def _leaf(cn: str, sans: list[x509.GeneralName], not_before: dt.datetime, not_after: dt.datetime,
-          issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None):
+def _leaf(
+    cn: str,
+    sans: list[x509.GeneralName],
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None,
+):
     key = ec.generate_private_key(ec.SECP256R1())
     issuer_name, issuer_key = issuer or (_name(cn), key)
-    cert = (x509.CertificateBuilder()
-            .subject_name(_name(cn)).issuer_name(issuer_name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(not_before).not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(issuer_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(issuer_key, hashes.SHA256())
+    )
     return cert, key
 
 
@@ -52,26 +66,50 @@ def make_certs(directory: Path) -> Certs:
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("Vigil fault-suite CA")
-    ca = (x509.CertificateBuilder()
-          .subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False,
-                                       encipher_only=False, decipher_only=False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     loopback = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     week = dt.timedelta(days=7)
     leaves = {
         "good": ("127.0.0.1", loopback, now - week, now + week, (ca_name, ca_key)),
         "self_signed": ("127.0.0.1", loopback, now - week, now + week, None),
-        "expired": ("127.0.0.1", loopback, now - 3 * week, now - dt.timedelta(days=1),
-                    (ca_name, ca_key)),
-        "wrong_host": ("wrong.vigil.test", [x509.DNSName("wrong.vigil.test"),
-                                            x509.IPAddress(ipaddress.ip_address("127.0.0.2"))],
-                       now - week, now + week, (ca_name, ca_key)),
+        "expired": (
+            "127.0.0.1",
+            loopback,
+            now - 3 * week,
+            now - dt.timedelta(days=1),
+            (ca_name, ca_key),
+        ),
+        "wrong_host": (
+            "wrong.vigil.test",
+            [x509.DNSName("wrong.vigil.test"), x509.IPAddress(ipaddress.ip_address("127.0.0.2"))],
+            now - week,
+            now + week,
+            (ca_name, ca_key),
+        ),
     }
     certs = Certs(ca=directory / "ca.pem", directory=directory)
     certs.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # -- the zoo ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     return make_certs(tmp_path_factory.mktemp("fault-certs"))
@@ -36,9 +37,14 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 def _zoo(role: str, certs: Certs) -> Iterator[dict[str, int]]:
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, "-m", "tests.faults.zoo", role, str(certs.directory)],
-                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.faults.zoo", role, str(certs.directory)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         if not line:
@@ -64,6 +70,7 @@ def healthy(certs: Certs) -> Iterator[dict[str, int]]:
 
 
 # -- vigil processes -------------------------------------------------------------------------
+
 
 class Vigil:
     """A `vigil ...` child; its output is read as it comes, so a full pipe never blocks it."""
@@ -119,14 +126,21 @@ class Worker(Vigil):
 
     def __init__(self, db_url: str, healthy: dict[str, int], certs: Certs, **env: str) -> None:
         self.port = free_port()
-        super().__init__(["worker"], {
-            "VIGIL_DATABASE_URL": db_url, "VIGIL_LOG_FORMAT": "json",
-            "VIGIL_WORKER_METRICS_HOST": "127.0.0.1", "VIGIL_WORKER_METRICS_PORT": str(self.port),
-            "VIGIL_WORKER_LISTENER_PING_S": "1", "VIGIL_WORKER_GRACE_S": "5",
-            "VIGIL_WORKER_DNS_SERVERS": f"127.0.0.1:{healthy['dns']}",
-            "VIGIL_WORKER_DNS_TIMEOUT_S": "0.5",
-            "SSL_CERT_FILE": str(certs.ca),
-            **env})
+        super().__init__(
+            ["worker"],
+            {
+                "VIGIL_DATABASE_URL": db_url,
+                "VIGIL_LOG_FORMAT": "json",
+                "VIGIL_WORKER_METRICS_HOST": "127.0.0.1",
+                "VIGIL_WORKER_METRICS_PORT": str(self.port),
+                "VIGIL_WORKER_LISTENER_PING_S": "1",
+                "VIGIL_WORKER_GRACE_S": "5",
+                "VIGIL_WORKER_DNS_SERVERS": f"127.0.0.1:{healthy['dns']}",
+                "VIGIL_WORKER_DNS_TIMEOUT_S": "0.5",
+                "SSL_CERT_FILE": str(certs.ca),
+                **env,
+            },
+        )
         self.base = f"http://127.0.0.1:{self.port}"
         self.ps = psutil.Process(self.proc.pid)
 
@@ -141,8 +155,12 @@ class Worker(Vigil):
         """The sum of all samples of `name` (every label set) on /metrics."""
         async with aiohttp.ClientSession() as s, s.get(f"{self.base}/metrics") as r:
             text = await r.text()
-        return sum(sample.value for family in text_string_to_metric_families(text)
-                   for sample in family.samples if sample.name == name)
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name
+        )
 
     def rss_mb(self) -> float:
         return self.ps.memory_info().rss / 2**20
@@ -151,12 +169,14 @@ class Worker(Vigil):
 class Api(Vigil):
     def __init__(self, db_url: str) -> None:
         port = free_port()
-        super().__init__(["api", "--port", str(port)],
-                         {"VIGIL_DATABASE_URL": db_url, "VIGIL_LOG_FORMAT": "json"})
+        super().__init__(
+            ["api", "--port", str(port)], {"VIGIL_DATABASE_URL": db_url, "VIGIL_LOG_FORMAT": "json"}
+        )
         self.base = f"http://127.0.0.1:{port}"
 
 
 # -- a PostgreSQL cluster the test may stop ------------------------------------------------
+
 
 class OwnPostgres:
     """A migrated pgserver cluster of the test's own, stopped and started at the same socket,
@@ -171,15 +191,27 @@ class OwnPostgres:
     def _pg_ctl(self, *args: str) -> None:
         import pgserver
 
-        pgserver.pg_ctl(["-w", *args], pgdata=self.pgdata,
-                        user="pgserver" if os.geteuid() == 0 else None, timeout=30)
+        pgserver.pg_ctl(
+            ["-w", *args],
+            pgdata=self.pgdata,
+            user="pgserver" if os.geteuid() == 0 else None,
+            timeout=30,
+        )
 
     async def stop(self) -> None:
         await asyncio.to_thread(self._pg_ctl, "-m", "fast", "stop")
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._pg_ctl, "-o", '-h ""', "-o", f"-k {self.socket_dir}",
-                                "-l", str(self.pgdata / "log"), "start")
+        await asyncio.to_thread(
+            self._pg_ctl,
+            "-o",
+            '-h ""',
+            "-o",
+            f"-k {self.socket_dir}",
+            "-l",
+            str(self.pgdata / "log"),
+            "start",
+        )
 
 
 @pytest.fixture
@@ -196,4 +228,3 @@ def own_pg() -> Iterator[OwnPostgres]:
             embedded_pg.stop(server.pgdata)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(120)
 TARGETS = 50
 INTERVAL = dt.timedelta(seconds=1)
 OUTAGE_S = 3.0
-API_503_WITHIN_S = 0.5   # "well under a second"
+API_503_WITHIN_S = 0.5  # "well under a second"
 
 
 async def _add_targets(url: str, healthy: dict[str, int]) -> None:
@@ -32,7 +32,10 @@ async def _add_targets(url: str, healthy: dict[str, int]) -> None:
                SELECT 'tcp ' || g, 'tcp', $1, 1, 0.5 FROM generate_series(1, $3::int) g
                UNION ALL
                SELECT 'http ' || g, 'http', $2, 1, 0.5 FROM generate_series(1, $3::int) g""",
-            f"127.0.0.1:{healthy['tcp']}", f"http://127.0.0.1:{healthy['http']}/", TARGETS // 2)
+            f"127.0.0.1:{healthy['tcp']}",
+            f"http://127.0.0.1:{healthy['http']}/",
+            TARGETS // 2,
+        )
     finally:
         await db.close()
 
@@ -59,8 +62,9 @@ async def test_postgres_restart_under_load(own_pg: OwnPostgres, healthy, certs) 
         await api.until_http_ok(f"{api.base}/readyz")
         await worker.started()
         await _add_targets(own_pg.url, healthy)
-        await wait_for(lambda: _all_checked(own_pg.url), timeout=15, every=0.2,
-                       what="every target checked")
+        await wait_for(
+            lambda: _all_checked(own_pg.url), timeout=15, every=0.2, what="every target checked"
+        )
 
         await own_pg.stop()
         answers: list[tuple[int, float]] = []
@@ -73,23 +77,31 @@ async def test_postgres_restart_under_load(own_pg: OwnPostgres, healthy, certs) 
             await own_pg.start()
             # The API recovers alone, with no restart.
             recovered = time.monotonic()
-            await wait_for(lambda: _ok(http, targets_url), timeout=20, every=0.1,
-                           what="API answers 200 again")
+            await wait_for(
+                lambda: _ok(http, targets_url), timeout=20, every=0.1, what="API answers 200 again"
+            )
             recovered = time.monotonic() - recovered
-        await wait_for(lambda: _flushed(worker), timeout=20, every=0.1,
-                       what="worker flushed its buffer")
+        await wait_for(
+            lambda: _flushed(worker), timeout=20, every=0.1, what="worker flushed its buffer"
+        )
         # Slots after the restart, too, are stored before we look.
         resumed = await _now(own_pg.url)
-        await wait_for(lambda: _stored_through(own_pg.url, resumed), timeout=10, every=0.2,
-                       what="slots after the restart stored")
+        await wait_for(
+            lambda: _stored_through(own_pg.url, resumed),
+            timeout=10,
+            every=0.2,
+            what="slots after the restart stored",
+        )
         dropped = await worker.metric("vigil_worker_results_dropped_total")
     finally:
         worker_code, api_code = worker.stop(), api.stop()
 
     statuses = sorted({status for status, _ in answers})
     slowest = max(took for _, took in answers)
-    print(f"outage: {len(answers)} API answers {statuses}, slowest {slowest * 1000:.0f} ms; "
-          f"worker held {health.get('buffered')}; API 200 again {recovered:.2f}s after start")
+    print(
+        f"outage: {len(answers)} API answers {statuses}, slowest {slowest * 1000:.0f} ms; "
+        f"worker held {health.get('buffered')}; API 200 again {recovered:.2f}s after start"
+    )
     assert statuses == [503], answers
     assert slowest < API_503_WITHIN_S, f"a 503 took {slowest:.2f}s"
     # alive through the outage, and it went on checking meanwhile
@@ -102,21 +114,28 @@ async def test_postgres_restart_under_load(own_pg: OwnPostgres, healthy, certs) 
     db = await connect(own_pg.url)
     try:
         rows, slots = await db.fetchrow(
-            "SELECT count(*), count(DISTINCT (target_id, due_at)) FROM checks")
+            "SELECT count(*), count(DISTINCT (target_id, due_at)) FROM checks"
+        )
         assert rows == slots, f"{rows - slots} slots stored twice"
         gaps = await db.fetch(
             """SELECT target_id, due_at - lag(due_at) OVER w AS gap FROM checks
-               WINDOW w AS (PARTITION BY target_id ORDER BY due_at)""")
+               WINDOW w AS (PARTITION BY target_id ORDER BY due_at)"""
+        )
         # every slot through the outage, each once: 1 s apart, none missing
-        holes = [(r["target_id"], r["gap"]) for r in gaps
-                 if r["gap"] is not None and r["gap"] != INTERVAL]
+        holes = [
+            (r["target_id"], r["gap"])
+            for r in gaps
+            if r["gap"] is not None and r["gap"] != INTERVAL
+        ]
         assert holes == [], f"{len(holes)} gaps in the slots, e.g. {holes[:5]}"
-        failed = await db.fetch("SELECT target_id, error_class, error_message FROM checks "
-                                "WHERE NOT ok LIMIT 5")
+        failed = await db.fetch(
+            "SELECT target_id, error_class, error_message FROM checks WHERE NOT ok LIMIT 5"
+        )
         assert failed == [], "a healthy target failed during the outage"
         first = await db.fetchval(
             """SELECT count(*) FROM checks c JOIN schedule s USING (target_id)
-                WHERE c.due_at = s.anchor_at""")
+                WHERE c.due_at = s.anchor_at"""
+        )
         assert first == TARGETS, "each target's first slot is stored"
     finally:
         await db.close()
@@ -145,8 +164,10 @@ async def _now(url: str) -> dt.datetime:
 async def _stored_through(url: str, at: dt.datetime) -> bool:
     db = await connect(url)
     try:
-        return await db.fetchval("SELECT count(DISTINCT target_id) FROM checks WHERE due_at > $1",
-                                 at) == TARGETS
+        return (
+            await db.fetchval("SELECT count(DISTINCT target_id) FROM checks WHERE due_at > $1", at)
+            == TARGETS
+        )
     finally:
         await db.close()
 
@@ -157,12 +178,14 @@ async def test_sigterm_while_the_database_is_down(own_pg: OwnPostgres, healthy, 
     try:
         await worker.started()
         await _add_targets(own_pg.url, healthy)
-        await wait_for(lambda: _all_checked(own_pg.url), timeout=15, every=0.2,
-                       what="every target checked")
+        await wait_for(
+            lambda: _all_checked(own_pg.url), timeout=15, every=0.2, what="every target checked"
+        )
         await own_pg.stop()
 
         async def buffered() -> int:
             return (await worker.healthz())[1].get("buffered", 0)
+
         held = await wait_for(buffered, timeout=10, what="results held while the database is down")
         sent = time.monotonic()
         worker.proc.send_signal(signal.SIGTERM)
@@ -172,9 +195,12 @@ async def test_sigterm_while_the_database_is_down(own_pg: OwnPostgres, healthy, 
         worker.stop()
     lost = [e.get("lost") for e in worker.events("worker.final_flush_failed")]
     unflushed = [e.get("unflushed") for e in worker.events("worker.stopped")]
-    print(f"SIGTERM with the database down: exit after {took:.2f}s (grace {grace_s:g}s), "
-          f"held {held}; final_flush_failed lost={lost}, stopped unflushed={unflushed}")
+    print(
+        f"SIGTERM with the database down: exit after {took:.2f}s (grace {grace_s:g}s), "
+        f"held {held}; final_flush_failed lost={lost}, stopped unflushed={unflushed}"
+    )
     assert took <= grace_s + 1, f"exit took {took:.2f}s"
     assert any(isinstance(n, int) and n > 0 for n in lost + unflushed), (
         f"no count of the results it could not store: final_flush_failed lost={lost}, "
-        f"stopped unflushed={unflushed}\n{worker.output[-3000:]}")
+        f"stopped unflushed={unflushed}\n{worker.output[-3000:]}"
+    )

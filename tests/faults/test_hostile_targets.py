@@ -27,10 +27,10 @@ from .conftest import Worker
 
 pytestmark = pytest.mark.timeout(180)
 
-INTERVAL_S, TIMEOUT_S = 2.0, 1.0                  # hostile targets
+INTERVAL_S, TIMEOUT_S = 2.0, 1.0  # hostile targets
 HEALTHY_INTERVAL_S, HEALTHY_TIMEOUT_S = 2.0, 1.5
-RUN_S = 4 * INTERVAL_S                            # a bounded few intervals
-STORE_DEADLINE_S = 10.0                           # for the last due slots to be flushed
+RUN_S = 4 * INTERVAL_S  # a bounded few intervals
+STORE_DEADLINE_S = 10.0  # for the last due slots to be flushed
 # A check ends within its timeout plus this (scheduling, the loop, the clock).
 END_SLACK_S = 1.0
 RSS_LIMIT_MB = 300.0
@@ -39,9 +39,9 @@ HEALTHY_LAG_S = 1.0
 
 @dataclass(frozen=True)
 class Case:
-    name: str          # the zoo server (zoo.HOSTILE / HOSTILE_TLS) and the target's name
-    address: str       # formatted with port= (that server), http=, https=, tcp= (healthy ones)
-    verdicts: frozenset[str]   # the error classes that are a correct verdict
+    name: str  # the zoo server (zoo.HOSTILE / HOSTILE_TLS) and the target's name
+    address: str  # formatted with port= (that server), http=, https=, tcp= (healthy ones)
+    verdicts: frozenset[str]  # the error classes that are a correct verdict
     kind: str = "http"
     settings: dict = field(default_factory=dict)
     message: str | None = None  # a regex the stored message must match
@@ -52,10 +52,20 @@ NEEDLE = {"keyword": "needle-that-is-never-sent"}
 HOSTILE = [
     Case("slowloris", "http://127.0.0.1:{port}/", frozenset({"timeout"})),
     Case("headers_then_silence", "http://127.0.0.1:{port}/", frozenset({"timeout"})),
-    Case("endless_body", "http://127.0.0.1:{port}/", frozenset({"body_too_large", "keyword"}),
-         settings=NEEDLE, copies=5),
-    Case("gzip_bomb", "http://127.0.0.1:{port}/", frozenset({"body_too_large", "keyword"}),
-         settings=NEEDLE, copies=5),
+    Case(
+        "endless_body",
+        "http://127.0.0.1:{port}/",
+        frozenset({"body_too_large", "keyword"}),
+        settings=NEEDLE,
+        copies=5,
+    ),
+    Case(
+        "gzip_bomb",
+        "http://127.0.0.1:{port}/",
+        frozenset({"body_too_large", "keyword"}),
+        settings=NEEDLE,
+        copies=5,
+    ),
     Case("big_headers", "http://127.0.0.1:{port}/", frozenset({"http"})),
     Case("garbage", "http://127.0.0.1:{port}/", frozenset({"http"})),
     Case("reset", "http://127.0.0.1:{port}/", frozenset({"reset", "disconnected"})),
@@ -67,8 +77,12 @@ HOSTILE = [
     Case("bad_bytes_location", "http://127.0.0.1:{port}/", frozenset({"redirect"})),
     Case("tls_self_signed", "https://127.0.0.1:{port}/", frozenset({"tls"}), message="self.signed"),
     Case("tls_expired", "https://127.0.0.1:{port}/", frozenset({"tls"}), message="expired"),
-    Case("tls_wrong_host", "https://127.0.0.1:{port}/", frozenset({"tls"}),
-         message="mismatch|not valid for"),
+    Case(
+        "tls_wrong_host",
+        "https://127.0.0.1:{port}/",
+        frozenset({"tls"}),
+        message="mismatch|not valid for",
+    ),
     Case("tls_stall", "https://127.0.0.1:{port}/", frozenset({"timeout"})),
     Case("dns_blackhole_http", "http://blackhole.vigil.test:{http}/", frozenset({"dns"})),
     Case("dns_blackhole_tcp", "blackhole.vigil.test:{tcp}", frozenset({"dns"}), kind="tcp"),
@@ -119,7 +133,7 @@ class Target:
 
 @dataclass
 class Run:
-    at: dt.datetime                   # the database's clock when the run window ended
+    at: dt.datetime  # the database's clock when the run window ended
     targets: dict[str, list[Target]]  # case name -> its copies
     rss_mb: list[float]
     healthz: list[int]
@@ -128,14 +142,27 @@ class Run:
     task_died: list[dict]
 
 
-def _targets(cases: list[Case], hostile: dict[str, int], healthy: dict[str, int],
-             interval_s: float, timeout_s: float) -> list[tuple]:
+def _targets(
+    cases: list[Case],
+    hostile: dict[str, int],
+    healthy: dict[str, int],
+    interval_s: float,
+    timeout_s: float,
+) -> list[tuple]:
     rows = []
     for case in cases:
         address = case.address.format(port=hostile.get(case.name, 0), **healthy)
         for i in range(case.copies):
-            rows.append((f"{case.name} #{i}", case.kind, address, interval_s, timeout_s,
-                         json.dumps(case.settings)))
+            rows.append(
+                (
+                    f"{case.name} #{i}",
+                    case.kind,
+                    address,
+                    interval_s,
+                    timeout_s,
+                    json.dumps(case.settings),
+                )
+            )
     return rows
 
 
@@ -171,10 +198,12 @@ def zoo_db(pg_server_url: str, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def zoo_run(zoo_db: str, hostile: dict[str, int], healthy: dict[str, int],
-                  certs: Certs) -> AsyncIterator[Run]:
-    rows = (_targets(HOSTILE, hostile, healthy, INTERVAL_S, TIMEOUT_S)
-            + _targets(HEALTHY, hostile, healthy, HEALTHY_INTERVAL_S, HEALTHY_TIMEOUT_S))
+async def zoo_run(
+    zoo_db: str, hostile: dict[str, int], healthy: dict[str, int], certs: Certs
+) -> AsyncIterator[Run]:
+    rows = _targets(HOSTILE, hostile, healthy, INTERVAL_S, TIMEOUT_S) + _targets(
+        HEALTHY, hostile, healthy, HEALTHY_INTERVAL_S, HEALTHY_TIMEOUT_S
+    )
     db = await connect(zoo_db)
     try:
         worker = Worker(zoo_db, healthy, certs)
@@ -216,12 +245,21 @@ async def _snapshot(db) -> dict[str, list[Target]]:
     for r in await db.fetch(SNAPSHOT):
         t = by_name.get(r["name"])
         if t is None:
-            t = by_name[r["name"]] = Target(r["name"], r["anchor_at"], r["interval_s"],
-                                            r["timeout_s"], r["status"])
+            t = by_name[r["name"]] = Target(
+                r["name"], r["anchor_at"], r["interval_s"], r["timeout_s"], r["status"]
+            )
             targets.setdefault(r["name"].rsplit(" #", 1)[0], []).append(t)
         if r["due_at"] is not None:
-            t.rows.append(Row(r["due_at"], r["checked_at"], r["ok"], r["error_class"],
-                              r["error_message"], r["latency_ms"]))
+            t.rows.append(
+                Row(
+                    r["due_at"],
+                    r["checked_at"],
+                    r["ok"],
+                    r["error_class"],
+                    r["error_message"],
+                    r["latency_ms"],
+                )
+            )
     return targets
 
 
@@ -240,8 +278,10 @@ def _slot_problems(t: Target, at: dt.datetime) -> list[str]:
 def _summary(t: Target) -> str:
     classes = dict(Counter(r.error_class for r in t.rows))
     slowest = max((r.ended_s for r in t.rows), default=0.0)
-    return (f"rows={len(t.rows)} classes={classes} slowest_end={slowest:.2f}s "
-            f"status={t.status} messages={sorted({r.error_message for r in t.rows}, key=str)[:2]}")
+    return (
+        f"rows={len(t.rows)} classes={classes} slowest_end={slowest:.2f}s "
+        f"status={t.status} messages={sorted({r.error_message for r in t.rows}, key=str)[:2]}"
+    )
 
 
 @pytest.mark.parametrize("case", HOSTILE, ids=lambda c: c.name)
@@ -259,13 +299,16 @@ async def test_hostile_target_gets_a_timely_stored_verdict(zoo_run: Run, case: C
             found.append(f"error class {wrong}, expected one of {sorted(case.verdicts)}")
         if any(not r.ok and not r.error_message for r in t.rows):
             found.append("a failure without a message")
-        if case.message and not all(re.search(case.message, r.error_message or "", re.I)
-                                    for r in t.rows):
+        if case.message and not all(
+            re.search(case.message, r.error_message or "", re.I) for r in t.rows
+        ):
             found.append(f"a message does not match {case.message!r}")
         late = [r.ended_s for r in t.rows if r.ended_s > t.timeout_s + END_SLACK_S]
         if late:
-            found.append(f"{len(late)} checks ended {max(late):.2f}s after their due time "
-                         f"(limit {t.timeout_s + END_SLACK_S:g}s)")
+            found.append(
+                f"{len(late)} checks ended {max(late):.2f}s after their due time "
+                f"(limit {t.timeout_s + END_SLACK_S:g}s)"
+            )
         if t.status != "down":
             found.append(f"target_state.status is {t.status!r}, not 'down'")
         if found:

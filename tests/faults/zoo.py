@@ -27,8 +27,10 @@ HOST = "127.0.0.1"
 # No connection outlives a test run, whatever the client does.
 CAP_S = 60.0
 # The DNS server answers ok.vigil.test and never answers anything under blackhole.vigil.test.
-DNS_ZONES = (Zone("ok.vigil.test", "answer", a=("127.0.0.1",)),
-             Zone("blackhole.vigil.test", "drop"))
+DNS_ZONES = (
+    Zone("ok.vigil.test", "answer", a=("127.0.0.1",)),
+    Zone("blackhole.vigil.test", "drop"),
+)
 
 Reader, Writer = asyncio.StreamReader, asyncio.StreamWriter
 Behaviour = Callable[[Reader, Writer], Awaitable[None]]
@@ -81,7 +83,7 @@ async def slowloris(reader: Reader, writer: Writer) -> None:
     head = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Trickle-%d: x\r\n" % i for i in range(10_000))
     async with asyncio.timeout(CAP_S):
         for i in range(len(head)):
-            writer.write(head[i:i + 1])
+            writer.write(head[i : i + 1])
             await writer.drain()
             await asyncio.sleep(0.1)
 
@@ -106,14 +108,17 @@ async def endless_body(reader: Reader, writer: Writer) -> None:
 
 def gzip_bomb() -> Behaviour:
     bomb = _gzip_bomb()
-    head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\n"
-            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(bomb))
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(bomb)
+    )
 
     async def serve(reader: Reader, writer: Writer) -> None:
         if await _request(reader):
             writer.write(head + bomb)
             await writer.drain()
             await _until_closed(reader)
+
     return serve
 
 
@@ -126,8 +131,9 @@ async def garbage(reader: Reader, writer: Writer) -> None:
 
 async def reset(reader: Reader, writer: Writer) -> None:
     # SO_LINGER 0: close() sends RST instead of FIN.
-    writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               struct.pack("ii", 1, 0))
+    writer.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+    )
     writer.transport.abort()
 
 
@@ -144,24 +150,34 @@ HOSTILE: dict[str, Callable[[], Behaviour]] = {
     "headers_then_silence": lambda: headers_then_silence,
     "endless_body": lambda: endless_body,
     "gzip_bomb": gzip_bomb,
-    "big_headers": lambda: answer(_response(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000,
-                                            b"ok")),
+    "big_headers": lambda: answer(_response(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000, b"ok")),
     "garbage": lambda: garbage,
     "reset": lambda: reset,
     "redirect_loop": lambda: answer(_response(b"HTTP/1.1 302 Found\r\nLocation: /loop")),
-    "redirect_scheme": lambda: answer(_response(
-        b"HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1:21/pub/file")),
-    "bad_bytes_status": lambda: answer(_response(
-        b"HTTP/1.1 503 Unavailable \xff\xfe\xc3\x28\r\nX-Bad: \xff\xfe\x80\r\n"
-        b"Server: zoo\xc3\x28\xed\xa0\x80", b"not utf-8 \xff")),
-    "bad_bytes_location": lambda: answer(_response(
-        b"HTTP/1.1 302 Found \xff\xfe\r\nLocation: ftp://127.0.0.1/\xff\xfe\xc3\x28\xed\xa0\x80\r\n"
-        b"X-Bad: \x80\x81")),
+    "redirect_scheme": lambda: answer(
+        _response(b"HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1:21/pub/file")
+    ),
+    "bad_bytes_status": lambda: answer(
+        _response(
+            b"HTTP/1.1 503 Unavailable \xff\xfe\xc3\x28\r\nX-Bad: \xff\xfe\x80\r\n"
+            b"Server: zoo\xc3\x28\xed\xa0\x80",
+            b"not utf-8 \xff",
+        )
+    ),
+    "bad_bytes_location": lambda: answer(
+        _response(
+            b"HTTP/1.1 302 Found \xff\xfe\r\nLocation: ftp://127.0.0.1/\xff\xfe\xc3\x28\xed\xa0\x80\r\n"
+            b"X-Bad: \x80\x81"
+        )
+    ),
     "tls_stall": lambda: stall,
 }
 # name -> certificate in CERT_DIR; each answers 200 once the handshake is done.
-HOSTILE_TLS = {"tls_self_signed": "self_signed", "tls_expired": "expired",
-               "tls_wrong_host": "wrong_host"}
+HOSTILE_TLS = {
+    "tls_self_signed": "self_signed",
+    "tls_expired": "expired",
+    "tls_wrong_host": "wrong_host",
+}
 
 
 def _tls(cert_dir: Path, name: str) -> ssl.SSLContext:
@@ -178,12 +194,14 @@ def _guarded(behaviour: Behaviour) -> Callable[[Reader, Writer], Awaitable[None]
             pass  # the client gave up: that is what a check should do
         finally:
             writer.close()
+
     return handle
 
 
 async def _listen(behaviour: Behaviour, tls: ssl.SSLContext | None = None) -> int:
-    server = await asyncio.start_server(_guarded(behaviour), HOST, 0, ssl=tls,
-                                        ssl_handshake_timeout=5 if tls else None)
+    server = await asyncio.start_server(
+        _guarded(behaviour), HOST, 0, ssl=tls, ssl_handshake_timeout=5 if tls else None
+    )
     return server.sockets[0].getsockname()[1]
 
 
@@ -199,7 +217,8 @@ async def _start(role: str, cert_dir: Path) -> dict[str, int]:
         ports["https"] = await _listen(answer(OK), _tls(cert_dir, "good"))
         ports["tcp"] = await _listen(tcp_accept)
         transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-            lambda: DnsServer(DNS_ZONES), local_addr=(HOST, 0))
+            lambda: DnsServer(DNS_ZONES), local_addr=(HOST, 0)
+        )
         ports["dns"] = transport.get_extra_info("sockname")[1]
     return ports
 
@@ -210,8 +229,9 @@ async def main(role: str, cert_dir: Path) -> None:
     loop.set_exception_handler(lambda _loop, _context: None)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    threading.Thread(target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(stop.set)),
-                     daemon=True).start()
+    threading.Thread(
+        target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(stop.set)), daemon=True
+    ).start()
     print(json.dumps(await _start(role, cert_dir)), flush=True)
     await stop.wait()
 

@@ -21,8 +21,12 @@ from ..support import free_port, spawn_vigil, stop_process, wait_http_ok
 
 CHROMIUM = os.environ.get("VIGIL_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 
@@ -33,7 +37,9 @@ LIVE_DEADLINE_MS = 30_000
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}; install the `chromium` apt package (see .ci/run)")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}; install the `chromium` apt package (see .ci/run)"
+        )
     async with async_playwright() as pw:
         b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -149,7 +155,10 @@ class Stack:
             self.worker = None
 
     async def post(self, path: str, body: dict) -> dict:
-        async with aiohttp.ClientSession() as s, s.post(self.base + "/api/v1" + path, json=body) as r:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(self.base + "/api/v1" + path, json=body) as r,
+        ):
             data = await r.json(content_type=None)
             assert r.status in (200, 201), f"POST {path} -> {r.status}: {data}"
             return data

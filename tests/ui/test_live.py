@@ -13,7 +13,9 @@ from .conftest import LIVE_DEADLINE_MS, Loopback, Stack
 NO_RELOAD = "window.__vigilTestMarker"
 
 
-async def test_http_target_from_the_form_follows_its_server_live(stack: Stack, loopback: Loopback, page: Page) -> None:
+async def test_http_target_from_the_form_follows_its_server_live(
+    stack: Stack, loopback: Loopback, page: Page
+) -> None:
     await page.goto(stack.base + "/")
     await page.evaluate(f"{NO_RELOAD} = 'same page'")
 
@@ -37,7 +39,9 @@ async def test_http_target_from_the_form_follows_its_server_live(stack: Stack, l
     row = page.locator("tbody tr", has=page.get_by_role("link", name="loopback web", exact=True))
     badge = row.locator(".badge")
     await expect(badge).to_have_text("Up", timeout=LIVE_DEADLINE_MS)
-    await expect(row.locator(".spark-line, .spark-dot").first).to_be_visible(timeout=LIVE_DEADLINE_MS)
+    await expect(row.locator(".spark-line, .spark-dot").first).to_be_visible(
+        timeout=LIVE_DEADLINE_MS
+    )
 
     await loopback.stop()
     await expect(badge).to_have_text("Down", timeout=LIVE_DEADLINE_MS)
@@ -52,12 +56,22 @@ async def test_http_target_from_the_form_follows_its_server_live(stack: Stack, l
     page.watch.assert_clean()
 
 
-async def test_page_reconnects_after_a_network_drop_and_an_api_restart(own_stack: Stack, loopback: Loopback, page: Page) -> None:
+async def test_page_reconnects_after_a_network_drop_and_an_api_restart(
+    own_stack: Stack, loopback: Loopback, page: Page
+) -> None:
     stack = own_stack
-    target = await stack.post("/targets", {
-        "name": "survives restarts", "kind": "http", "url": loopback.url,
-        "interval_s": 1, "timeout_s": 0.5, "failure_threshold": 1, "success_threshold": 1,
-    })
+    target = await stack.post(
+        "/targets",
+        {
+            "name": "survives restarts",
+            "kind": "http",
+            "url": loopback.url,
+            "interval_s": 1,
+            "timeout_s": 0.5,
+            "failure_threshold": 1,
+            "success_threshold": 1,
+        },
+    )
     await page.goto(f"{stack.base}/targets/{target['id']}")
     await page.evaluate(f"{NO_RELOAD} = 'same page'")
     live = page.locator("#live")
@@ -81,5 +95,6 @@ async def test_page_reconnects_after_a_network_drop_and_an_api_restart(own_stack
     await loopback.stop()
     await expect(badge).to_have_text("Down", timeout=LIVE_DEADLINE_MS)
     await expect(page.locator("table.checks tbody tr").first.locator(".err-class")).to_have_text(
-        "refused", timeout=LIVE_DEADLINE_MS)
+        "refused", timeout=LIVE_DEADLINE_MS
+    )
     assert await page.evaluate(NO_RELOAD) == "same page", "the page reloaded"

@@ -13,9 +13,16 @@ REFUSED_URL = "http://127.0.0.1:9/"  # the discard port: nothing listens on loop
 
 
 async def test_edit_interval_pause_resume_and_delete(stack: Stack, page: Page) -> None:
-    target = await stack.post("/targets", {
-        "name": "edit me", "kind": "http", "url": REFUSED_URL, "interval_s": 60, "timeout_s": 5,
-    })
+    target = await stack.post(
+        "/targets",
+        {
+            "name": "edit me",
+            "kind": "http",
+            "url": REFUSED_URL,
+            "interval_s": 60,
+            "timeout_s": 5,
+        },
+    )
     tid = target["id"]
     await page.goto(f"{stack.base}/targets/{tid}")
     head = page.locator(".target-head")

@@ -28,10 +28,17 @@ async def wait_for_checks(stack: Stack, target_id: int, count: int, deadline_s: 
 
 
 async def test_every_page_loads_cleanly(stack: Stack, loopback: Loopback, page: Page) -> None:
-    target = await stack.post("/targets", {
-        "name": "clean page", "kind": "http", "url": loopback.url,
-        "interval_s": 1, "timeout_s": 0.5, "labels": {"env": "test"},
-    })
+    target = await stack.post(
+        "/targets",
+        {
+            "name": "clean page",
+            "kind": "http",
+            "url": loopback.url,
+            "interval_s": 1,
+            "timeout_s": 0.5,
+            "labels": {"env": "test"},
+        },
+    )
     tid = target["id"]
     await wait_for_checks(stack, tid, 2)
     pages = [
@@ -67,7 +74,9 @@ async def check_layout(page: Page, scheme: str) -> None:
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{page.url} is {overflow}px wider than the viewport"
     luminance = await page.evaluate(BACKGROUND_LUMINANCE)
-    assert (luminance < 0.2) if scheme == "dark" else (luminance > 0.8), f"{scheme} background: {luminance:.2f}"
+    assert (luminance < 0.2) if scheme == "dark" else (luminance > 0.8), (
+        f"{scheme} background: {luminance:.2f}"
+    )
 
 
 async def snapshot(page: Page, scheme: str, path: Path) -> None:
@@ -81,23 +90,87 @@ async def snapshot(page: Page, scheme: str, path: Path) -> None:
 
 async def seed_fleet(stack: Stack, db_url: str) -> None:
     fleet = [
-        ("Shop front", "http", {"url": "https://shop.example.com/"}, {"env": "prod", "team": "web"}, 95, "up", 62),
-        ("Checkout API", "http", {"url": "https://api.example.com/v2/checkout/health"}, {"env": "prod"}, 140, "up", 48),
-        ("Postgres primary", "tcp", {"host": "db1.internal", "port": 5432}, {"env": "prod", "team": "data"}, 2.4, "up", None),
-        ("Search cluster", "http", {"url": "https://search.example.com/_cluster/health"}, {"env": "prod"}, 310, "down", 9),
+        (
+            "Shop front",
+            "http",
+            {"url": "https://shop.example.com/"},
+            {"env": "prod", "team": "web"},
+            95,
+            "up",
+            62,
+        ),
+        (
+            "Checkout API",
+            "http",
+            {"url": "https://api.example.com/v2/checkout/health"},
+            {"env": "prod"},
+            140,
+            "up",
+            48,
+        ),
+        (
+            "Postgres primary",
+            "tcp",
+            {"host": "db1.internal", "port": 5432},
+            {"env": "prod", "team": "data"},
+            2.4,
+            "up",
+            None,
+        ),
+        (
+            "Search cluster",
+            "http",
+            {"url": "https://search.example.com/_cluster/health"},
+            {"env": "prod"},
+            310,
+            "down",
+            9,
+        ),
         ("Edge router", "icmp", {"host": "192.0.2.1"}, {"site": "ams"}, 11, "up", None),
-        ("Staging web", "http", {"url": "https://staging.example.com/"}, {"env": "staging"}, 180, "pending", 20),
-        ("Legacy FTP gateway", "tcp", {"host": "ftp.example.com", "port": 21}, {"env": "prod"}, 35, "up", None),
+        (
+            "Staging web",
+            "http",
+            {"url": "https://staging.example.com/"},
+            {"env": "staging"},
+            180,
+            "pending",
+            20,
+        ),
+        (
+            "Legacy FTP gateway",
+            "tcp",
+            {"host": "ftp.example.com", "port": 21},
+            {"env": "prod"},
+            35,
+            "up",
+            None,
+        ),
     ]
     conn = await connect(db_url)
     try:
         for i, (name, kind, addr, labels, base, status, tls) in enumerate(fleet):
-            t = await stack.post("/targets", {
-                "name": name, "kind": kind, **addr, "labels": labels, "interval_s": 60, "timeout_s": 10,
-                "enabled": name != "Legacy FTP gateway",
-            })
-            await seed_history(conn, t["id"], base_ms=base, status=status, seed=i, outages=i % 4,
-                               tls_days=tls, since_hours=5 + 13 * i)
+            t = await stack.post(
+                "/targets",
+                {
+                    "name": name,
+                    "kind": kind,
+                    **addr,
+                    "labels": labels,
+                    "interval_s": 60,
+                    "timeout_s": 10,
+                    "enabled": name != "Legacy FTP gateway",
+                },
+            )
+            await seed_history(
+                conn,
+                t["id"],
+                base_ms=base,
+                status=status,
+                seed=i,
+                outages=i % 4,
+                tls_days=tls,
+                since_hours=5 + 13 * i,
+            )
     finally:
         await conn.close()
 
@@ -106,7 +179,9 @@ async def test_screenshots(browser: Browser, api_only: Stack, db_url: str, artif
     """Pictures for people to look at (test-artifacts/ui/*.png); they must load cleanly too."""
     await seed_fleet(api_only, db_url)
     for name, viewport, scheme in SCREENS:
-        ctx = await browser.new_context(viewport=viewport, color_scheme=scheme, device_scale_factor=1)
+        ctx = await browser.new_context(
+            viewport=viewport, color_scheme=scheme, device_scale_factor=1
+        )
         try:
             page = await ctx.new_page()
             watch = watch_page(page)
@@ -123,7 +198,9 @@ async def test_screenshots(browser: Browser, api_only: Stack, db_url: str, artif
             await expect(page.locator(".stat", has_text="TLS certificate")).to_contain_text("days")
             await snapshot(page, scheme, artifacts / f"target-{name}.png")
             await page.get_by_role("link", name="Edit").click()
-            await expect(page.get_by_label("URL", exact=True)).to_have_value("https://search.example.com/_cluster/health")
+            await expect(page.get_by_label("URL", exact=True)).to_have_value(
+                "https://search.example.com/_cluster/health"
+            )
             await snapshot(page, scheme, artifacts / f"form-{name}.png")
             watch.assert_clean()
         finally:
@@ -148,6 +225,10 @@ async def test_dashboard_first_rows_paint_within_a_second(
         painted = await page.evaluate("performance.getEntriesByName('vigil:rows')[0].startTime")
         best = painted if best is None else min(best, painted)
     print(f"dashboard first rows at {count} targets: {best:.0f} ms after navigation start")
-    assert best < 1000, f"first rows painted {best:.0f} ms after navigation start at {count} targets"
-    assert await page.locator("tbody tr[data-id]").count() <= 100, "the dashboard must page, not render all"
+    assert best < 1000, (
+        f"first rows painted {best:.0f} ms after navigation start at {count} targets"
+    )
+    assert await page.locator("tbody tr[data-id]").count() <= 100, (
+        "the dashboard must page, not render all"
+    )
     page.watch.assert_clean()

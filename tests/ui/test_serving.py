@@ -74,7 +74,9 @@ def test_no_inline_script_style_or_html_parsing() -> None:
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], "inline <script> in index.html"
     assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler in index.html"
     assert not re.search(r"\sstyle\s*=", html), "inline style attribute in index.html"
-    sinks = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|\.style\s*=")
+    sinks = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|\.style\s*="
+    )
     for name, asset in ASSETS.items():
         if name.endswith(".js"):
             found = sinks.findall(asset.body.decode())

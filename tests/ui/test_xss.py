@@ -10,9 +10,16 @@ XSS = "<img src=x onerror=alert(1)>"
 
 
 async def test_html_in_a_name_renders_as_text_everywhere(stack: Stack, page: Page) -> None:
-    target = await stack.post("/targets", {
-        "name": XSS, "kind": "http", "url": "http://127.0.0.1:9/", "interval_s": 60, "timeout_s": 5,
-    })
+    target = await stack.post(
+        "/targets",
+        {
+            "name": XSS,
+            "kind": "http",
+            "url": "http://127.0.0.1:9/",
+            "interval_s": 60,
+            "timeout_s": 5,
+        },
+    )
     await page.goto(stack.base + "/")
     await expect(page.get_by_role("link", name=XSS, exact=True)).to_have_text(XSS)
 

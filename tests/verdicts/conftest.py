@@ -69,18 +69,24 @@ class Blackbox:
 async def blackbox(loopback: Loopback, verdict_dir: Path) -> AsyncIterator[Blackbox]:
     """Debian's prometheus-blackbox-exporter on 127.0.0.1 with one module per case."""
     if not os.access(BLACKBOX, os.X_OK):
-        pytest.skip(f"{BLACKBOX} is not installed (apt-get install prometheus-blackbox-exporter; "
-                    ".ci/run does it)")
-    modules = {c.id: blackbox_module(c, c.address.format_map(loopback.urls), str(loopback.ca_file))
-               for c in CASES}
+        pytest.skip(
+            f"{BLACKBOX} is not installed (apt-get install prometheus-blackbox-exporter; "
+            ".ci/run does it)"
+        )
+    modules = {
+        c.id: blackbox_module(c, c.address.format_map(loopback.urls), str(loopback.ca_file))
+        for c in CASES
+    }
     config = verdict_dir / "blackbox.yml"
     config.write_text(json.dumps({"modules": modules}, indent=1))  # JSON is YAML
     port = free_port()
     log_path = verdict_dir / "blackbox.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([BLACKBOX, f"--config.file={config}",
-                                 f"--web.listen-address=127.0.0.1:{port}"],
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [BLACKBOX, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         try:

@@ -60,6 +60,7 @@ class Loopback:
 
 # -- the HTTP app --------------------------------------------------------------------------
 
+
 def _app(hits: list[str]) -> web.Application:
     encoded = _encoded()
 
@@ -119,15 +120,17 @@ def _app(hits: list[str]) -> web.Application:
     async def headers(request: web.Request) -> web.Response:
         # blackbox's TestHTTPHeaders, Host included.
         want = {"User-Agent": "unsuspicious-user", "Accept-Language": "en-US"}
-        if request.host == "my-secret-vhost.com" and all(request.headers.get(k) == v
-                                                         for k, v in want.items()):
+        if request.host == "my-secret-vhost.com" and all(
+            request.headers.get(k) == v for k, v in want.items()
+        ):
             return web.Response(text="headers as configured")
         return web.Response(status=400, text=f"got host {request.host!r}, {dict(request.headers)}")
 
     async def encoded_body(request: web.Request) -> web.Response:
         encoding, payload = encoded[request.match_info["name"]]
-        return web.Response(body=payload, headers={"Content-Encoding": encoding,
-                                                   "Content-Type": "text/plain"})
+        return web.Response(
+            body=payload, headers={"Content-Encoding": encoding, "Content-Type": "text/plain"}
+        )
 
     async def chunked(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse()
@@ -156,29 +159,45 @@ def _app(hits: list[str]) -> web.Application:
 
 # -- certificates --------------------------------------------------------------------------
 
-def _cert(subject: str, san: x509.GeneralName | None, key: ec.EllipticCurvePrivateKey,
-          issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
-          not_before: dt.datetime, not_after: dt.datetime) -> x509.Certificate:
+
+def _cert(
+    subject: str,
+    san: x509.GeneralName | None,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.Certificate:
     """A certificate for `san`, or a CA certificate when `san` is None; self-signed without issuer."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     issuer_name, issuer_key = (issuer[0].subject, issuer[1]) if issuer else (name, key)
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(not_before).not_valid_after(not_after)
-               .add_extension(x509.BasicConstraints(ca=san is None, path_length=None),
-                              critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=san is None, path_length=None), critical=True)
+    )
     if san is not None:
         builder = builder.add_extension(x509.SubjectAlternativeName([san]), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def _write_pair(directory: Path, name: str, cert: x509.Certificate,
-                key: ec.EllipticCurvePrivateKey) -> ssl.SSLContext:
+def _write_pair(
+    directory: Path, name: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> ssl.SSLContext:
     cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert_path, key_path)
     return ctx
@@ -200,18 +219,24 @@ def _certificates(directory: Path) -> tuple[Path, dict[str, ssl.SSLContext]]:
     specs = {
         "self-signed": (loopback_ip, None, now - dt.timedelta(days=1), now + year),
         "expired": (loopback_ip, (ca, ca_key), now - year, now - dt.timedelta(days=1)),
-        "wrong-host": (x509.DNSName("wrong-host.invalid"), (ca, ca_key),
-                       now - dt.timedelta(days=1), now + year),
+        "wrong-host": (
+            x509.DNSName("wrong-host.invalid"),
+            (ca, ca_key),
+            now - dt.timedelta(days=1),
+            now + year,
+        ),
     }
     contexts = {}
     for name, (san, issuer, not_before, not_after) in specs.items():
         key = ec.generate_private_key(ec.SECP256R1())
-        contexts[name] = _write_pair(directory, name, _cert(name, san, key, issuer, not_before,
-                                                            not_after), key)
+        contexts[name] = _write_pair(
+            directory, name, _cert(name, san, key, issuer, not_before, not_after), key
+        )
     return ca_file, contexts
 
 
 # -- raw servers: what no well-behaved HTTP framework would send ---------------------------
+
 
 def _reset(writer: asyncio.StreamWriter) -> None:
     """Close with RST instead of FIN (SO_LINGER 0)."""
@@ -242,7 +267,9 @@ async def _fin_in_body(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     writer.close()
 
 
-async def _closed_without_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _closed_without_answer(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     await _read_request(reader)
     writer.close()
 

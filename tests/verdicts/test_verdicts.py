@@ -25,28 +25,45 @@ def stored_settings(case: Case, address: str) -> dict:
     """
     if case.kind != "http":
         return {}
-    spec = {"kind": "http", "name": case.id, "url": address, "timeout_s": case.timeout_s,
-            **case.settings}
+    spec = {
+        "kind": "http",
+        "name": case.id,
+        "url": address,
+        "timeout_s": case.timeout_s,
+        **case.settings,
+    }
     return to_row(msgspec.convert(spec, TargetCreate))["settings"]
 
 
 def claimed(case: Case, address: str) -> ClaimedTarget:
     """The target as the worker claims it from the row the API wrote."""
     now = dt.datetime.now(dt.UTC)
-    return ClaimedTarget.from_row({"id": 1, "name": case.id, "kind": case.kind, "address": address,
-                                   "interval_s": 60, "timeout_s": case.timeout_s,
-                                   "settings": stored_settings(case, address),
-                                   "anchor_at": now, "due_at": now})
+    return ClaimedTarget.from_row(
+        {
+            "id": 1,
+            "name": case.id,
+            "kind": case.kind,
+            "address": address,
+            "interval_s": 60,
+            "timeout_s": case.timeout_s,
+            "settings": stored_settings(case, address),
+            "anchor_at": now,
+            "due_at": now,
+        }
+    )
 
 
 def describe(outcome: Outcome) -> str:
-    return (f"ok={outcome.ok} error_class={outcome.error_class} status={outcome.status_code} "
-            f"message={outcome.error_message!r}")
+    return (
+        f"ok={outcome.ok} error_class={outcome.error_class} status={outcome.status_code} "
+        f"message={outcome.error_message!r}"
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-async def test_verdict(case: Case, loopback: Loopback, vigil: CheckContext,
-                       blackbox: Blackbox) -> None:
+async def test_verdict(
+    case: Case, loopback: Loopback, vigil: CheckContext, blackbox: Blackbox
+) -> None:
     address = case.address.format_map(loopback.urls)
     if case.prime:
         await run_check(claimed(case, case.prime.format_map(loopback.urls)), vigil)
@@ -60,8 +77,10 @@ async def test_verdict(case: Case, loopback: Loopback, vigil: CheckContext,
     success = await blackbox.probe(case.id, address)
 
     if case.differs:
-        print(f"{case.id}: Vigil ok={outcome.ok}, blackbox probe_success={int(success)}, "
-              f"different on purpose: {case.differs}")
+        print(
+            f"{case.id}: Vigil ok={outcome.ok}, blackbox probe_success={int(success)}, "
+            f"different on purpose: {case.differs}"
+        )
     # Both sides are judged before failing, so one report shows a Vigil and a table mistake.
     wrong = []
     if (outcome.ok, outcome.error_class) != (case.ok, case.error_class):
@@ -69,17 +88,24 @@ async def test_verdict(case: Case, loopback: Loopback, vigil: CheckContext,
     if case.status is not None and outcome.status_code != case.status:
         wrong.append(f"Vigil: expected status {case.status}")
     if case.hits is not None and len(vigil_hits) != case.hits:
-        wrong.append(f"Vigil: expected {case.hits} requests, made {len(vigil_hits)}: "
-                     f"{vigil_hits[:12]}{' ...' if len(vigil_hits) > 12 else ''}")
+        wrong.append(
+            f"Vigil: expected {case.hits} requests, made {len(vigil_hits)}: "
+            f"{vigil_hits[:12]}{' ...' if len(vigil_hits) > 12 else ''}"
+        )
     if elapsed >= case.timeout_s + 1.0:
         wrong.append(f"Vigil: the deadline did not hold ({elapsed:.2f}s)")
-    if outcome.error_message is not None and storable(outcome.error_message) != outcome.error_message:
+    if (
+        outcome.error_message is not None
+        and storable(outcome.error_message) != outcome.error_message
+    ):
         wrong.append("Vigil: the error message is not storable")
     expected = case.ok != bool(case.differs)
     if success != expected:
         why = "a documented difference" if case.differs else "the same verdict"
-        wrong.append(f"blackbox_exporter: probe_success={int(success)}, the table expects "
-                     f"{int(expected)} ({why})\n{await blackbox.debug(case.id, address)}")
+        wrong.append(
+            f"blackbox_exporter: probe_success={int(success)}, the table expects "
+            f"{int(expected)} ({why})\n{await blackbox.debug(case.id, address)}"
+        )
     if wrong:
         pytest.fail(f"{describe(outcome)}\n" + "\n".join(wrong), pytrace=False)
 

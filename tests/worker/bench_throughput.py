@@ -40,14 +40,19 @@ while True:
 async def _bench(url: str, n: int, kind: str, seconds: float) -> None:
     # The TCP peer runs in a process of its own, so its accept loop does not share (and
     # distort) the worker's event loop.
-    server = subprocess.Popen([sys.executable, "-c", _ACCEPT_LOOP], stdout=subprocess.PIPE,
-                              text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", _ACCEPT_LOOP], stdout=subprocess.PIPE, text=True
+    )
     port = int(server.stdout.readline())
     address = {"tcp": f"127.0.0.1:{port}", "icmp": "127.0.0.1"}[kind]
     db = await connect(url)
-    await db.execute("""INSERT INTO targets (name, kind, address, interval_s, timeout_s)
+    await db.execute(
+        """INSERT INTO targets (name, kind, address, interval_s, timeout_s)
                         SELECT 'b' || g, $1, $2, 1, 0.9 FROM generate_series(1, $3) g""",
-                     kind, address, n)
+        kind,
+        address,
+        n,
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(worker_settings(url, worker_concurrency=max(1000, n)), stop))
     await asyncio.sleep(2)  # warm-up: first interval and caches
@@ -62,15 +67,20 @@ async def _bench(url: str, n: int, kind: str, seconds: float) -> None:
         """SELECT count(*) AS n, count(*) FILTER (WHERE NOT ok) AS failed,
                   percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (
                       ORDER BY extract(epoch FROM checked_at - due_at)) AS lag
-             FROM checks WHERE due_at >= $1 AND due_at < $2""", t0, t1)
+             FROM checks WHERE due_at >= $1 AND due_at < $2""",
+        t0,
+        t1,
+    )
     classes = await db.fetch("SELECT error_class, count(*) FROM checks WHERE NOT ok GROUP BY 1")
     expected = n * (t1 - t0).total_seconds()
     # CPU per check is the figure that survives a noisy shared machine; rates do not.
-    print(f"{kind}: {n} targets @1s for {seconds:g}s: worker CPU {cpu / max(row['n'], 1) * 1e6:.0f} "
-          f"us/check; {row['n'] / seconds:.0f} checks/s stored "
-          f"({row['n'] / expected:.1%} of slots), failed {row['failed']}, "
-          f"lag p50 {row['lag'][0] * 1000:.1f} ms p99 {row['lag'][1] * 1000:.1f} ms "
-          f"{dict(map(tuple, classes)) or ''}")
+    print(
+        f"{kind}: {n} targets @1s for {seconds:g}s: worker CPU {cpu / max(row['n'], 1) * 1e6:.0f} "
+        f"us/check; {row['n'] / seconds:.0f} checks/s stored "
+        f"({row['n'] / expected:.1%} of slots), failed {row['failed']}, "
+        f"lag p50 {row['lag'][0] * 1000:.1f} ms p99 {row['lag'][1] * 1000:.1f} ms "
+        f"{dict(map(tuple, classes)) or ''}"
+    )
     await db.close()
     server.kill()
     server.wait()
@@ -105,9 +115,12 @@ async def _reaction(url: str, n: int) -> None:
     for i in range(n):
         accepted.clear()
         started = time.perf_counter()
-        tid = await db.fetchval("INSERT INTO targets (name, kind, address, interval_s, timeout_s) "
-                                "VALUES ($1, 'tcp', $2, 60, 1) RETURNING id", f"r{i}",
-                                f"127.0.0.1:{port}")
+        tid = await db.fetchval(
+            "INSERT INTO targets (name, kind, address, interval_s, timeout_s) "
+            "VALUES ($1, 'tcp', $2, 60, 1) RETURNING id",
+            f"r{i}",
+            f"127.0.0.1:{port}",
+        )
         end = time.monotonic() + 5
         while tid not in arrived and time.monotonic() < end:
             await asyncio.sleep(0.0005)
@@ -115,11 +128,15 @@ async def _reaction(url: str, n: int) -> None:
         seen.append(((accepted[0] if accepted else float("inf")) - started) * 1000)
     stop.set()
     await task
-    for label, values in (("insert -> target connected", seen),
-                          ("insert -> first result stored", took)):
+    for label, values in (
+        ("insert -> target connected", seen),
+        ("insert -> first result stored", took),
+    ):
         values.sort()
-        print(f"reaction ({label}) over {n}: p50 {values[n // 2]:.1f} ms, "
-              f"p90 {values[int(n * 0.9)]:.1f} ms, max {values[-1]:.1f} ms")
+        print(
+            f"reaction ({label}) over {n}: p50 {values[n // 2]:.1f} ms, "
+            f"p90 {values[int(n * 0.9)]:.1f} ms, max {values[-1]:.1f} ms"
+        )
     await db.close()
     server.close()
 
@@ -130,8 +147,13 @@ def main() -> None:
     p.add_argument("--kind", choices=["tcp", "icmp"], default="tcp")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--loop", choices=["asyncio", "uvloop"], default="uvloop")
-    p.add_argument("--reaction", type=int, default=0, metavar="N",
-                   help="instead: time N single inserts until their first result is stored")
+    p.add_argument(
+        "--reaction",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: time N single inserts until their first result is stored",
+    )
     args = p.parse_args()
     if args.loop == "uvloop":
         import uvloop

@@ -27,9 +27,13 @@ BIG_BODY = 1 << 30  # 1 GiB, streamed in chunks and never held
 
 def worker_settings(db_url: str, **overrides: object) -> Settings:
     """Settings for a test worker: no metrics port, quick listener ping, short grace."""
-    values: dict[str, object] = dict(database_url=db_url, worker_metrics_port=0,
-                                     worker_listener_ping_s=1.0, worker_grace_s=5.0,
-                                     worker_poll_interval_s=5.0)
+    values: dict[str, object] = dict(
+        database_url=db_url,
+        worker_metrics_port=0,
+        worker_listener_ping_s=1.0,
+        worker_grace_s=5.0,
+        worker_poll_interval_s=5.0,
+    )
     values.update(overrides)
     return load_settings({}, **values)
 
@@ -39,8 +43,15 @@ async def running_worker(settings: Settings, **kw: object) -> AsyncIterator[Work
     """serve() as a task of this loop; stopped (gracefully) on exit."""
     stop = asyncio.Event()
     started: asyncio.Future = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, stop, started=started,
-                                     metrics=kw.pop("metrics", None) or WorkerMetrics(), **kw))
+    task = asyncio.create_task(
+        serve(
+            settings,
+            stop,
+            started=started,
+            metrics=kw.pop("metrics", None) or WorkerMetrics(),
+            **kw,
+        )
+    )
     done, _ = await asyncio.wait([started, task], timeout=20, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         task.result()  # raises what went wrong
@@ -52,8 +63,12 @@ async def running_worker(settings: Settings, **kw: object) -> AsyncIterator[Work
         await asyncio.wait_for(task, timeout=30)
 
 
-async def wait_for(predicate: Callable[[], Awaitable[object] | object], timeout: float = 10.0,
-                   what: str = "condition", every: float = 0.02) -> object:
+async def wait_for(
+    predicate: Callable[[], Awaitable[object] | object],
+    timeout: float = 10.0,
+    what: str = "condition",
+    every: float = 0.02,
+) -> object:
     """Poll a predicate (plain or async) until it returns something truthy."""
     end = time.monotonic() + timeout
     while True:
@@ -67,26 +82,43 @@ async def wait_for(predicate: Callable[[], Awaitable[object] | object], timeout:
         await asyncio.sleep(every)
 
 
-async def add_target(db, name: str, kind: str, address: str, *, interval_s: float = 1.0,
-                     timeout_s: float = 0.5, settings: dict | None = None,
-                     failure_threshold: int = 1, success_threshold: int = 1) -> int:
+async def add_target(
+    db,
+    name: str,
+    kind: str,
+    address: str,
+    *,
+    interval_s: float = 1.0,
+    timeout_s: float = 0.5,
+    settings: dict | None = None,
+    failure_threshold: int = 1,
+    success_threshold: int = 1,
+) -> int:
     return await db.fetchval(
         """INSERT INTO targets (name, kind, address, interval_s, timeout_s, settings,
                                 failure_threshold, success_threshold)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id""",
-        name, kind, address, interval_s, timeout_s, settings or {}, failure_threshold,
-        success_threshold)
+        name,
+        kind,
+        address,
+        interval_s,
+        timeout_s,
+        settings or {},
+        failure_threshold,
+        success_threshold,
+    )
 
 
 # -- loopback servers ----------------------------------------------------------------------
 
+
 @dataclass
 class Servers:
-    http: str          # http://127.0.0.1:PORT
-    https: str         # https://127.0.0.1:PORT (self-signed)
-    hang: str          # http://127.0.0.1:PORT that accepts and never answers
-    listening: str     # 127.0.0.1:PORT of a TCP listener
-    refused: str       # 127.0.0.1:PORT where nothing listens
+    http: str  # http://127.0.0.1:PORT
+    https: str  # https://127.0.0.1:PORT (self-signed)
+    hang: str  # http://127.0.0.1:PORT that accepts and never answers
+    listening: str  # 127.0.0.1:PORT of a TCP listener
+    refused: str  # 127.0.0.1:PORT where nothing listens
     cert_not_after: dt.datetime
 
 
@@ -122,8 +154,9 @@ def _app() -> web.Application:
         raise web.HTTPFound("/ok")
 
     async def echo_method(request: web.Request) -> web.Response:
-        return web.json_response({"method": request.method,
-                                  "x_vigil": request.headers.get("X-Vigil")})
+        return web.json_response(
+            {"method": request.method, "x_vigil": request.headers.get("X-Vigil")}
+        )
 
     app = web.Application()
     app.router.add_get("/ok", ok)
@@ -138,11 +171,34 @@ def _app() -> web.Application:
 
 def _self_signed(directory: Path) -> tuple[Path, Path, dt.datetime]:
     cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "42",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    end = subprocess.run(["openssl", "x509", "-enddate", "-noout", "-in", str(cert)],
-                         check=True, capture_output=True, text=True).stdout
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "42",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    end = subprocess.run(
+        ["openssl", "x509", "-enddate", "-noout", "-in", str(cert)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     not_after = dt.datetime.strptime(end.strip().split("=", 1)[1], "%b %d %H:%M:%S %Y %Z")
     return cert, key, not_after.replace(tzinfo=dt.UTC)
 

@@ -25,9 +25,19 @@ NOW = dt.datetime.now(dt.UTC)
 
 def target(kind: str, address: str, timeout_s: float = 2.0, **settings: object) -> ClaimedTarget:
     """The target as the worker claims it, with `settings` as they are stored in its row."""
-    return ClaimedTarget.from_row({"id": 1, "name": "t", "kind": kind, "address": address,
-                                   "interval_s": 60, "timeout_s": timeout_s, "settings": settings,
-                                   "anchor_at": NOW, "due_at": NOW})
+    return ClaimedTarget.from_row(
+        {
+            "id": 1,
+            "name": "t",
+            "kind": kind,
+            "address": address,
+            "interval_s": 60,
+            "timeout_s": timeout_s,
+            "settings": settings,
+            "anchor_at": NOW,
+            "due_at": NOW,
+        }
+    )
 
 
 @pytest.fixture
@@ -44,46 +54,120 @@ HTTP_CASES = [
     ("slow-past-timeout", lambda s: s.http + "/slow?delay=3", 0.3, {}, False, "timeout", None),
     ("hangs-after-accept", lambda s: s.hang + "/", 0.3, {}, False, "timeout", None),
     ("wrong-status", lambda s: s.http + "/status/503", 2, {}, False, "status", 503),
-    ("expected-status-code", lambda s: s.http + "/status/503", 2,
-     {"expected_status": [503]}, True, None, 503),
-    ("expected-status-class", lambda s: s.http + "/status/404", 2,
-     {"expected_status": ["4xx"]}, True, None, 404),
-    ("status-not-in-class", lambda s: s.http + "/ok", 2,
-     {"expected_status": ["4xx", 500]}, False, "status", 200),
+    (
+        "expected-status-code",
+        lambda s: s.http + "/status/503",
+        2,
+        {"expected_status": [503]},
+        True,
+        None,
+        503,
+    ),
+    (
+        "expected-status-class",
+        lambda s: s.http + "/status/404",
+        2,
+        {"expected_status": ["4xx"]},
+        True,
+        None,
+        404,
+    ),
+    (
+        "status-not-in-class",
+        lambda s: s.http + "/ok",
+        2,
+        {"expected_status": ["4xx", 500]},
+        False,
+        "status",
+        200,
+    ),
     ("keyword-present", lambda s: s.http + "/ok", 2, {"keyword": "hello"}, True, None, 200),
     ("keyword-missing", lambda s: s.http + "/ok", 2, {"keyword": "goodbye"}, False, "keyword", 200),
-    ("keyword-absent-found", lambda s: s.http + "/ok", 2,
-     {"keyword_absent": "hello"}, False, "keyword", 200),
-    ("keyword-absent-ok", lambda s: s.http + "/ok", 2, {"keyword_absent": "error"}, True, None, 200),
-    ("redirect-loop", lambda s: s.http + "/loop", 2,
-     {"max_redirects": 3}, False, "too_many_redirects", 302),
-    ("redirect-not-followed", lambda s: s.http + "/loop", 2,
-     {"follow_redirects": False}, True, None, 302),
+    (
+        "keyword-absent-found",
+        lambda s: s.http + "/ok",
+        2,
+        {"keyword_absent": "hello"},
+        False,
+        "keyword",
+        200,
+    ),
+    (
+        "keyword-absent-ok",
+        lambda s: s.http + "/ok",
+        2,
+        {"keyword_absent": "error"},
+        True,
+        None,
+        200,
+    ),
+    (
+        "redirect-loop",
+        lambda s: s.http + "/loop",
+        2,
+        {"max_redirects": 3},
+        False,
+        "too_many_redirects",
+        302,
+    ),
+    (
+        "redirect-not-followed",
+        lambda s: s.http + "/loop",
+        2,
+        {"follow_redirects": False},
+        True,
+        None,
+        302,
+    ),
     ("redirect-followed", lambda s: s.http + "/once", 2, {}, True, None, 200),
-    ("method-and-headers", lambda s: s.http + "/echo", 2,
-     {"method": "POST", "headers": {"X-Vigil": "yes"}, "keyword": '"method": "POST", "x_vigil": "yes"'},
-     True, None, 200),
+    (
+        "method-and-headers",
+        lambda s: s.http + "/echo",
+        2,
+        {
+            "method": "POST",
+            "headers": {"X-Vigil": "yes"},
+            "keyword": '"method": "POST", "x_vigil": "yes"',
+        },
+        True,
+        None,
+        200,
+    ),
     ("refused", lambda s: "http://" + s.refused + "/", 2, {}, False, "refused", None),
     ("tls-self-signed-verified", lambda s: s.https + "/ok", 2, {}, False, "tls", None),
     ("tls-unverified", lambda s: s.https + "/ok", 2, {"verify_tls": False}, True, None, 200),
     ("big-body-not-inspected", lambda s: s.http + "/big", 5, {}, True, None, 200),
-    ("big-body-keyword", lambda s: s.http + "/big", 5,
-     {"keyword": "needle"}, False, "body_too_large", 200),
+    (
+        "big-body-keyword",
+        lambda s: s.http + "/big",
+        5,
+        {"keyword": "needle"},
+        False,
+        "body_too_large",
+        200,
+    ),
 ]
 
 
-@pytest.mark.parametrize("address, timeout, settings, ok, error_class, status",
-                         [c[1:] for c in HTTP_CASES], ids=[c[0] for c in HTTP_CASES])
-async def test_http(servers: Servers, ctx: CheckContext, address, timeout, settings, ok,
-                    error_class, status) -> None:
+@pytest.mark.parametrize(
+    "address, timeout, settings, ok, error_class, status",
+    [c[1:] for c in HTTP_CASES],
+    ids=[c[0] for c in HTTP_CASES],
+)
+async def test_http(
+    servers: Servers, ctx: CheckContext, address, timeout, settings, ok, error_class, status
+) -> None:
     started = time.perf_counter()
     outcome = await run_check(target("http", address(servers), timeout, **settings), ctx)
     elapsed = time.perf_counter() - started
-    assert (outcome.ok, outcome.error_class, outcome.status_code) == (ok, error_class, status), \
+    assert (outcome.ok, outcome.error_class, outcome.status_code) == (ok, error_class, status), (
         outcome.error_message
+    )
     assert elapsed < timeout + 1.0  # the deadline holds
     if ok:
-        assert outcome.timings["connect"] >= 0 and outcome.timings["ttfb"] <= outcome.timings["total"]
+        assert (
+            outcome.timings["connect"] >= 0 and outcome.timings["ttfb"] <= outcome.timings["total"]
+        )
         assert outcome.latency_ms == outcome.timings["total"]
 
 
@@ -126,23 +210,36 @@ class HostsResolver(AbstractResolver):
         self.asked.append(host)
         if host not in self.hosts:
             raise OSError(socket.EAI_NONAME, f"{host} does not exist")
-        return [{"hostname": host, "host": self.hosts[host], "port": port, "family": socket.AF_INET,
-                 "proto": 0, "flags": socket.AI_NUMERICHOST}]
+        return [
+            {
+                "hostname": host,
+                "host": self.hosts[host],
+                "port": port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
 
     async def close(self) -> None:
         pass
 
 
-async def test_http_session_resolves_through_the_given_resolver(servers: Servers,
-                                                                ctx: CheckContext) -> None:
+async def test_http_session_resolves_through_the_given_resolver(
+    servers: Servers, ctx: CheckContext
+) -> None:
     port = servers.http.rsplit(":", 1)[1]
     resolver = HostsResolver({"app.vigil.test": "127.0.0.1"})
     async with new_session(resolver=resolver) as http:
         with_resolver = CheckContext(resources={HTTP.name: http})
         first = await run_check(target("http", f"http://app.vigil.test:{port}/ok"), with_resolver)
         # two hops (/once redirects to /ok), both answered from the DNS cache (ttl_dns_cache)
-        second = await run_check(target("http", f"http://app.vigil.test:{port}/once"), with_resolver)
-        missing = await run_check(target("http", f"http://gone.vigil.test:{port}/ok"), with_resolver)
+        second = await run_check(
+            target("http", f"http://app.vigil.test:{port}/once"), with_resolver
+        )
+        missing = await run_check(
+            target("http", f"http://gone.vigil.test:{port}/ok"), with_resolver
+        )
     assert first.ok and first.timings["dns"] >= 0 and first.timings["connect"] >= 0, first
     assert second.ok and second.status_code == 200, second.error_message
     assert second.timings["ttfb"] <= second.timings["total"] and "dns" not in second.timings
@@ -156,8 +253,9 @@ TCP_CASES = [
 ]
 
 
-@pytest.mark.parametrize("which, ok, error_class", [c[1:] for c in TCP_CASES],
-                         ids=[c[0] for c in TCP_CASES])
+@pytest.mark.parametrize(
+    "which, ok, error_class", [c[1:] for c in TCP_CASES], ids=[c[0] for c in TCP_CASES]
+)
 async def test_tcp(servers: Servers, ctx: CheckContext, which, ok, error_class) -> None:
     outcome = await run_check(target("tcp", getattr(servers, which)), ctx)
     assert (outcome.ok, outcome.error_class) == (ok, error_class), outcome.error_message
@@ -189,32 +287,54 @@ async def test_icmp_1000_concurrent_no_false_timeouts(ctx: CheckContext) -> None
 
 # -- the stored settings, read once per claim ----------------------------------------------
 
-API_WRITES = {"method": "GET", "expected_status": ["2xx", "3xx"], "headers": {}, "verify_tls": True,
-              "follow_redirects": True, "max_redirects": 10}
+API_WRITES = {
+    "method": "GET",
+    "expected_status": ["2xx", "3xx"],
+    "headers": {},
+    "verify_tls": True,
+    "follow_redirects": True,
+    "max_redirects": 10,
+}
 
 
-@pytest.mark.parametrize("stored, expected", [
-    pytest.param(API_WRITES, HttpSettings(), id="as-the-api-writes-them"),
-    pytest.param({}, HttpSettings(), id="nothing-stored"),
-    pytest.param({"keyword": None, "expected_status": None, "max_redirects": 2},
-                 HttpSettings(max_redirects=2), id="nulls-take-defaults"),
-    pytest.param({"method": "PUT", "body": "{}", "expected_status": [204, "3xx"]},
-                 HttpSettings(method="PUT", body="{}", expected_status=(204, "3xx")), id="body"),
-])
+@pytest.mark.parametrize(
+    "stored, expected",
+    [
+        pytest.param(API_WRITES, HttpSettings(), id="as-the-api-writes-them"),
+        pytest.param({}, HttpSettings(), id="nothing-stored"),
+        pytest.param(
+            {"keyword": None, "expected_status": None, "max_redirects": 2},
+            HttpSettings(max_redirects=2),
+            id="nulls-take-defaults",
+        ),
+        pytest.param(
+            {"method": "PUT", "body": "{}", "expected_status": [204, "3xx"]},
+            HttpSettings(method="PUT", body="{}", expected_status=(204, "3xx")),
+            id="body",
+        ),
+    ],
+)
 def test_stored_http_settings_decode(stored: dict, expected: HttpSettings) -> None:
     assert target("http", "http://127.0.0.1:9/", **stored).settings == expected
 
 
-@pytest.mark.parametrize("kind, stored, reason", [
-    pytest.param("http", {"methd": "GET"}, "unknown field `methd`", id="unknown-field"),
-    pytest.param("http", {"max_redirects": "ten"}, "Expected `int`, got `str`", id="wrong-type"),
-    pytest.param("http", {"expected_status": []}, "length >= 1", id="no-status-expected"),
-    pytest.param("tcp", {"keyword": "x"}, "unknown field `keyword`", id="tcp-has-none"),
-])
-async def test_settings_the_worker_cannot_read_are_unsupported(ctx: CheckContext, kind: str,
-                                                               stored: dict, reason: str) -> None:
-    outcome = await run_check(target(kind, "127.0.0.1:9" if kind == "tcp" else "http://127.0.0.1:9/",
-                                     **stored), ctx)
+@pytest.mark.parametrize(
+    "kind, stored, reason",
+    [
+        pytest.param("http", {"methd": "GET"}, "unknown field `methd`", id="unknown-field"),
+        pytest.param(
+            "http", {"max_redirects": "ten"}, "Expected `int`, got `str`", id="wrong-type"
+        ),
+        pytest.param("http", {"expected_status": []}, "length >= 1", id="no-status-expected"),
+        pytest.param("tcp", {"keyword": "x"}, "unknown field `keyword`", id="tcp-has-none"),
+    ],
+)
+async def test_settings_the_worker_cannot_read_are_unsupported(
+    ctx: CheckContext, kind: str, stored: dict, reason: str
+) -> None:
+    outcome = await run_check(
+        target(kind, "127.0.0.1:9" if kind == "tcp" else "http://127.0.0.1:9/", **stored), ctx
+    )
     assert (outcome.ok, outcome.error_class) == (False, "unsupported")
     assert reason in outcome.error_message
 
@@ -222,8 +342,11 @@ async def test_settings_the_worker_cannot_read_are_unsupported(ctx: CheckContext
 def test_the_next_slot_is_the_same_target_at_another_due_time() -> None:
     first = target("http", "http://127.0.0.1:9/", keyword="ok")
     later = first.at(NOW + dt.timedelta(seconds=60))
-    assert (later.due_at, later.anchor_at, later.settings) == (NOW + dt.timedelta(seconds=60), NOW,
-                                                                first.settings)
+    assert (later.due_at, later.anchor_at, later.settings) == (
+        NOW + dt.timedelta(seconds=60),
+        NOW,
+        first.settings,
+    )
     assert first.due_at == NOW
 
 

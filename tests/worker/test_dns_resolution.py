@@ -84,12 +84,17 @@ async def test_resolve(resolver: Resolver, dns: DnsServer, host: str, expected) 
     assert elapsed < 0.3 + 0.5  # a black hole costs the resolver's timeout, no more
 
 
-@pytest.mark.parametrize("host, expected", [
-    ("127.0.0.1", (socket.AF_INET, ("127.0.0.1", 8080))),
-    ("::1", (socket.AF_INET6, ("::1", 8080, 0, 0))),
-], ids=["ipv4", "ipv6"])
-async def test_ip_literals_skip_dns(resolver: Resolver, dns: DnsServer, host: str,
-                                    expected) -> None:
+@pytest.mark.parametrize(
+    "host, expected",
+    [
+        ("127.0.0.1", (socket.AF_INET, ("127.0.0.1", 8080))),
+        ("::1", (socket.AF_INET6, ("::1", 8080, 0, 0))),
+    ],
+    ids=["ipv4", "ipv6"],
+)
+async def test_ip_literals_skip_dns(
+    resolver: Resolver, dns: DnsServer, host: str, expected
+) -> None:
     before = sum(dns.queries.values())
     assert await resolve(resolver, host, 8080, socket.SOCK_STREAM, timeout_s=5) == (*expected, 0.0)
     assert sum(dns.queries.values()) == before
@@ -103,8 +108,9 @@ async def test_lookup_never_outlasts_the_checks_deadline(dns: DnsServer) -> None
         elapsed = time.perf_counter() - started
     finally:
         await r.close()
-    assert outcome.error_message == ("cannot resolve 'late.hole.test': no answer from the name "
-                                     "server within 0.3 s")
+    assert outcome.error_message == (
+        "cannot resolve 'late.hole.test': no answer from the name server within 0.3 s"
+    )
     assert 0.25 < elapsed < 0.8
 
 
@@ -167,6 +173,7 @@ def test_dns_timeout_setting_out_of_range(value: str) -> None:
 
 # -- the checks ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 async def ctx(dns: DnsServer) -> AsyncIterator[CheckContext]:
     async with checks.running(resolver=Resolver([dns.address], timeout_s=0.3)) as started:
@@ -189,14 +196,17 @@ CHECKS = [
 
 
 def _address(template: str, servers: Servers) -> str:
-    return template.format(http=servers.http.rsplit(":", 1)[1],
-                           tcp=servers.listening.rsplit(":", 1)[1])
+    return template.format(
+        http=servers.http.rsplit(":", 1)[1], tcp=servers.listening.rsplit(":", 1)[1]
+    )
 
 
-@pytest.mark.parametrize("kind, address, timeout, ok, error_class",
-                         [c[1:] for c in CHECKS], ids=[c[0] for c in CHECKS])
-async def test_checks_resolve_through_the_resolver(ctx: CheckContext, servers: Servers, kind,
-                                                   address, timeout, ok, error_class) -> None:
+@pytest.mark.parametrize(
+    "kind, address, timeout, ok, error_class", [c[1:] for c in CHECKS], ids=[c[0] for c in CHECKS]
+)
+async def test_checks_resolve_through_the_resolver(
+    ctx: CheckContext, servers: Servers, kind, address, timeout, ok, error_class
+) -> None:
     address = _address(address, servers)
     started = time.perf_counter()
     outcome = await run_check(target(kind, address, timeout), ctx)
@@ -234,16 +244,18 @@ def test_checks_never_use_the_loops_thread_pool() -> None:
         listener = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
         http_port = site._server.sockets[0].getsockname()[1]
         tcp_port = listener.sockets[0].getsockname()[1]
-        cases = [("http", f"http://web.good.test:{http_port}/ok", True),
-                 ("http", f"http://web.hole.test:{http_port}/ok", False),
-                 ("http", f"http://127.0.0.1:{http_port}/ok", True),
-                 ("tcp", f"port.good.test:{tcp_port}", True),
-                 ("tcp", f"port.nowhere.test:{tcp_port}", False),
-                 ("tcp", f"port.hole.test:{tcp_port}", False),
-                 ("tcp", f"[::1]:{free_port()}", False),
-                 ("icmp", "ping.good.test", True),
-                 ("icmp", "ping.v6.test", True),
-                 ("icmp", "ping.hole.test", False)]
+        cases = [
+            ("http", f"http://web.good.test:{http_port}/ok", True),
+            ("http", f"http://web.hole.test:{http_port}/ok", False),
+            ("http", f"http://127.0.0.1:{http_port}/ok", True),
+            ("tcp", f"port.good.test:{tcp_port}", True),
+            ("tcp", f"port.nowhere.test:{tcp_port}", False),
+            ("tcp", f"port.hole.test:{tcp_port}", False),
+            ("tcp", f"[::1]:{free_port()}", False),
+            ("icmp", "ping.good.test", True),
+            ("icmp", "ping.v6.test", True),
+            ("icmp", "ping.hole.test", False),
+        ]
         async with dns_server() as dns:
             loop = asyncio.get_running_loop()
             pool = _NoThreadPool()
@@ -251,12 +263,16 @@ def test_checks_never_use_the_loops_thread_pool() -> None:
             try:
                 async with checks.running(resolver=Resolver([dns.address], timeout_s=0.3)) as ctx:
                     outcomes = await asyncio.gather(
-                        *(run_check(target(kind, address, 1.0), ctx) for kind, address, _ in cases))
+                        *(run_check(target(kind, address, 1.0), ctx) for kind, address, _ in cases)
+                    )
             finally:
                 listener.close()
                 await runner.cleanup()
-        verdicts = [(address, o.ok, o.error_class, o.error_message)
-                    for (_, address, ok), o in zip(cases, outcomes, strict=False) if o.ok != ok]
+        verdicts = [
+            (address, o.ok, o.error_class, o.error_message)
+            for (_, address, ok), o in zip(cases, outcomes, strict=False)
+            if o.ok != ok
+        ]
         return verdicts, pool.submitted
 
     with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:  # a loop of its own
@@ -267,8 +283,10 @@ def test_checks_never_use_the_loops_thread_pool() -> None:
 
 # -- the issue's proof: a real worker, real PostgreSQL ----------------------------------------
 
+
 async def test_black_holed_names_do_not_stall_healthy_targets(
-        db, db_url: str, servers: Servers, dns: DnsServer) -> None:
+    db, db_url: str, servers: Servers, dns: DnsServer
+) -> None:
     kinds = ("http", "tcp", "icmp")
     addresses = {"http": "http://{host}:{http}/ok", "tcp": "{host}:{tcp}", "icmp": "{host}"}
     names, rows = {}, []
@@ -279,20 +297,28 @@ async def test_black_holed_names_do_not_stall_healthy_targets(
             names[name] = host
             rows.append((name, kind, _address(addresses[kind].replace("{host}", host), servers)))
     # One statement: the 100 first checks are spread over the first interval (migration 0002).
-    await db.execute("""INSERT INTO targets (name, kind, address, interval_s, timeout_s)
+    await db.execute(
+        """INSERT INTO targets (name, kind, address, interval_s, timeout_s)
                         SELECT n, k, a, 1, 0.9 FROM unnest($1::text[], $2::text[], $3::text[])
                                                      AS u(n, k, a)""",
-                     [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+    )
     settings = worker_settings(db_url, worker_dns_servers=dns.address, worker_dns_timeout_s=0.5)
-    least = ("SELECT min(n) FROM (SELECT count(c.target_id) AS n FROM targets t "
-             "LEFT JOIN checks c ON c.target_id = t.id GROUP BY t.id) s")
+    least = (
+        "SELECT min(n) FROM (SELECT count(c.target_id) AS n FROM targets t "
+        "LEFT JOIN checks c ON c.target_id = t.id GROUP BY t.id) s"
+    )
     async with running_worker(settings):
-        await wait_for(lambda: _at_least(db, least, 4), timeout=20,
-                       what="4 checks of every target", every=0.1)
+        await wait_for(
+            lambda: _at_least(db, least, 4), timeout=20, what="4 checks of every target", every=0.1
+        )
     checks = await db.fetch(
         """SELECT t.name, c.ok, c.error_class, c.error_message, c.latency_ms, c.due_at,
                   extract(epoch FROM c.checked_at - c.due_at) AS lag_s
-             FROM checks c JOIN targets t ON t.id = c.target_id ORDER BY t.name, c.due_at""")
+             FROM checks c JOIN targets t ON t.id = c.target_id ORDER BY t.name, c.due_at"""
+    )
     healthy = [c for c in checks if c["name"].startswith("healthy")]
     holed = [c for c in checks if c["name"].startswith("holed")]
 
@@ -313,8 +339,9 @@ async def test_black_holed_names_do_not_stall_healthy_targets(
     for c in holed:
         host = names[c["name"]]
         assert (c["ok"], c["error_class"]) == (False, "dns"), c["error_message"]
-        assert c["error_message"] == (f"cannot resolve {host!r}: no answer from the name server "
-                                      "within 0.5 s")
+        assert c["error_message"] == (
+            f"cannot resolve {host!r}: no answer from the name server within 0.5 s"
+        )
         assert c["latency_ms"] < (0.9 + 1.0) * 1000
         assert dns.asked(host) >= 1  # the worker asked the configured server
     slowest = max(c["latency_ms"] for c in holed)

@@ -65,6 +65,7 @@ def _reset(writer: Writer) -> None:
 
 def send(data: bytes, then: str = "wait") -> Handler:
     """Write `data`, then "wait" for the client to close, "close" (FIN) or "reset" (RST)."""
+
     async def handle(reader: asyncio.StreamReader, writer: Writer) -> None:
         writer.write(data)
         if then == "reset":
@@ -77,11 +78,13 @@ def send(data: bytes, then: str = "wait") -> Handler:
             return
         await asyncio.wait_for(reader.read(), 30)  # the check closes its connection when done
         writer.close()
+
     return handle
 
 
 def endless(head: bytes, block: bytes) -> Handler:
     """`head`, then `block` over and over until the client goes away."""
+
     async def handle(reader: asyncio.StreamReader, writer: Writer) -> None:
         writer.write(head)
         try:
@@ -91,6 +94,7 @@ def endless(head: bytes, block: bytes) -> Handler:
         except (ConnectionError, OSError):
             pass  # the check stopped reading, as it should
         writer.close()
+
     return handle
 
 
@@ -110,8 +114,9 @@ ROUTES: dict[str, Handler] = {
     "/reset-at-accept": _reset_at_once,
     "/close-at-accept": send(b"", then="close"),
     "/reset-body-length": send(_head("200 OK", "Content-Length: 100000") + b"x" * 1000, "reset"),
-    "/reset-body-chunked": send(_head("200 OK", "Transfer-Encoding: chunked")
-                                + b"3e8\r\n" + b"x" * 1000 + b"\r\n", "reset"),
+    "/reset-body-chunked": send(
+        _head("200 OK", "Transfer-Encoding: chunked") + b"3e8\r\n" + b"x" * 1000 + b"\r\n", "reset"
+    ),
     "/reset-body-at-close": send(_head("200 OK", "Connection: close") + b"x" * 1000, "reset"),
     "/close-body-length": send(_head("200 OK", "Content-Length: 100000") + b"x" * 1000, "close"),
     "/silence-after-head": send(_head("200 OK", "Content-Length: 10")),
@@ -119,13 +124,16 @@ ROUTES: dict[str, Handler] = {
     "/garbage": send(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n\r\n"),
     "/garbage-binary": send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\0" * 64),
     "/header-line-100k": send(_head("200 OK", "X-Big: " + "a" * 100_000, "Content-Length: 0")),
-    "/headers-100k": send(_head("200 OK", *(f"X-{i}: {'b' * 40}" for i in range(2_000)),
-                                "Content-Length: 0")),
+    "/headers-100k": send(
+        _head("200 OK", *(f"X-{i}: {'b' * 40}" for i in range(2_000)), "Content-Length: 0")
+    ),
     "/bad-chunk-size": send(_head("200 OK", "Transfer-Encoding: chunked") + b"zz\r\nabc\r\n"),
     # content codings: real ones, lies, and ones nothing here decodes
     "/gzip": send(_sized(GZIP, "Content-Encoding: gzip")),
     "/x-gzip": send(_sized(GZIP, "Content-Encoding: x-gzip")),
-    "/gzip-members": send(_sized(gzip.compress(b"first member, ") + GZIP, "Content-Encoding: gzip")),
+    "/gzip-members": send(
+        _sized(gzip.compress(b"first member, ") + GZIP, "Content-Encoding: gzip")
+    ),
     "/gzip-not-gzip": send(_sized(b"this is plain text, not gzip", "Content-Encoding: gzip")),
     "/gzip-truncated": send(_sized(gzip.compress(BIG)[:200], "Content-Encoding: gzip")),
     "/deflate-zlib": send(_sized(zlib.compress(PAGE), "Content-Encoding: deflate")),
@@ -137,28 +145,41 @@ ROUTES: dict[str, Handler] = {
     "/made-up-coding": send(_sized(PAGE, "Content-Encoding: x-vigil-secret")),
     "/straddle": send(_sized(STRADDLE)),
     "/straddle-gzip": send(_sized(gzip.compress(STRADDLE), "Content-Encoding: gzip")),
-    "/absent-late-gzip": send(_sized(gzip.compress(b"ok " * 100_000 + b"error"),
-                                     "Content-Encoding: gzip")),
+    "/absent-late-gzip": send(
+        _sized(gzip.compress(b"ok " * 100_000 + b"error"), "Content-Encoding: gzip")
+    ),
     # 2 MiB once decoded (2 KiB on the wire): the cap counts decoded bytes
-    "/gzip-2mib": send(_sized(gzip.compress(b"\0" * (2 << 20) + b"needle"), "Content-Encoding: gzip")),
+    "/gzip-2mib": send(
+        _sized(gzip.compress(b"\0" * (2 << 20) + b"needle"), "Content-Encoding: gzip")
+    ),
     "/gzip-bomb": endless(_head("200 OK", "Content-Encoding: gzip"), BOMB_MEMBER),
     # redirects that cannot be followed
-    "/location-not-utf8": send(_head("302 Found", "Content-Length: 0")[:-2]
-                               + b"Location: /caf\xe9\xff\r\n\r\n"),
-    "/location-host-not-utf8": send(_head("301 Moved", "Content-Length: 0")[:-2]
-                                    + b"Location: http://caf\xe9\xff.example/\r\n\r\n"),
-    "/location-ftp": send(_head("302 Found", "Location: ftp://127.0.0.1/file", "Content-Length: 0")),
-    "/location-javascript": send(_head("301 Moved", "Location: javascript:alert(1)",
-                                       "Content-Length: 0")),
-    "/location-file": send(_head("307 Temporary", "Location: file:///etc/passwd",
-                                 "Content-Length: 0")),
+    "/location-not-utf8": send(
+        _head("302 Found", "Content-Length: 0")[:-2] + b"Location: /caf\xe9\xff\r\n\r\n"
+    ),
+    "/location-host-not-utf8": send(
+        _head("301 Moved", "Content-Length: 0")[:-2]
+        + b"Location: http://caf\xe9\xff.example/\r\n\r\n"
+    ),
+    "/location-ftp": send(
+        _head("302 Found", "Location: ftp://127.0.0.1/file", "Content-Length: 0")
+    ),
+    "/location-javascript": send(
+        _head("301 Moved", "Location: javascript:alert(1)", "Content-Length: 0")
+    ),
+    "/location-file": send(
+        _head("307 Temporary", "Location: file:///etc/passwd", "Content-Length: 0")
+    ),
     "/location-missing": send(_head("302 Found", "Content-Length: 0")),
     "/location-empty": send(_head("302 Found", "Location: ", "Content-Length: 0")),
-    "/location-bad-port": send(_head("302 Found", "Location: http://127.0.0.1:99999/",
-                                     "Content-Length: 0")),
+    "/location-bad-port": send(
+        _head("302 Found", "Location: http://127.0.0.1:99999/", "Content-Length: 0")
+    ),
     # bytes that are not UTF-8 in a cookie and a status reason: the check goes on
-    "/cookie-not-utf8": send(_head("302 Found", "Location: /gzip", "Content-Length: 0")[:-2]
-                             + b"Set-Cookie: s=\xff\xfe; Path=/\r\n\r\n"),
+    "/cookie-not-utf8": send(
+        _head("302 Found", "Location: /gzip", "Content-Length: 0")[:-2]
+        + b"Set-Cookie: s=\xff\xfe; Path=/\r\n\r\n"
+    ),
     "/reason-not-utf8": send(b"HTTP/1.1 503 \xff\xfe\x00Down\r\nContent-Length: 0\r\n\r\n"),
 }
 
@@ -205,8 +226,15 @@ CASES = [
     ("bad-chunk-size", "/bad-chunk-size", 5, {}, False, "http", None),
     ("gzip", "/gzip", 5, KEYWORD, True, None, 200),
     ("x-gzip", "/x-gzip", 5, KEYWORD, True, None, 200),
-    ("gzip-members", "/gzip-members", 5, {"keyword": "first member, <html>the needle"},
-     True, None, 200),
+    (
+        "gzip-members",
+        "/gzip-members",
+        5,
+        {"keyword": "first member, <html>the needle"},
+        True,
+        None,
+        200,
+    ),
     ("gzip-not-gzip", "/gzip-not-gzip", 5, {}, False, "decode", 200),
     ("gzip-not-gzip-keyword", "/gzip-not-gzip", 5, KEYWORD, False, "decode", 200),
     ("gzip-truncated", "/gzip-truncated", 5, {}, False, "decode", 200),
@@ -217,17 +245,38 @@ CASES = [
     ("zstd-no-body-rule", "/zstd", 5, {}, True, None, 200),
     ("zstd-keyword", "/zstd", 5, KEYWORD, False, "decode", 200),
     ("stacked-codings-no-body-rule", "/gzip-then-br", 5, {}, True, None, 200),
-    ("stacked-codings-keyword-absent", "/gzip-then-br", 5, {"keyword_absent": "x"},
-     False, "decode", 200),
+    (
+        "stacked-codings-keyword-absent",
+        "/gzip-then-br",
+        5,
+        {"keyword_absent": "x"},
+        False,
+        "decode",
+        200,
+    ),
     ("made-up-coding-no-body-rule", "/made-up-coding", 5, {}, True, None, 200),
     ("keyword-straddles-pieces", "/straddle", 5, KEYWORD, True, None, 200),
     ("keyword-straddles-decoded-pieces", "/straddle-gzip", 5, KEYWORD, True, None, 200),
-    ("absent-keyword-late-in-gzip", "/absent-late-gzip", 5, {"keyword_absent": "error"},
-     False, "keyword", 200),
+    (
+        "absent-keyword-late-in-gzip",
+        "/absent-late-gzip",
+        5,
+        {"keyword_absent": "error"},
+        False,
+        "keyword",
+        200,
+    ),
     ("cap-counts-decoded-bytes", "/gzip-2mib", 5, KEYWORD, False, "body_too_large", 200),
     ("gzip-bomb-keyword", "/gzip-bomb", 5, KEYWORD, False, "body_too_large", 200),
-    ("gzip-bomb-keyword-absent", "/gzip-bomb", 5, {"keyword_absent": "x"},
-     False, "body_too_large", 200),
+    (
+        "gzip-bomb-keyword-absent",
+        "/gzip-bomb",
+        5,
+        {"keyword_absent": "x"},
+        False,
+        "body_too_large",
+        200,
+    ),
     ("gzip-bomb-no-body-rule", "/gzip-bomb", 5, {}, True, None, 200),
     ("location-not-utf8", "/location-not-utf8", 5, {}, False, "redirect", 302),
     ("location-host-not-utf8", "/location-host-not-utf8", 5, {}, False, "redirect", 301),
@@ -236,8 +285,15 @@ CASES = [
     ("location-file", "/location-file", 5, {}, False, "redirect", 307),
     # a 3xx without a Location is the final answer, judged by the status rule (RFC 9110)
     ("location-missing", "/location-missing", 5, {}, True, None, 302),
-    ("location-missing-2xx-expected", "/location-missing", 5, {"expected_status": ["2xx"]},
-     False, "status", 302),
+    (
+        "location-missing-2xx-expected",
+        "/location-missing",
+        5,
+        {"expected_status": ["2xx"]},
+        False,
+        "status",
+        302,
+    ),
     ("location-empty", "/location-empty", 5, {}, False, "redirect", 302),
     ("location-bad-port", "/location-bad-port", 5, {}, False, "redirect", 302),
     ("cookie-not-utf8", "/cookie-not-utf8", 5, KEYWORD, True, None, 200),
@@ -245,14 +301,19 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("path, timeout, settings, ok, error_class, status",
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-async def test_hostile_server(hostile: Hostile, ctx: CheckContext, path, timeout, settings, ok,
-                              error_class, status) -> None:
+@pytest.mark.parametrize(
+    "path, timeout, settings, ok, error_class, status",
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+async def test_hostile_server(
+    hostile: Hostile, ctx: CheckContext, path, timeout, settings, ok, error_class, status
+) -> None:
     started = time.perf_counter()
     outcome = await run_check(target("http", hostile.url(path), timeout, **settings), ctx)
-    assert (outcome.ok, outcome.error_class, outcome.status_code) == (ok, error_class, status), \
+    assert (outcome.ok, outcome.error_class, outcome.status_code) == (ok, error_class, status), (
         outcome.error_message
+    )
     assert time.perf_counter() - started < timeout + 1.0
     if not ok:
         message = outcome.error_message
@@ -269,8 +330,9 @@ async def test_decode_failure_says_what_happened(hostile: Hostile, ctx: CheckCon
 
 
 @pytest.mark.parametrize("path", ["/location-not-utf8", "/location-host-not-utf8"])
-async def test_unusable_location_is_stored_by_postgresql(hostile: Hostile, ctx: CheckContext,
-                                                         db: asyncpg.Connection, path: str) -> None:
+async def test_unusable_location_is_stored_by_postgresql(
+    hostile: Hostile, ctx: CheckContext, db: asyncpg.Connection, path: str
+) -> None:
     outcome = await run_check(target("http", hostile.url(path), 5), ctx)
     assert outcome.error_class == "redirect"
     assert await db.fetchval("SELECT $1::text", outcome.error_message) == outcome.error_message

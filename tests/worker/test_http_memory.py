@@ -34,12 +34,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # -- the server (child process) ---------------------------------------------------------------
 
+
 async def _serve() -> None:
     blocks = {
         b"/endless": (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", b"x" * 65536),
         # members of 16 MiB of zeros (16 KiB each on the wire), one after another for ever
-        b"/bomb": (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n",
-                   gzip.compress(b"\0" * (16 << 20), compresslevel=9)),
+        b"/bomb": (
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n",
+            gzip.compress(b"\0" * (16 << 20), compresslevel=9),
+        ),
     }
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -62,8 +65,13 @@ async def _serve() -> None:
 
 @pytest.fixture(scope="module")
 def far_server() -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.worker.test_http_memory"], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.worker.test_http_memory"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = int(proc.stdout.readline())
         yield f"http://127.0.0.1:{port}"
@@ -77,6 +85,7 @@ def far_server() -> Iterator[str]:
 
 
 # -- the measurement --------------------------------------------------------------------------
+
 
 class PeakRss:
     """Samples this process's RSS from a thread (the event loop is busy with the checks)."""
@@ -120,8 +129,9 @@ CASES = [
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("path, settings", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-async def test_rss_stays_bounded_at_1000_concurrent(far_server: str, ctx: CheckContext, path,
-                                                    settings) -> None:
+async def test_rss_stays_bounded_at_1000_concurrent(
+    far_server: str, ctx: CheckContext, path, settings
+) -> None:
     targets = [target("http", far_server + path, 60, **settings) for _ in range(CONCURRENCY)]
     await asyncio.gather(*(run_check(t, ctx) for t in targets[:20]))  # warm up the code paths
     _release_freed_memory()
@@ -132,8 +142,10 @@ async def test_rss_stays_bounded_at_1000_concurrent(far_server: str, ctx: CheckC
     growth_mb = (rss.peak - baseline) / 1e6
     elapsed = time.perf_counter() - started
     verdicts = Counter((o.error_class, o.status_code) for o in outcomes)
-    print(f"\n{path} {settings}: RSS {baseline / 1e6:.0f} MB -> peak {rss.peak / 1e6:.0f} MB "
-          f"(+{growth_mb:.0f} MB) for {CONCURRENCY} checks in {elapsed:.1f} s; {dict(verdicts)}")
+    print(
+        f"\n{path} {settings}: RSS {baseline / 1e6:.0f} MB -> peak {rss.peak / 1e6:.0f} MB "
+        f"(+{growth_mb:.0f} MB) for {CONCURRENCY} checks in {elapsed:.1f} s; {dict(verdicts)}"
+    )
     assert verdicts == {("body_too_large", 200): CONCURRENCY}, verdicts
     assert growth_mb < LIMIT_MB / 2, f"RSS grew by {growth_mb:.0f} MB"
 

@@ -38,8 +38,15 @@ class Origins:
 def _app(hits: list[Hit]) -> web.Application:
     @web.middleware
     async def record(request: web.Request, handler):
-        hits.append(Hit(request.url.port, request.method, request.raw_path,
-                        dict(request.headers), await request.read()))
+        hits.append(
+            Hit(
+                request.url.port,
+                request.method,
+                request.raw_path,
+                dict(request.headers),
+                await request.read(),
+            )
+        )
         return await handler(request)
 
     async def chain(request: web.Request) -> web.Response:
@@ -55,8 +62,9 @@ def _app(hits: list[Hit]) -> web.Application:
         """Answers ?status= with ?location= as it is (relative, absolute, another origin)."""
         if "status" not in request.query:
             return web.Response(text="arrived")
-        return web.Response(status=int(request.query["status"]),
-                            headers={"Location": request.query["location"]})
+        return web.Response(
+            status=int(request.query["status"]), headers={"Location": request.query["location"]}
+        )
 
     async def echo(request: web.Request) -> web.Response:
         return web.Response(text="echo")
@@ -103,26 +111,46 @@ def fresh(origins: Origins) -> Origins:
 # (id, path, settings, ok, error_class, status, requests the server saw)
 LIMIT_CASES = [
     ("exactly-the-limit", "/chain/10", {"max_redirects": 10}, True, None, 200, 11),
-    ("one-past-the-limit", "/chain/11", {"max_redirects": 10}, False, "too_many_redirects", 302, 11),
+    (
+        "one-past-the-limit",
+        "/chain/11",
+        {"max_redirects": 10},
+        False,
+        "too_many_redirects",
+        302,
+        11,
+    ),
     ("default-limit-is-10", "/chain/10", {}, True, None, 200, 11),
     ("limit-3-chain-3", "/chain/3", {"max_redirects": 3}, True, None, 200, 4),
     ("limit-3-chain-4", "/chain/4", {"max_redirects": 3}, False, "too_many_redirects", 302, 4),
     ("limit-1-loop", "/loop", {"max_redirects": 1}, False, "too_many_redirects", 302, 2),
     # 0 follows none: the 3xx itself is the answer, judged by the status rule (default 2xx/3xx)
     ("limit-0-loop-is-one-request", "/loop", {"max_redirects": 0}, True, None, 302, 1),
-    ("limit-0-status-rule", "/chain/1", {"max_redirects": 0, "expected_status": [200]},
-     False, "status", 302, 1),
+    (
+        "limit-0-status-rule",
+        "/chain/1",
+        {"max_redirects": 0, "expected_status": [200]},
+        False,
+        "status",
+        302,
+        1,
+    ),
     ("not-followed", "/loop", {"follow_redirects": False, "max_redirects": 10}, True, None, 302, 1),
 ]
 
 
-@pytest.mark.parametrize("path, settings, ok, error_class, status, requests",
-                         [c[1:] for c in LIMIT_CASES], ids=[c[0] for c in LIMIT_CASES])
-async def test_redirect_limit(fresh: Origins, ctx: CheckContext, path, settings, ok, error_class,
-                              status, requests) -> None:
+@pytest.mark.parametrize(
+    "path, settings, ok, error_class, status, requests",
+    [c[1:] for c in LIMIT_CASES],
+    ids=[c[0] for c in LIMIT_CASES],
+)
+async def test_redirect_limit(
+    fresh: Origins, ctx: CheckContext, path, settings, ok, error_class, status, requests
+) -> None:
     outcome = await run_check(target("http", fresh.a + path, 5, **settings), ctx)
-    assert (outcome.ok, outcome.error_class, outcome.status_code) == (ok, error_class, status), \
+    assert (outcome.ok, outcome.error_class, outcome.status_code) == (ok, error_class, status), (
         outcome.error_message
+    )
     assert len(fresh.hits) == requests
 
 
@@ -140,10 +168,14 @@ METHOD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("method, status, next_method, next_body",
-                         [c[1:] for c in METHOD_CASES], ids=[c[0] for c in METHOD_CASES])
-async def test_redirect_method(fresh: Origins, ctx: CheckContext, method, status, next_method,
-                               next_body) -> None:
+@pytest.mark.parametrize(
+    "method, status, next_method, next_body",
+    [c[1:] for c in METHOD_CASES],
+    ids=[c[0] for c in METHOD_CASES],
+)
+async def test_redirect_method(
+    fresh: Origins, ctx: CheckContext, method, status, next_method, next_body
+) -> None:
     url = f"{fresh.a}/to?status={status}&location=/echo"
     outcome = await run_check(target("http", url, 5, method=method, body="payload"), ctx)
     assert outcome.ok and outcome.status_code == 200, outcome.error_message
@@ -163,8 +195,9 @@ LOCATION_CASES = [
 ]
 
 
-@pytest.mark.parametrize("location, path", [c[1:] for c in LOCATION_CASES],
-                         ids=[c[0] for c in LOCATION_CASES])
+@pytest.mark.parametrize(
+    "location, path", [c[1:] for c in LOCATION_CASES], ids=[c[0] for c in LOCATION_CASES]
+)
 async def test_relative_location(fresh: Origins, ctx: CheckContext, location, path) -> None:
     url = f"{fresh.a}/rel/dir/to?status=302&location={quote(location, safe='')}"
     outcome = await run_check(target("http", url, 5), ctx)
@@ -181,9 +214,12 @@ async def test_cookies_live_for_one_check(fresh: Origins, ctx: CheckContext) -> 
     assert "Cookie" not in fresh.hits[2].headers
 
 
-async def test_target_cookie_header_is_kept_beside_the_jar(fresh: Origins, ctx: CheckContext) -> None:
-    outcome = await run_check(target("http", fresh.a + "/cookie/set", 5,
-                                     headers={"Cookie": "theme=dark"}), ctx)
+async def test_target_cookie_header_is_kept_beside_the_jar(
+    fresh: Origins, ctx: CheckContext
+) -> None:
+    outcome = await run_check(
+        target("http", fresh.a + "/cookie/set", 5, headers={"Cookie": "theme=dark"}), ctx
+    )
     assert outcome.ok, outcome.error_message
     assert fresh.hits[1].headers["Cookie"] == "theme=dark; session=abc123"
 
@@ -193,8 +229,8 @@ CUSTOM = {"Authorization": "Bearer secret", "X-Api-Key": "k-123", "X-Vigil": "ye
 
 async def test_custom_headers_stay_with_their_origin(fresh: Origins, ctx: CheckContext) -> None:
     # a -> a (same origin) -> b (other port: other origin) -> a (home again)
-    back_home = quote(f"{fresh.a}/echo", safe='')
-    to_b = quote(f"{fresh.b}/to?status=302&location={back_home}", safe='')
+    back_home = quote(f"{fresh.a}/echo", safe="")
+    to_b = quote(f"{fresh.b}/to?status=302&location={back_home}", safe="")
     url = f"{fresh.a}/to?status=302&location={quote('/to?status=307&location=' + to_b, safe='')}"
     outcome = await run_check(target("http", url, 5, headers=CUSTOM), ctx)
     assert outcome.ok, outcome.error_message

@@ -20,17 +20,23 @@ from .test_checks import ctx, target  # noqa: F401  (ctx is a fixture)
 
 UTC = dt.UTC
 KEY = ec.generate_private_key(ec.SECP256R1())
-EXPIRED = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)       # UTCTime, in the past
-SOON = dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)          # UTCTime
-LATE = dt.datetime(2051, 1, 2, 3, 4, 5, tzinfo=UTC)          # GeneralizedTime (from 2050 on)
+EXPIRED = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)  # UTCTime, in the past
+SOON = dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)  # UTCTime
+LATE = dt.datetime(2051, 1, 2, 3, 4, 5, tzinfo=UTC)  # GeneralizedTime (from 2050 on)
 
 
 def _der(not_after: dt.datetime) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(KEY.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(dt.datetime(2020, 1, 1, tzinfo=UTC)).not_valid_after(not_after)
-            .sign(KEY, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(KEY.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(dt.datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(not_after)
+        .sign(KEY, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.DER)
 
 
@@ -39,7 +45,7 @@ def _malformed_date() -> bytes:
     structure holds and OpenSSL still serves it, but the date is not a date."""
     der = _der(SOON)
     at = der.index(b"\x17\x0d300506070809Z")
-    return der[:at + 2] + b"ZZ" + der[at + 4:]
+    return der[: at + 2] + b"ZZ" + der[at + 4 :]
 
 
 # (id, DER bytes, expiry)
@@ -62,6 +68,7 @@ def test_certificate_not_after(der: bytes, expected: dt.datetime | None) -> None
 @pytest.fixture(scope="module")
 async def tls_servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, str]]:
     """An HTTPS server per certificate: {"expired": "https://127.0.0.1:PORT", ...}."""
+
     async def ok(request: web.Request) -> web.Response:
         return web.Response(text="hello over tls")
 
@@ -71,8 +78,13 @@ async def tls_servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     await runner.setup()
     directory = tmp_path_factory.mktemp("tls-certs")
     key = directory / "key.pem"
-    key.write_bytes(KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+    key.write_bytes(
+        KEY.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     urls = {}
     for name, der in (("expired", _der(EXPIRED)), ("malformed-date", _malformed_date())):
         cert = directory / f"{name}.pem"
@@ -96,10 +108,14 @@ CHECK_CASES = [
 ]
 
 
-@pytest.mark.parametrize("server, settings, ok, error_class, expiry",
-                         [c[1:] for c in CHECK_CASES], ids=[c[0] for c in CHECK_CASES])
-async def test_check_records_expiry(tls_servers: dict[str, str], ctx: CheckContext, server,
-                                    settings, ok, error_class, expiry) -> None:
+@pytest.mark.parametrize(
+    "server, settings, ok, error_class, expiry",
+    [c[1:] for c in CHECK_CASES],
+    ids=[c[0] for c in CHECK_CASES],
+)
+async def test_check_records_expiry(
+    tls_servers: dict[str, str], ctx: CheckContext, server, settings, ok, error_class, expiry
+) -> None:
     outcome = await run_check(target("http", tls_servers[server] + "/ok", 5, **settings), ctx)
     assert (outcome.ok, outcome.error_class) == (ok, error_class), outcome.error_message
     assert outcome.tls_expires_at == expiry

@@ -35,10 +35,17 @@ asyncio.run(main())
 
 
 def _in_netns(group_range: str) -> dict:
-    script = (f"ip link set lo up && echo '{group_range}' > /proc/sys/net/ipv4/ping_group_range "
-              f"&& exec {sys.executable} -c \"$CHILD\"")
-    proc = subprocess.run(["unshare", "--net", "sh", "-c", script], capture_output=True, text=True,
-                          timeout=30, env={"CHILD": CHILD, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    script = (
+        f"ip link set lo up && echo '{group_range}' > /proc/sys/net/ipv4/ping_group_range "
+        f'&& exec {sys.executable} -c "$CHILD"'
+    )
+    proc = subprocess.run(
+        ["unshare", "--net", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"CHILD": CHILD, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    )
     if proc.returncode != 0 and "unshare" in proc.stderr:
         pytest.skip(f"no private network namespace here: {proc.stderr.strip()}")
     assert proc.returncode == 0, proc.stderr

@@ -53,35 +53,50 @@ async def test_postgres_restart_loses_no_buffered_result(own_cluster, servers: S
     db = await connect(url)
     ids = [await add_target(db, f"t{i}", "tcp", servers.listening, interval_s=1) for i in range(5)]
     async with running_worker(worker_settings(url, worker_listener_ping_s=0.5)) as worker:
-        await wait_for(lambda: db.fetchval(STORED_SINCE, ids, EPOCH),
-                       timeout=10, what="every target checked and stored")
+        await wait_for(
+            lambda: db.fetchval(STORED_SINCE, ids, EPOCH),
+            timeout=10,
+            what="every target checked and stored",
+        )
         await db.close()
         _pg_ctl(pgdata, "-m", "fast", "stop")
         # Checks go on offline; their results are held (the targets share one interval, so 25
         # held results are at least 4 slots of each).
-        await wait_for(lambda: worker.scheduler.offline and len(worker.writer) >= 25, timeout=20,
-                       what="results held while the database is down")
+        await wait_for(
+            lambda: worker.scheduler.offline and len(worker.writer) >= 25,
+            timeout=20,
+            what="results held while the database is down",
+        )
         socket_dir = url.split("host=", 1)[1]
         _pg_ctl(pgdata, "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(pgdata / "log"), "start")
-        await wait_for(lambda: len(worker.writer) == 0 and not worker.scheduler.offline,
-                       timeout=15, what="buffer flushed after the restart")
+        await wait_for(
+            lambda: len(worker.writer) == 0 and not worker.scheduler.offline,
+            timeout=15,
+            what="buffer flushed after the restart",
+        )
         db = await connect(url)
         try:  # and back to normal claiming: a slot of each target due after the flush is stored
             flushed_at = await db.fetchval("SELECT now()")
-            await wait_for(lambda: db.fetchval(STORED_SINCE, ids, flushed_at), timeout=10,
-                           what="every target claimed again after the restart")
+            await wait_for(
+                lambda: db.fetchval(STORED_SINCE, ids, flushed_at),
+                timeout=10,
+                what="every target claimed again after the restart",
+            )
         finally:
             await db.close()
         assert worker.writer.dropped == 0
     db = await connect(url)
     try:
         for tid in ids:
-            dues = [r[0] for r in await db.fetch(
-                "SELECT due_at FROM checks WHERE target_id = $1 ORDER BY due_at", tid)]
+            dues = [
+                r[0]
+                for r in await db.fetch(
+                    "SELECT due_at FROM checks WHERE target_id = $1 ORDER BY due_at", tid
+                )
+            ]
             gaps = {b - a for a, b in zip(dues, dues[1:], strict=False)}
             # every slot through the outage, each once: 1 s apart, none missing, none twice
             assert gaps == {dt.timedelta(seconds=1)}, (tid, dues)
             assert len(dues) >= 6  # one before the outage, 4 or more held through it, one after
     finally:
         await db.close()
-

@@ -65,14 +65,22 @@ async def status_events(db: asyncpg.Connection) -> AsyncIterator[StatusInbox]:
 
 
 def result(tid: int, at: dt.datetime, ok: bool, latency: float = 12.0, **kw) -> CheckResult:
-    return CheckResult(target_id=tid, checked_at=at, due_at=at, ok=ok, latency_ms=latency,
-                       error_class=None if ok else "refused",
-                       error_message=None if ok else "connection refused", **kw)
+    return CheckResult(
+        target_id=tid,
+        checked_at=at,
+        due_at=at,
+        ok=ok,
+        latency_ms=latency,
+        error_class=None if ok else "refused",
+        error_message=None if ok else "connection refused",
+        **kw,
+    )
 
 
 async def test_thresholds_open_and_close_incidents_exactly_once(db, pool, status_events) -> None:
-    tid = await add_target(db, "flaky", "tcp", "127.0.0.1:9", failure_threshold=2,
-                           success_threshold=2)
+    tid = await add_target(
+        db, "flaky", "tcp", "127.0.0.1:9", failure_threshold=2, success_threshold=2
+    )
     writer = ResultWriter(pool, 1000, WorkerMetrics())
     t0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
     at = lambda i: t0 + dt.timedelta(seconds=i)  # noqa: E731
@@ -81,14 +89,25 @@ async def test_thresholds_open_and_close_incidents_exactly_once(db, pool, status
         await writer.write([result(tid, at(i), ok)])
     await writer.write([result(tid, at(5), True), result(tid, at(6), True)])
 
-    incidents = await db.fetch("SELECT started_at, ended_at, cause FROM incidents WHERE target_id = $1", tid)
+    incidents = await db.fetch(
+        "SELECT started_at, ended_at, cause FROM incidents WHERE target_id = $1", tid
+    )
     assert [(r["started_at"], r["ended_at"]) for r in incidents] == [(at(2), at(5))]
     assert incidents[0]["cause"] == "refused: connection refused"
     st = await db.fetchrow("SELECT * FROM target_state WHERE target_id = $1", tid)
-    assert (st["status"], st["since"], st["consecutive_ok"], st["last_checked_at"]) == ("up", at(5), 3, at(6))
+    assert (st["status"], st["since"], st["consecutive_ok"], st["last_checked_at"]) == (
+        "up",
+        at(5),
+        3,
+        at(6),
+    )
     events = await status_events.settle(db)
     states = [e for e in events if isinstance(e, StateChanged)]
-    assert [(e.previous, e.status) for e in states] == [("pending", "up"), ("up", "down"), ("down", "up")]
+    assert [(e.previous, e.status) for e in states] == [
+        ("pending", "up"),
+        ("up", "down"),
+        ("down", "up"),
+    ]
     assert states[1].since == at(2).isoformat()
     stored = [e for e in events if isinstance(e, ResultsStored)]
     assert len(stored) == 6 and all(e.target_ids == [tid] for e in stored)
@@ -98,16 +117,30 @@ async def test_rollups_follow_each_flush(db, pool) -> None:
     tid = await add_target(db, "rolled", "tcp", "127.0.0.1:9")
     writer = ResultWriter(pool, 1000, WorkerMetrics())
     hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    await writer.write([result(tid, hour + dt.timedelta(seconds=1), True, 0.5),
-                        result(tid, hour + dt.timedelta(seconds=2), True, 40.0)])
-    await writer.write([result(tid, hour + dt.timedelta(seconds=3), False, 900.0),
-                        result(tid, hour - dt.timedelta(seconds=1), True, 3.0)])
+    await writer.write(
+        [
+            result(tid, hour + dt.timedelta(seconds=1), True, 0.5),
+            result(tid, hour + dt.timedelta(seconds=2), True, 40.0),
+        ]
+    )
+    await writer.write(
+        [
+            result(tid, hour + dt.timedelta(seconds=3), False, 900.0),
+            result(tid, hour - dt.timedelta(seconds=1), True, 3.0),
+        ]
+    )
     rows = await db.fetch("SELECT * FROM check_rollups WHERE target_id = $1 ORDER BY hour", tid)
     assert [(r["hour"], r["checks"], r["ok"]) for r in rows] == [
-        (hour - dt.timedelta(hours=1), 1, 1), (hour, 3, 2)]
+        (hour - dt.timedelta(hours=1), 1, 1),
+        (hour, 3, 2),
+    ]
     this = rows[1]
     # latency figures cover successful checks only
-    assert (this["latency_count"], this["latency_sum_ms"], this["latency_max_ms"]) == (2, 40.5, 40.0)
+    assert (this["latency_count"], this["latency_sum_ms"], this["latency_max_ms"]) == (
+        2,
+        40.5,
+        40.0,
+    )
     buckets = this["latency_buckets"]
     assert sum(buckets) == 2 and buckets[0] == 1 and buckets[5] == 1  # <=1 ms and <=50 ms
     # The current hour lives in target_state; the late one went straight to the table.
@@ -117,21 +150,43 @@ async def test_rollups_follow_each_flush(db, pool) -> None:
     # The first result of the next hour completes this one: it moves to the table, whole.
     await writer.write([result(tid, hour + dt.timedelta(hours=1, seconds=5), True, 7.0)])
     assert [tuple(r) for r in await db.fetch(table, tid)] == [
-        (hour - dt.timedelta(hours=1), 1), (hour, 3)]
-    st = await db.fetchrow("SELECT cur_hour, cur_checks, cur_latency_buckets FROM target_state"
-                           " WHERE target_id = $1", tid)
+        (hour - dt.timedelta(hours=1), 1),
+        (hour, 3),
+    ]
+    st = await db.fetchrow(
+        "SELECT cur_hour, cur_checks, cur_latency_buckets FROM target_state WHERE target_id = $1",
+        tid,
+    )
     assert (st["cur_hour"], st["cur_checks"], sum(st["cur_latency_buckets"])) == (
-        hour + dt.timedelta(hours=1), 1, 1)
+        hour + dt.timedelta(hours=1),
+        1,
+        1,
+    )
     viewed = await db.fetch(
-        "SELECT hour, checks, ok, latency_count FROM check_rollups WHERE target_id = $1 ORDER BY hour", tid)
-    assert [tuple(r) for r in viewed] == [(hour - dt.timedelta(hours=1), 1, 1, 1), (hour, 3, 2, 2),
-                                          (hour + dt.timedelta(hours=1), 1, 1, 1)]
+        "SELECT hour, checks, ok, latency_count FROM check_rollups WHERE target_id = $1 ORDER BY hour",
+        tid,
+    )
+    assert [tuple(r) for r in viewed] == [
+        (hour - dt.timedelta(hours=1), 1, 1, 1),
+        (hour, 3, 2, 2),
+        (hour + dt.timedelta(hours=1), 1, 1, 1),
+    ]
 
 
-@pytest.mark.parametrize("flushes", [
-    [[0.5], [40.0], [3.0, 3.5], [None], [0.2, 700.0], [40.0]],  # one bucket, repeated, none, several
-    [[12.0, 12.5, 900.0], [12.0], [None, 2.0], [2.0]],
-])
+@pytest.mark.parametrize(
+    "flushes",
+    [
+        [
+            [0.5],
+            [40.0],
+            [3.0, 3.5],
+            [None],
+            [0.2, 700.0],
+            [40.0],
+        ],  # one bucket, repeated, none, several
+        [[12.0, 12.5, 900.0], [12.0], [None, 2.0], [2.0]],
+    ],
+)
 async def test_the_current_hour_buckets_add_up_flush_after_flush(db, pool, flushes) -> None:
     """Each flush adds its latencies to the current hour's buckets (one bucket, the same bucket
     several times, none for a failed check, several buckets): the sum is every check's bucket."""
@@ -144,12 +199,20 @@ async def test_the_current_hour_buckets_add_up_flush_after_flush(db, pool, flush
         batch = []
         for latency in latencies:
             second += 1
-            batch.append(result(tid, hour + dt.timedelta(seconds=second), latency is not None,
-                                latency if latency is not None else 5.0))
+            batch.append(
+                result(
+                    tid,
+                    hour + dt.timedelta(seconds=second),
+                    latency is not None,
+                    latency if latency is not None else 5.0,
+                )
+            )
             if latency is not None:
                 want[bucket_index(latency)] += 1
         await writer.write(batch)
-        got = await db.fetchval("SELECT cur_latency_buckets FROM target_state WHERE target_id = $1", tid)
+        got = await db.fetchval(
+            "SELECT cur_latency_buckets FROM target_state WHERE target_id = $1", tid
+        )
         assert list(got) == want, latencies
 
 
@@ -164,15 +227,26 @@ async def test_parts_of_one_hour_merge_into_its_row(db, pool) -> None:
     await writer.write([result(tid, at(10), True, 0.5)])  # the current hour starts
     await writer.write([result(tid, at(5), True, 40.0)])  # older than the state: to the table
     await writer.write([result(tid, at(20), True, 3.0), result(tid, at(3601), True, 7.0)])
-    row = await db.fetchrow("SELECT checks, ok, latency_count, latency_sum_ms, latency_max_ms, latency_buckets"
-                            " FROM check_rollups_hourly WHERE target_id = $1 AND hour = $2", tid, hour)
+    row = await db.fetchrow(
+        "SELECT checks, ok, latency_count, latency_sum_ms, latency_max_ms, latency_buckets"
+        " FROM check_rollups_hourly WHERE target_id = $1 AND hour = $2",
+        tid,
+        hour,
+    )
     want = [0] * BUCKET_COUNT
     for latency in (0.5, 40.0, 3.0):
         want[bucket_index(latency)] += 1
-    assert (row["checks"], row["ok"], row["latency_count"], row["latency_sum_ms"], row["latency_max_ms"]) == (
-        3, 3, 3, 43.5, 40.0)
+    assert (
+        row["checks"],
+        row["ok"],
+        row["latency_count"],
+        row["latency_sum_ms"],
+        row["latency_max_ms"],
+    ) == (3, 3, 3, 43.5, 40.0)
     assert list(row["latency_buckets"]) == want
-    day = await db.fetchrow("SELECT checks, latency_buckets FROM check_rollups_daily WHERE target_id = $1", tid)
+    day = await db.fetchrow(
+        "SELECT checks, latency_buckets FROM check_rollups_daily WHERE target_id = $1", tid
+    )
     assert (day["checks"], list(day["latency_buckets"])) == (3, want)
 
 
@@ -192,8 +266,13 @@ async def test_results_of_deleted_targets_and_stored_offline_slots_are_skipped(d
     now = dt.datetime.now(dt.UTC)
     await writer.write([result(kept, now, True), result(gone, now, True)])
     # the same slot checked offline by this worker and stored by another: recorded once
-    dup = OfflineResult(target_id=kept, checked_at=now + dt.timedelta(milliseconds=3), due_at=now,
-                        ok=True, latency_ms=1.0)
+    dup = OfflineResult(
+        target_id=kept,
+        checked_at=now + dt.timedelta(milliseconds=3),
+        due_at=now,
+        ok=True,
+        latency_ms=1.0,
+    )
     await writer.write([dup])
     rows = await db.fetch("SELECT target_id, due_at FROM checks")
     assert [(r["target_id"], r["due_at"]) for r in rows] == [(kept, now)]
@@ -210,10 +289,17 @@ async def test_buffer_is_bounded_and_drops_are_counted(pool) -> None:
     assert metrics.registry.get_sample_value("vigil_worker_result_buffer_depth") == 5
 
 
-async def test_maintenance_creates_ahead_drops_old_and_runs_once_at_a_time(db, pool, db_url) -> None:
+async def test_maintenance_creates_ahead_drops_old_and_runs_once_at_a_time(
+    db, pool, db_url
+) -> None:
     await db.execute("SELECT vigil_ensure_check_partitions(40, 0)")
-    names = lambda: db.fetch("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "  # noqa: E731
-                             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'checks' ORDER BY 1")
+
+    def names():
+        return db.fetch(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'checks' ORDER BY 1"
+        )
+
     today = dt.datetime.now(dt.UTC).date()
     done = await maintenance.run_once(pool, retention_days=30)
     parts = [r[0] for r in await names()]
@@ -245,7 +331,9 @@ async def test_overlapping_flushes_never_share_a_target(db, pool) -> None:
             # Hold slow's state row: the flush that takes slow's first result blocks on it.
             await db.execute("SELECT 1 FROM target_state WHERE target_id = $1 FOR UPDATE", slow)
             writer.add(result(slow, t0, False))
-            await wait_for(lambda: db.fetchval(LOCK_WAITERS), what="the first flush waiting for the row lock")
+            await wait_for(
+                lambda: db.fetchval(LOCK_WAITERS), what="the first flush waiting for the row lock"
+            )
             writer.add(result(other, t0, True))
             writer.add(result(slow, t0 + dt.timedelta(seconds=1), False))
             deadline = asyncio.get_running_loop().time() + 10
@@ -257,7 +345,9 @@ async def test_overlapping_flushes_never_share_a_target(db, pool) -> None:
     finally:
         running.cancel()
     assert await db.fetchval(count, slow) == 2
-    st = await db.fetchrow("SELECT status, consecutive_fail FROM target_state WHERE target_id = $1", slow)
+    st = await db.fetchrow(
+        "SELECT status, consecutive_fail FROM target_state WHERE target_id = $1", slow
+    )
     assert (st["status"], st["consecutive_fail"]) == ("down", 2)  # both applied, in order
 
 
@@ -270,9 +360,17 @@ async def test_flushes_update_target_state_in_place(db, pool) -> None:
     t0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
     pages = "SELECT target_id, (ctid::text::point)[0] AS page FROM target_state WHERE target_id = ANY($1)"
     seen = []
-    for round_ in range(4):  # the first rounds fill the rows in (they grow), the later ones are steady
-        await writer.write([result(tid, t0 + dt.timedelta(seconds=round_), round_ != 2, 5.0 + round_)
-                            for tid in ids])
+    for round_ in range(
+        4
+    ):  # the first rounds fill the rows in (they grow), the later ones are steady
+        await writer.write(
+            [
+                result(tid, t0 + dt.timedelta(seconds=round_), round_ != 2, 5.0 + round_)
+                for tid in ids
+            ]
+        )
         seen.append({r["target_id"]: r["page"] for r in await db.fetch(pages, ids)})
     assert seen[3] == seen[2]
-    assert await db.fetchval("SELECT pg_relation_size('target_state') / 8192") <= 2 * len(set(seen[3].values()))
+    assert await db.fetchval("SELECT pg_relation_size('target_state') / 8192") <= 2 * len(
+        set(seen[3].values())
+    )

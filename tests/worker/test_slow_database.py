@@ -70,15 +70,17 @@ class StallProxy:
 
 
 async def test_stalled_database_is_not_offline_and_no_slot_runs_twice(
-        db, db_url: str, servers: Servers) -> None:
-    ids = [await add_target(db, f"t{i}", "tcp", servers.listening, interval_s=1)
-           for i in range(12)]
+    db, db_url: str, servers: Servers
+) -> None:
+    ids = [await add_target(db, f"t{i}", "tcp", servers.listening, interval_s=1) for i in range(12)]
     proxy = StallProxy(db_url)
     slow_url = await proxy.start()
     offline_seen = False
     try:
-        async with running_worker(worker_settings(slow_url, worker_db_timeout_s=0.3)) as a, \
-                running_worker(worker_settings(db_url)):
+        async with (
+            running_worker(worker_settings(slow_url, worker_db_timeout_s=0.3)) as a,
+            running_worker(worker_settings(db_url)),
+        ):
             await asyncio.sleep(1.5)
             # Short stalls past A's 0.3 s timeout: each claim round of A times out (when the
             # stall ends, as asyncpg releases the connection) while B keeps claiming.
@@ -93,12 +95,17 @@ async def test_stalled_database_is_not_offline_and_no_slot_runs_twice(
     finally:
         await proxy.close()
     assert not offline_seen, "a stalled (reachable) database put worker A into offline mode"
-    twice = await db.fetch("SELECT target_id, due_at, count(*) FROM checks "
-                           "GROUP BY 1, 2 HAVING count(*) > 1")
+    twice = await db.fetch(
+        "SELECT target_id, due_at, count(*) FROM checks GROUP BY 1, 2 HAVING count(*) > 1"
+    )
     assert twice == [], f"slots checked twice: {twice[:5]}"
     for tid in ids:
-        dues = [r[0] for r in await db.fetch(
-            "SELECT due_at FROM checks WHERE target_id = $1 ORDER BY due_at", tid)]
+        dues = [
+            r[0]
+            for r in await db.fetch(
+                "SELECT due_at FROM checks WHERE target_id = $1 ORDER BY due_at", tid
+            )
+        ]
         # Checks went on through the stalls (B claimed what A could not). A claim that timed
         # out may still have committed, so a slot can be missed, but never run twice.
         assert len(dues) >= 6, (tid, dues)

@@ -33,10 +33,12 @@ def _jsonb_decode(data: bytes) -> object:
 async def _init_connection(conn: Conn) -> None:
     # jsonb columns come back as Python objects and go in from them. Binary, so that binary
     # COPY (the worker's result writer) can carry jsonb too.
-    await conn.set_type_codec("jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode,
-                              schema="pg_catalog", format="binary")
-    await conn.set_type_codec("json", encoder=_json_encode, decoder=_json_decode,
-                              schema="pg_catalog", format="binary")
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "json", encoder=_json_encode, decoder=_json_decode, schema="pg_catalog", format="binary"
+    )
 
 
 async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
@@ -61,10 +63,18 @@ class BoundedPool(asyncpg.Pool):
         return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
-                      acquire_timeout: float | None = None, command_timeout: float | None = None,
-                      statement_timeout_s: float | None = None, lock_timeout_s: float | None = None,
-                      server_settings: dict[str, str] | None = None, **kwargs: Any) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    acquire_timeout: float | None = None,
+    command_timeout: float | None = None,
+    statement_timeout_s: float | None = None,
+    lock_timeout_s: float | None = None,
+    server_settings: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> asyncpg.Pool:
     """The one pool factory. The timeouts come from Settings.pool_options(); 0 server-side
     timeouts mean none (PostgreSQL's own default)."""
     settings = dict(server_settings or {})
@@ -73,12 +83,26 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
     if lock_timeout_s is not None:
         settings.setdefault("lock_timeout", str(int(lock_timeout_s * 1000)))
     # asyncpg.create_pool's defaults, which the Pool constructor wants spelled out.
-    options = {"max_queries": 50000, "max_inactive_connection_lifetime": 300.0, "setup": None,
-               "reset": None, "loop": None, "connection_class": asyncpg.Connection,
-               "record_class": asyncpg.Record, **kwargs}
-    return await BoundedPool(dsn, min_size=min_size, max_size=max_size, init=_init_connection,
-                             acquire_timeout=acquire_timeout, command_timeout=command_timeout,
-                             server_settings=settings or None, **options)
+    options = {
+        "max_queries": 50000,
+        "max_inactive_connection_lifetime": 300.0,
+        "setup": None,
+        "reset": None,
+        "loop": None,
+        "connection_class": asyncpg.Connection,
+        "record_class": asyncpg.Record,
+        **kwargs,
+    }
+    return await BoundedPool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        acquire_timeout=acquire_timeout,
+        command_timeout=command_timeout,
+        server_settings=settings or None,
+        **options,
+    )
 
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)

@@ -25,11 +25,13 @@ class DbFault(enum.Enum):
 # SQLSTATE classes (first two characters) and codes; see the PostgreSQL manual, appendix A.
 _LOST_STATES = frozenset({"57P01", "57P02", "57P03"})  # admin/crash shutdown, cannot connect now
 _LOST_CLASSES = frozenset({"08"})  # connection exception
-_BUSY_STATES = frozenset({
-    "57014",  # query_canceled: statement_timeout, or a cancel from outside
-    "55P03",  # lock_not_available: lock_timeout
-    "25006",  # read_only_sql_transaction: a failover left us on a standby for now
-})
+_BUSY_STATES = frozenset(
+    {
+        "57014",  # query_canceled: statement_timeout, or a cancel from outside
+        "55P03",  # lock_not_available: lock_timeout
+        "25006",  # read_only_sql_transaction: a failover left us on a standby for now
+    }
+)
 _BUSY_CLASSES = frozenset({"40", "53"})  # transaction rollback (deadlock, serialization); resources
 _DATA_CLASSES = frozenset({"22", "23"})  # data exception; integrity constraint violation
 
@@ -76,8 +78,11 @@ def is_missing_partition(exc: BaseException) -> bool:
     PostgreSQL reports it as check_violation (23514) naming no constraint, where a real CHECK
     names its constraint.
     """
-    return (isinstance(exc, asyncpg.PostgresError) and exc.sqlstate == "23514"
-            and getattr(exc, "constraint_name", None) is None)
+    return (
+        isinstance(exc, asyncpg.PostgresError)
+        and exc.sqlstate == "23514"
+        and getattr(exc, "constraint_name", None) is None
+    )
 
 
 def describe(exc: BaseException) -> str:

@@ -12,8 +12,10 @@ from types import ModuleType
 
 from .settings import SettingsError
 
-MISSING = ("`vigil dev` needs the pgserver package: run it from a checkout with `uv run vigil dev`, "
-           "or set VIGIL_DATABASE_URL")
+MISSING = (
+    "`vigil dev` needs the pgserver package: run it from a checkout with `uv run vigil dev`, "
+    "or set VIGIL_DATABASE_URL"
+)
 
 
 def _runtime_dir() -> None:

@@ -57,11 +57,19 @@ class ListenConnection:
     `.connect_failed`, `.failed`, `.pong`), so each owner keeps its own stable names.
     """
 
-    def __init__(self, dsn: str, handlers: Mapping[str, Handler], *,
-                 on_connect: OnConnect | None = None, ping_s: float = 10.0,
-                 connect_timeout_s: float = 5.0, backoff: Backoff | None = None,
-                 bugs_are_fatal: bool = False, log: FilteringBoundLogger | None = None,
-                 events: str = "listen") -> None:
+    def __init__(
+        self,
+        dsn: str,
+        handlers: Mapping[str, Handler],
+        *,
+        on_connect: OnConnect | None = None,
+        ping_s: float = 10.0,
+        connect_timeout_s: float = 5.0,
+        backoff: Backoff | None = None,
+        bugs_are_fatal: bool = False,
+        log: FilteringBoundLogger | None = None,
+        events: str = "listen",
+    ) -> None:
         self._dsn = dsn
         self._handlers = dict(handlers)
         self._on_connect = on_connect or _ignore
@@ -93,7 +101,11 @@ class ListenConnection:
         failures = 0
         while True:
             failures = 0 if await self._session() else failures + 1
-            pause = self._backoff.delay(failures) if failures else RECONNECT_PAUSE_S * random.uniform(1, 3)
+            pause = (
+                self._backoff.delay(failures)
+                if failures
+                else RECONNECT_PAUSE_S * random.uniform(1, 3)
+            )
             await asyncio.sleep(pause)
 
     async def _session(self) -> bool:
@@ -129,8 +141,9 @@ class ListenConnection:
         self.connects += 1
         self.bug = None
         self.listening.set()
-        self._log.info(self._event("listening"), channels=sorted(self._handlers),
-                       reconnects=self.reconnects)
+        self._log.info(
+            self._event("listening"), channels=sorted(self._handlers), reconnects=self.reconnects
+        )
 
     def _dispatch(self, conn: object, pid: int, channel: str, payload: object) -> None:
         if channel == self._ping_channel:
@@ -164,7 +177,9 @@ class ListenConnection:
                 await self._pong.wait()
         except TimeoutError:
             return False
-        self._log.debug(self._event("pong"), rtt_ms=round((time.perf_counter() - started) * 1000, 2))
+        self._log.debug(
+            self._event("pong"), rtt_ms=round((time.perf_counter() - started) * 1000, 2)
+        )
         return True
 
     def _failed(self, what: str, exc: Exception, *, lost: bool, connecting: bool = False) -> None:
@@ -176,7 +191,9 @@ class ListenConnection:
         """
         fault = DbFault.LOST if lost else classify(exc)
         if fault in (DbFault.LOST, DbFault.BUSY):
-            self._log.warning(self._event(what), fault=fault.value, error=describe(exc), detail=str(exc))
+            self._log.warning(
+                self._event(what), fault=fault.value, error=describe(exc), detail=str(exc)
+            )
             return
         refused = connecting and isinstance(exc, asyncpg.PostgresError)
         if self._bugs_are_fatal and not refused:
@@ -184,8 +201,13 @@ class ListenConnection:
         # The traceback once per bug: the same one at every retry would bury everything else.
         repeated = self.bug == describe(exc)
         self.bug = describe(exc)
-        self._log.error(self._event(what), fault=fault.value, error=self.bug, repeated=repeated,
-                        exc_info=False if repeated else exc)
+        self._log.error(
+            self._event(what),
+            fault=fault.value,
+            error=self.bug,
+            repeated=repeated,
+            exc_info=False if repeated else exc,
+        )
 
     def _event(self, what: str) -> str:
         return f"{self._events}.{what}"

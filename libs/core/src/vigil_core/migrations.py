@@ -47,7 +47,7 @@ def yoyo_url(database_url: str) -> str:
     """yoyo is synchronous: it talks to Postgres through psycopg 3."""
     for prefix in ("postgresql://", "postgres://"):
         if database_url.startswith(prefix):
-            return "postgresql+psycopg://" + database_url[len(prefix):]
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
     return database_url
 
 
@@ -90,6 +90,7 @@ def rollback(database_url: str, count: int) -> list[str]:
 
 # -- the manifest: each landed migration file (forward and rollback) with its SHA-256 ---------
 
+
 def migration_files(sql_dir: Path) -> list[str]:
     """Every migration file under sql_dir/migrations, as manifest names (relative to sql_dir)."""
     return sorted(p.relative_to(sql_dir).as_posix() for p in (sql_dir / "migrations").glob("*.sql"))
@@ -119,15 +120,21 @@ def manifest_problems(sql_dir: Path) -> list[str]:
     problems = []
     for name, digest in listed.items():
         if name not in present:
-            problems.append(f"sql/{name} is in sql/{MANIFEST_NAME} but gone: {LANDED_RULE} "
-                            f"(restore it with `git checkout -- sql/{name}`)")
+            problems.append(
+                f"sql/{name} is in sql/{MANIFEST_NAME} but gone: {LANDED_RULE} "
+                f"(restore it with `git checkout -- sql/{name}`)"
+            )
         elif file_sha256(sql_dir / name) != digest:
-            problems.append(f"sql/{name} differs from its SHA-256 in sql/{MANIFEST_NAME}: {LANDED_RULE} "
-                            f"(restore it with `git checkout -- sql/{name}`; if it has not landed yet, "
-                            f"delete its line from the manifest and append it again)")
+            problems.append(
+                f"sql/{name} differs from its SHA-256 in sql/{MANIFEST_NAME}: {LANDED_RULE} "
+                f"(restore it with `git checkout -- sql/{name}`; if it has not landed yet, "
+                f"delete its line from the manifest and append it again)"
+            )
     for name in sorted(present - listed.keys()):
-        problems.append(f"sql/{name} is not in sql/{MANIFEST_NAME}; when it is final, append it: "
-                        f"`{MANIFEST_COMMAND}` (or `cd sql && sha256sum {name} >> {MANIFEST_NAME}`)")
+        problems.append(
+            f"sql/{name} is not in sql/{MANIFEST_NAME}; when it is final, append it: "
+            f"`{MANIFEST_COMMAND}` (or `cd sql && sha256sum {name} >> {MANIFEST_NAME}`)"
+        )
     return problems
 
 
@@ -145,8 +152,12 @@ def append_to_manifest(sql_dir: Path) -> list[str]:
 
 # yoyo's bookkeeping, and the daily partitions of checks (which ones exist depends on the day).
 SCHEMA_EXCLUDED_TABLES = ("public._yoyo*", "public.yoyo_lock", "public.checks_" + "[0-9]" * 8)
-_ENTRY_HEADER = re.compile(r"^--\n-- Name: (?P<name>.*?); Type: (?P<type>.*?);.*\n--\n", re.MULTILINE)
-_SESSION_LINE = re.compile(r"^(SET \w+ = .*;|SELECT pg_catalog\.set_config\(.*\);|\\(un)?restrict .*)$")
+_ENTRY_HEADER = re.compile(
+    r"^--\n-- Name: (?P<name>.*?); Type: (?P<type>.*?);.*\n--\n", re.MULTILINE
+)
+_SESSION_LINE = re.compile(
+    r"^(SET \w+ = .*;|SELECT pg_catalog\.set_config\(.*\);|\\(un)?restrict .*)$"
+)
 _FOOTER = "\n--\n-- PostgreSQL database dump complete\n--\n"
 SCHEMA_PREAMBLE = f"""\
 -- The schema that every migration in sql/migrations produces (a normalised pg_dump --schema-only).
@@ -172,9 +183,19 @@ def dump_schema(database_url: str) -> str:
     """The normalised schema of the database at `database_url`."""
     excludes = [arg for pattern in SCHEMA_EXCLUDED_TABLES for arg in ("--exclude-table", pattern)]
     done = subprocess.run(
-        [*pg_dump_command(), "--schema-only", "--no-owner", "--no-privileges", "--no-tablespaces",
-         *excludes, "--dbname", database_url],
-        capture_output=True, text=True)
+        [
+            *pg_dump_command(),
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--no-tablespaces",
+            *excludes,
+            "--dbname",
+            database_url,
+        ],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"pg_dump failed (exit status {done.returncode}): {done.stderr.strip()}")
     return normalise_schema(done.stdout)
@@ -187,8 +208,10 @@ def normalise_schema(raw: str) -> str:
     headers = list(_ENTRY_HEADER.finditer(raw))
     entries = []
     for header, following in zip(headers, [*headers[1:], None], strict=True):
-        body = raw[header.end():following.start() if following else len(raw)]
-        statement = "\n".join(line for line in body.splitlines() if not _SESSION_LINE.match(line)).strip()
+        body = raw[header.end() : following.start() if following else len(raw)]
+        statement = "\n".join(
+            line for line in body.splitlines() if not _SESSION_LINE.match(line)
+        ).strip()
         if statement:
             entries.append(f"-- {header['type']}: {header['name']}\n\n{statement}\n")
     return SCHEMA_PREAMBLE + "\n\n" + "\n\n".join(entries)
@@ -214,28 +237,48 @@ def write_schema(path: Path, database_url: str | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     sql_dir = migrations_dir().parent
-    parser = argparse.ArgumentParser(prog="python -m vigil_core.migrations",
-                                     description="Keep sql/manifest.sha256 and sql/schema.sql up to date.")
-    parser.add_argument("--manifest", action="store_true",
-                        help=f"append migration files not yet listed to sql/{MANIFEST_NAME}")
-    parser.add_argument("--write-schema", nargs="?", const=sql_dir / SCHEMA_NAME, type=Path,
-                        metavar="PATH", help=f"regenerate the schema file (default: sql/{SCHEMA_NAME})")
-    parser.add_argument("--database-url", metavar="URL",
-                        help="an empty database to migrate and dump (default: a throwaway embedded one)")
+    parser = argparse.ArgumentParser(
+        prog="python -m vigil_core.migrations",
+        description="Keep sql/manifest.sha256 and sql/schema.sql up to date.",
+    )
+    parser.add_argument(
+        "--manifest",
+        action="store_true",
+        help=f"append migration files not yet listed to sql/{MANIFEST_NAME}",
+    )
+    parser.add_argument(
+        "--write-schema",
+        nargs="?",
+        const=sql_dir / SCHEMA_NAME,
+        type=Path,
+        metavar="PATH",
+        help=f"regenerate the schema file (default: sql/{SCHEMA_NAME})",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="an empty database to migrate and dump (default: a throwaway embedded one)",
+    )
     args = parser.parse_args(argv)
     if not (args.manifest or args.write_schema):
         parser.error("nothing to do: give --manifest, --write-schema or both")
     if args.manifest:
         added = append_to_manifest(sql_dir)
-        print(f"appended {', '.join(added)}" if added else f"sql/{MANIFEST_NAME} lists every migration")
+        print(
+            f"appended {', '.join(added)}"
+            if added
+            else f"sql/{MANIFEST_NAME} lists every migration"
+        )
     if args.write_schema:
         from .embedded_pg import EmbeddedPostgresUnavailable
 
         try:
             write_schema(args.write_schema, args.database_url)
         except EmbeddedPostgresUnavailable:
-            parser.error("the throwaway database needs pgserver (uv sync installs it): "
-                         "or give --database-url URL of an empty database")
+            parser.error(
+                "the throwaway database needs pgserver (uv sync installs it): "
+                "or give --database-url URL of an empty database"
+            )
         print(f"wrote {args.write_schema}")
     return 0
 

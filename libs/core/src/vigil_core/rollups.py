@@ -12,7 +12,22 @@ from collections.abc import Sequence
 
 # Upper bounds in milliseconds; the last bucket is +Inf. latency_buckets has len(...) + 1 entries.
 LATENCY_BUCKETS_MS: tuple[float, ...] = (
-    1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 750, 1000, 2000, 5000, 10000, 30000,
+    1,
+    2,
+    5,
+    10,
+    20,
+    50,
+    100,
+    200,
+    300,
+    500,
+    750,
+    1000,
+    2000,
+    5000,
+    10000,
+    30000,
 )
 BUCKET_COUNT = len(LATENCY_BUCKETS_MS) + 1
 

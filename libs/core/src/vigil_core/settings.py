@@ -90,15 +90,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         try:
             dns_servers(self.worker_dns_servers)
         except ValueError as exc:
-            raise SettingsError(f"VIGIL_WORKER_DNS_SERVERS={self.worker_dns_servers!r}: {exc}; "
-                                "expected IP, IP:PORT or [IPv6]:PORT, comma-separated") from None
+            raise SettingsError(
+                f"VIGIL_WORKER_DNS_SERVERS={self.worker_dns_servers!r}: {exc}; "
+                "expected IP, IP:PORT or [IPv6]:PORT, comma-separated"
+            ) from None
 
     def pool_options(self) -> dict[str, float]:
         """The timeouts of vigil_core.db.create_pool, from these settings."""
-        return {"acquire_timeout": self.db_acquire_timeout_s,
-                "command_timeout": self.db_command_timeout_s,
-                "statement_timeout_s": self.db_statement_timeout_s,
-                "lock_timeout_s": self.db_lock_timeout_s}
+        return {
+            "acquire_timeout": self.db_acquire_timeout_s,
+            "command_timeout": self.db_command_timeout_s,
+            "statement_timeout_s": self.db_statement_timeout_s,
+            "lock_timeout_s": self.db_lock_timeout_s,
+        }
 
     def require_database_url(self) -> str:
         if not self.database_url:
@@ -126,8 +130,9 @@ def dns_servers(value: str) -> list[str]:
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
-            raise ValueError(f"{host!r} is not an IP address (name servers are given by "
-                             "address)") from None
+            raise ValueError(
+                f"{host!r} is not an IP address (name servers are given by address)"
+            ) from None
         if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
             raise ValueError(f"{port!r} in {item!r} is not a port (1-65535)")
         # c-ares reads a bare "::1:53" as an IPv6 address, so IPv6 always goes in brackets.
@@ -144,8 +149,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     fields = set(Settings.__struct_fields__)
     raw: dict[str, object] = {}
     for key, value in environ.items():
-        if key.startswith(PREFIX) and key[len(PREFIX):].lower() in fields:
-            raw[key[len(PREFIX):].lower()] = value
+        if key.startswith(PREFIX) and key[len(PREFIX) :].lower() in fields:
+            raw[key[len(PREFIX) :].lower()] = value
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return msgspec.convert(raw, Settings, strict=False)

@@ -72,9 +72,16 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
 
     return Litestar(
         route_handlers=[
-            healthz, readyz, metrics_endpoint,
-            TargetController, ApplyController, CheckController, UptimeController,
-            IncidentController, SummaryController, EventController,
+            healthz,
+            readyz,
+            metrics_endpoint,
+            TargetController,
+            ApplyController,
+            CheckController,
+            UptimeController,
+            IncidentController,
+            SummaryController,
+            EventController,
             UIController,
         ],
         dependencies={"pool": Provide(provide_pool)},
@@ -93,5 +100,11 @@ def run(settings: Settings, host: str, port: int) -> None:
 
     # SSE streams never end by themselves: without a graceful-shutdown timeout, SIGTERM would
     # wait for every open browser tab. After it, uvicorn cancels what is still running.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )

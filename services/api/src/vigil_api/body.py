@@ -31,8 +31,15 @@ def decode_strict(body: bytes, model: Any) -> Any:
         raise InvalidInput([FieldError("body", f"is not valid JSON ({exc})")]) from None
     except UnicodeDecodeError as exc:
         # msgspec checks UTF-8 as it builds each string, and reports where in that string.
-        raise InvalidInput([FieldError("body", f"holds a string that is not valid UTF-8 ({exc.reason} at"
-                                               f" byte {exc.start} of {exc.object[:40]!r}); send UTF-8")]) from None
+        raise InvalidInput(
+            [
+                FieldError(
+                    "body",
+                    f"holds a string that is not valid UTF-8 ({exc.reason} at"
+                    f" byte {exc.start} of {exc.object[:40]!r}); send UTF-8",
+                )
+            ]
+        ) from None
     except RecursionError:
         raise InvalidInput([FieldError("body", "nests objects or arrays too deeply")]) from None
 
@@ -44,7 +51,9 @@ def convert_strict(value: Any, model: Any, prefix: str = "") -> Any:
     except msgspec.ValidationError as exc:
         raise InvalidInput([field_error_from_msgspec(exc, prefix)]) from None
     except RecursionError:
-        raise InvalidInput([FieldError(prefix.rstrip(".") or "body", "nests objects or arrays too deeply")]) from None
+        raise InvalidInput(
+            [FieldError(prefix.rstrip(".") or "body", "nests objects or arrays too deeply")]
+        ) from None
 
 
 class StrictBody(AbstractDTO[Any]):
@@ -57,8 +66,11 @@ class StrictBody(AbstractDTO[Any]):
     def of(cls, model: Any) -> type[StrictBody]:
         # Not StrictBody[Model]: AbstractDTO refuses union type arguments, and the tagged
         # union of target kinds is exactly what we want to decode.
-        return type(f"StrictBody_{getattr(model, '__name__', 'union')}", (cls,),
-                    {"body_type": model, "model_type": object, "config": DTOConfig()})
+        return type(
+            f"StrictBody_{getattr(model, '__name__', 'union')}",
+            (cls,),
+            {"body_type": model, "model_type": object, "config": DTOConfig()},
+        )
 
     def decode_bytes(self, value: bytes) -> Any:
         return decode_strict(value, self.body_type)
@@ -67,18 +79,22 @@ class StrictBody(AbstractDTO[Any]):
         return convert_strict(value, self.body_type)
 
     @classmethod
-    def create_for_field_definition(cls, field_definition: FieldDefinition, handler_id: str,
-                                    backend_cls: Any = None) -> None:
+    def create_for_field_definition(
+        cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
+    ) -> None:
         # No transfer backend: decoding is done by msgspec directly.
         return None
 
     @classmethod
-    def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str,
-                              schema_creator: Any) -> Any:
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any
+    ) -> Any:
         return schema_creator.for_field_definition(FieldDefinition.from_annotation(cls.body_type))
 
     @classmethod
-    def generate_field_definitions(cls, model_type: type[Any]) -> Generator[DTOFieldDefinition, None, None]:
+    def generate_field_definitions(
+        cls, model_type: type[Any]
+    ) -> Generator[DTOFieldDefinition, None, None]:
         yield from ()
 
     @classmethod

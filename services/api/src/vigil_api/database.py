@@ -55,8 +55,14 @@ def cannot_connect(exc: BaseException) -> bool:
 
 
 class Database:
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10,
-                 timeouts: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeouts: dict[str, float] | None = None,
+    ) -> None:
         self.dsn = dsn
         self._min_size = min_size
         self.max_size = max_size
@@ -68,8 +74,12 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(settings.require_database_url(), min_size=settings.db_pool_min_size,
-                   max_size=settings.db_pool_max_size, timeouts=settings.pool_options())
+        return cls(
+            settings.require_database_url(),
+            min_size=settings.db_pool_min_size,
+            max_size=settings.db_pool_max_size,
+            timeouts=settings.pool_options(),
+        )
 
     @property
     def pool_or_none(self) -> asyncpg.Pool | None:
@@ -85,16 +95,24 @@ class Database:
                     raise DatabaseUnavailable("the database was unreachable moments ago")
                 try:
                     self._pool = await create_pool(
-                        self.dsn, min_size=self._min_size, max_size=self.max_size,
-                        timeout=CONNECT_TIMEOUT_S, server_settings=SERVER_SETTINGS, reset=_keep_session,
+                        self.dsn,
+                        min_size=self._min_size,
+                        max_size=self.max_size,
+                        timeout=CONNECT_TIMEOUT_S,
+                        server_settings=SERVER_SETTINGS,
+                        reset=_keep_session,
                         **self.timeouts,
                     )
                 except Exception as exc:
                     if not cannot_connect(exc):
                         raise
                     self._retry_at = time.monotonic() + CONNECT_RETRY_S
-                    log.warning("db.connect_failed", fault=classify(exc).value, error=describe(exc),
-                                detail=str(exc))
+                    log.warning(
+                        "db.connect_failed",
+                        fault=classify(exc).value,
+                        error=describe(exc),
+                        detail=str(exc),
+                    )
                     raise DatabaseUnavailable(str(exc)) from exc
                 log.info("db.pool_created", min_size=self._min_size, max_size=self.max_size)
         return self._pool
@@ -104,8 +122,11 @@ class Database:
 
         It runs only LISTEN and a ping, which take no locks: the client-side command timeout
         is the bound that matters (a half-open connection)."""
-        return await connect(self.dsn, timeout=CONNECT_TIMEOUT_S,
-                             command_timeout=self.timeouts.get("command_timeout"))
+        return await connect(
+            self.dsn,
+            timeout=CONNECT_TIMEOUT_S,
+            command_timeout=self.timeouts.get("command_timeout"),
+        )
 
     async def warm(self) -> None:
         """Try to create the pool now; a database that is down is not an error here."""

@@ -77,8 +77,13 @@ class DatabaseUnavailable(Exception):
 RETRY_AFTER_S = 1
 
 
-def problem(status: int, title: str, detail: str, errors: list[FieldError] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     return Response(
         content=Problem(title=title, status=status, detail=detail, errors=errors),
         status_code=status,
@@ -91,7 +96,8 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the error statuses an operation can answer (all with a Problem body)."""
     return {
         status: ResponseSpec(
-            data_container=Problem, description=_DESCRIPTIONS.get(status, _title(status)),
+            data_container=Problem,
+            description=_DESCRIPTIONS.get(status, _title(status)),
             media_type=PROBLEM_JSON,
         )
         for status in statuses
@@ -148,7 +154,11 @@ def on_validation(request: Request, exc: ValidationException) -> Response:
             if key == "data":
                 message = "is required: send a JSON object"
             errors.append(FieldError(_PARAM_NAMES.get(key, key), message))
-    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail or "the request is not valid"
+    detail = (
+        "; ".join(f"{e.field}: {e.message}" for e in errors)
+        or exc.detail
+        or "the request is not valid"
+    )
     return problem(400, "Invalid request", detail, errors or None)
 
 
@@ -158,7 +168,9 @@ def on_invalid(request: Request, exc: InvalidInput) -> Response:
 
 def on_http(request: Request, exc: HTTPException) -> Response:
     if exc.status_code >= 500:
-        log.warning("api.http_error", status=exc.status_code, detail=exc.detail, path=request.url.path)
+        log.warning(
+            "api.http_error", status=exc.status_code, detail=exc.detail, path=request.url.path
+        )
     detail = str(exc.detail)
     if exc.status_code == 413:
         detail = "the request body is over the 64 KiB limit"
@@ -192,8 +204,11 @@ def on_error(request: Request, exc: Exception) -> Response:
 
 
 def _unavailable(fault: DbFault) -> Response:
-    detail = ("the database is busy (a lock or statement took too long); try again shortly"
-              if fault is DbFault.BUSY else "the database cannot be reached; try again shortly")
+    detail = (
+        "the database is busy (a lock or statement took too long); try again shortly"
+        if fault is DbFault.BUSY
+        else "the database cannot be reached; try again shortly"
+    )
     return problem(503, "Database unavailable", detail, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
@@ -201,14 +216,22 @@ def _rejected(request: Request, exc: Exception) -> Response:
     # Validation runs before every write, so this is a safety net: the schema's CHECK
     # constraints still hold the line, and the client hears which rule it broke.
     if isinstance(exc, asyncpg.UniqueViolationError):
-        return problem(409, "Conflict", "a target with that name already exists",
-                       [FieldError("name", "is already used by another target")])
+        return problem(
+            409,
+            "Conflict",
+            "a target with that name already exists",
+            [FieldError("name", "is already used by another target")],
+        )
     constraint = getattr(exc, "constraint_name", None) or ""
     rule = constraint or getattr(exc, "sqlstate", None) or describe(exc)
     log.warning("db.rejected", constraint=constraint, error=describe(exc), path=request.url.path)
     field = _CONSTRAINT_FIELDS.get(constraint, "body")
-    return problem(400, "Invalid request", f"the value breaks the rule {rule}",
-                   [FieldError(field, f"breaks the database rule {rule}")])
+    return problem(
+        400,
+        "Invalid request",
+        f"the value breaks the rule {rule}",
+        [FieldError(field, f"breaks the database rule {rule}")],
+    )
 
 
 _CONSTRAINT_FIELDS = {

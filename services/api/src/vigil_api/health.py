@@ -26,16 +26,26 @@ def _dead_tasks(request: Request) -> str | None:
     return ", ".join(f"{name} ({why})" for name, why in sorted(hub.dead.items()))
 
 
-@get("/healthz", operation_id="healthz", summary="The process is alive", tags=["operations"],
-     responses=responses(503))
+@get(
+    "/healthz",
+    operation_id="healthz",
+    summary="The process is alive",
+    tags=["operations"],
+    responses=responses(503),
+)
 async def healthz(request: Request) -> Response[dict[str, str] | Problem]:
     if dead := _dead_tasks(request):
         return problem(503, "Unhealthy", f"side task died: {dead}; restart the process")
     return Response({"status": "ok"})
 
 
-@get("/readyz", operation_id="readyz", summary="The database answers", tags=["operations"],
-     responses=responses(503))
+@get(
+    "/readyz",
+    operation_id="readyz",
+    summary="The database answers",
+    tags=["operations"],
+    responses=responses(503),
+)
 async def readyz(request: Request) -> Response[dict[str, str] | Problem]:
     if dead := _dead_tasks(request):
         return problem(503, "Not ready", f"side task died: {dead}")

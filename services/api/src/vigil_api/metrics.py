@@ -54,12 +54,19 @@ class _TargetCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = ["id", "name", "kind"]
-        up = GaugeMetricFamily("vigil_target_up", "1 when the target is up, 0 when down "
-                               "(absent while pending or paused)", labels=labels)
-        latency = GaugeMetricFamily("vigil_target_latency_seconds", "Latency of the latest check",
-                                    labels=labels)
-        expiry = GaugeMetricFamily("vigil_target_tls_expiry_timestamp_seconds",
-                                   "When the target's TLS certificate expires (Unix time)", labels=labels)
+        up = GaugeMetricFamily(
+            "vigil_target_up",
+            "1 when the target is up, 0 when down (absent while pending or paused)",
+            labels=labels,
+        )
+        latency = GaugeMetricFamily(
+            "vigil_target_latency_seconds", "Latency of the latest check", labels=labels
+        )
+        expiry = GaugeMetricFamily(
+            "vigil_target_tls_expiry_timestamp_seconds",
+            "When the target's TLS certificate expires (Unix time)",
+            labels=labels,
+        )
         for r in self.rows:
             values = [str(r["id"]), r["name"], r["kind"]]
             if r["status"] in ("up", "down"):
@@ -74,14 +81,26 @@ class _TargetCollector(Collector):
 class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("vigil_http_requests", "HTTP requests served",
-                                ["route", "method", "status"], registry=self.registry)
-        self.duration = Histogram("vigil_http_request_duration_seconds", "Time to serve an HTTP request",
-                                  ["route", "method", "status"], registry=self.registry,
-                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-        self.pool = Gauge("vigil_db_pool_connections", "Database pool connections: in_use, and free "
-                          "(how many more can be handed out before requests wait)", ["state"],
-                          registry=self.registry)
+        self.requests = Counter(
+            "vigil_http_requests",
+            "HTTP requests served",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "vigil_http_request_duration_seconds",
+            "Time to serve an HTTP request",
+            ["route", "method", "status"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.pool = Gauge(
+            "vigil_db_pool_connections",
+            "Database pool connections: in_use, and free "
+            "(how many more can be handed out before requests wait)",
+            ["state"],
+            registry=self.registry,
+        )
         self._targets = _TargetCollector()
         self._target_registry = CollectorRegistry()
         self._target_registry.register(self._targets)
@@ -139,8 +158,13 @@ class ApiMetrics:
         self._target_at = time.monotonic()
 
 
-@get("/metrics", operation_id="getMetrics", summary="Prometheus metrics", media_type=CONTENT_TYPE,
-     tags=["operations"])
+@get(
+    "/metrics",
+    operation_id="getMetrics",
+    summary="Prometheus metrics",
+    media_type=CONTENT_TYPE,
+    tags=["operations"],
+)
 async def metrics_endpoint(request: Request) -> Response[bytes]:
     """Prometheus text format (version 0.0.4)."""
     state = request.app.state

@@ -22,21 +22,34 @@ REQUEST_MODELS: tuple[Any, ...] = (TargetCreate, TargetUpdate, ApplyDocument)
 
 
 def _request_components() -> dict[str, Any]:
-    _, components = msgspec.json.schema_components(REQUEST_MODELS, ref_template="#/components/schemas/{name}")
+    _, components = msgspec.json.schema_components(
+        REQUEST_MODELS, ref_template="#/components/schemas/{name}"
+    )
     return components
 
 
 # OpenAPI links: a created target's id feeds every operation on that target, so clients
 # (and schemathesis' stateful tests) can follow create -> read/patch/pause/delete.
-_TARGET_OPERATIONS = ("getTarget", "replaceTarget", "updateTarget", "pauseTarget", "resumeTarget", "deleteTarget",
-                      "listTargetChecks", "getTargetUptime", "getTargetDailyUptime", "getTargetLatency",
-                      "listTargetIncidents")
+_TARGET_OPERATIONS = (
+    "getTarget",
+    "replaceTarget",
+    "updateTarget",
+    "pauseTarget",
+    "resumeTarget",
+    "deleteTarget",
+    "listTargetChecks",
+    "getTargetUptime",
+    "getTargetDailyUptime",
+    "getTargetLatency",
+    "listTargetIncidents",
+)
 
 
 def _add_links(schema: dict[str, Any]) -> None:
     create = schema["paths"]["/api/v1/targets"]["post"]["responses"]["201"]
     create["links"] = {
-        op: {"operationId": op, "parameters": {"target_id": "$response.body#/id"}} for op in _TARGET_OPERATIONS
+        op: {"operationId": op, "parameters": {"target_id": "$response.body#/id"}}
+        for op in _TARGET_OPERATIONS
     }
 
 
@@ -57,8 +70,10 @@ class ExactJsonRenderPlugin(JsonRenderPlugin):
 
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
-        title="Vigil", version="0.1.0", path="/schema",
+        title="Vigil",
+        version="0.1.0",
+        path="/schema",
         description="Uptime monitoring API. Errors are RFC 9457 problem details "
-                    "(application/problem+json) whose `errors` name each invalid field.",
+        "(application/problem+json) whose `errors` name each invalid field.",
         render_plugins=[ExactJsonRenderPlugin(), SwaggerRenderPlugin()],
     )

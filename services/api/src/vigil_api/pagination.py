@@ -46,4 +46,6 @@ def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
             out.append(value)
         return tuple(out)
     except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput.one("cursor", "is not a cursor this API returned; use the `next` value as is") from None
+        raise InvalidInput.one(
+            "cursor", "is not a cursor this API returned; use the `next` value as is"
+        ) from None

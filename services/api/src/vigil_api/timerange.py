@@ -26,7 +26,9 @@ def as_utc(value: datetime | None, field: str) -> datetime | None:
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise InvalidInput.one(field, "is out of range: in UTC it falls outside the years 1 to 9999") from None
+        raise InvalidInput.one(
+            field, "is out of range: in UTC it falls outside the years 1 to 9999"
+        ) from None
 
 
 def floor_hour(value: datetime) -> datetime:
@@ -54,5 +56,6 @@ def split_days(since: datetime, until: datetime) -> DaySplit:
     end = until.date()
     if first >= end:  # no whole day inside: all of it is hours
         return DaySplit(until, end, end, until)
-    return DaySplit(datetime.combine(first, time.min, UTC), first, end,
-                    datetime.combine(end, time.min, UTC))
+    return DaySplit(
+        datetime.combine(first, time.min, UTC), first, end, datetime.combine(end, time.min, UTC)
+    )

@@ -63,8 +63,12 @@ class ResultBuffer:
         now = time.monotonic()
         if now - self._last_drop_log >= 1.0:  # at most one line a second, with the running total
             self._last_drop_log = now
-            log.warning("results.dropped", reason=reason, dropped_total=self.dropped,
-                        capacity=self._capacity)
+            log.warning(
+                "results.dropped",
+                reason=reason,
+                dropped_total=self.dropped,
+                capacity=self._capacity,
+            )
 
     def stalled_s(self) -> float:
         """How long results have waited with no flush ending (0 when none wait)."""

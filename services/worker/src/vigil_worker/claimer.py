@@ -30,9 +30,17 @@ log = get_logger("vigil_worker.claimer")
 class Claimer:
     """Claims in batches of `claim_batch` what is due within `lookahead_s`."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: DbClock, slots: SlotTable,
-                 grids: OfflineContinuation, metrics: WorkerMetrics, *, claim_batch: int,
-                 lookahead_s: float) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: DbClock,
+        slots: SlotTable,
+        grids: OfflineContinuation,
+        metrics: WorkerMetrics,
+        *,
+        claim_batch: int,
+        lookahead_s: float,
+    ) -> None:
         self._pool = pool
         self._clock = clock
         self._slots = slots

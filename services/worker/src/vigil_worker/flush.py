@@ -58,12 +58,37 @@ class RowShapeError(Exception):
 
 
 # The attributes of the rows the flush sends, in the order of the tuples it builds.
-STATE_FLUSH = ("target_id", "status", "since", "consecutive_ok", "consecutive_fail",
-               "checked_at", "ok", "latency_ms", "status_code", "error_class", "error_message",
-               "tls_expires_at", "cur_hour", "checks", "ok_checks", "latency_sum_ms",
-               "latency_max_ms", "latency_count", "latency_buckets")
-ROLLUP_HOUR = ("target_id", "hour", "checks", "ok", "latency_sum_ms", "latency_max_ms",
-               "latency_count", "latency_buckets")
+STATE_FLUSH = (
+    "target_id",
+    "status",
+    "since",
+    "consecutive_ok",
+    "consecutive_fail",
+    "checked_at",
+    "ok",
+    "latency_ms",
+    "status_code",
+    "error_class",
+    "error_message",
+    "tls_expires_at",
+    "cur_hour",
+    "checks",
+    "ok_checks",
+    "latency_sum_ms",
+    "latency_max_ms",
+    "latency_count",
+    "latency_buckets",
+)
+ROLLUP_HOUR = (
+    "target_id",
+    "hour",
+    "checks",
+    "ok",
+    "latency_sum_ms",
+    "latency_max_ms",
+    "latency_count",
+    "latency_buckets",
+)
 ROW_TYPES = {"vigil_state_flush": STATE_FLUSH, "vigil_rollup_hour": ROLLUP_HOUR}
 
 
@@ -85,8 +110,10 @@ class RowTypes:
                 continue
             found = tuple(await conn.fetchval(Q["composite_attributes"], type_name) or ())
             if found != attributes:
-                raise RowShapeError(f"{type_name} has the attributes {list(found)}, "
-                                    f"the flush sends {list(attributes)}")
+                raise RowShapeError(
+                    f"{type_name} has the attributes {list(found)}, "
+                    f"the flush sends {list(attributes)}"
+                )
             self._checked.add(type_name)
 
 
@@ -102,8 +129,9 @@ def key(result: CheckResult) -> ResultKey:
     return result.target_id, result.checked_at
 
 
-async def flush(conn: Conn, batch: list[CheckResult], unsure: set[ResultKey],
-                row_types: RowTypes) -> Flushed:
+async def flush(
+    conn: Conn, batch: list[CheckResult], unsure: set[ResultKey], row_types: RowTypes
+) -> Flushed:
     """Store `batch` in the caller's transaction. `unsure`: results a flush may have stored
     already (its commit went through but the answer was lost); those found are skipped."""
     await row_types.check(conn)
@@ -119,28 +147,37 @@ async def flush(conn: Conn, batch: list[CheckResult], unsure: set[ResultKey],
     changed = [s for s in states.values() if s.last is not None]
     await _store_incidents(conn, changed)
     # Binary COPY: no per-value conversion to Postgres arrays, the cheapest insert.
-    await conn.copy_records_to_table("checks", records=map(_CHECK_ROW, rows),
-                                     columns=_CHECK_COLUMNS)
+    await conn.copy_records_to_table(
+        "checks", records=map(_CHECK_ROW, rows), columns=_CHECK_COLUMNS
+    )
     hours = hourly.split(rows, current_hours, {s.target_id for s in changed})
     await _store_hours(conn, hours)
     # The states with their current hours, and the NOTIFYs, in one statement.
-    await conn.execute(Q["store_batch"], state_rows(changed, hours.current), STATUS_CHANNEL,
-                       _payloads(transitions, rows))
+    await conn.execute(
+        Q["store_batch"],
+        state_rows(changed, hours.current),
+        STATUS_CHANNEL,
+        _payloads(transitions, rows),
+    )
     return Flushed(len(rows), transitions)
 
 
 # lock_states' columns: TargetState's fields without a default, by name and in that order.
-_STATE_COLUMNS = tuple(f.name for f in fields(TargetState)
-                       if f.default is MISSING and f.default_factory is MISSING)
+_STATE_COLUMNS = tuple(
+    f.name for f in fields(TargetState) if f.default is MISSING and f.default_factory is MISSING
+)
 
 
-async def _lock_states(conn: Conn, ids: list[int]
-                       ) -> tuple[dict[int, TargetState], dict[int, int | None]]:
+async def _lock_states(
+    conn: Conn, ids: list[int]
+) -> tuple[dict[int, TargetState], dict[int, int | None]]:
     """The states of these targets (sorted ids), locked, and their current roll-up hours."""
     records = await conn.fetch(Q["lock_states"], ids)
     if records and tuple(records[0].keys()) != _STATE_COLUMNS:
-        raise RowShapeError(f"lock_states returns {list(records[0].keys())}, "
-                            f"TargetState reads {list(_STATE_COLUMNS)}")
+        raise RowShapeError(
+            f"lock_states returns {list(records[0].keys())}, "
+            f"TargetState reads {list(_STATE_COLUMNS)}"
+        )
     states: dict[int, TargetState] = {}
     current_hours: dict[int, int | None] = {}
     for record in records:
@@ -150,8 +187,9 @@ async def _lock_states(conn: Conn, ids: list[int]
     return states, current_hours
 
 
-async def _without_stored(conn: Conn, rows: list[CheckResult],
-                          unsure: set[ResultKey]) -> list[CheckResult]:
+async def _without_stored(
+    conn: Conn, rows: list[CheckResult], unsure: set[ResultKey]
+) -> list[CheckResult]:
     """Drop what is stored already: offline results whose slot another worker stored, and
     results of a flush whose commit went through although its answer was lost. A slot is
     recorded once, and so its state and roll-ups count it once."""
@@ -162,32 +200,52 @@ async def _without_stored(conn: Conn, rows: list[CheckResult],
     found_slots: set[ResultKey] = set()
     if offline:
         since = min(r.due_at for r in offline if r.due_at is not None) - timedelta(hours=1)
-        found_slots = {(rec["target_id"], rec["due_at"]) for rec in await conn.fetch(
-            Q["stored_slots"], [r.target_id for r in offline], [r.due_at for r in offline],
-            since)}
+        found_slots = {
+            (rec["target_id"], rec["due_at"])
+            for rec in await conn.fetch(
+                Q["stored_slots"],
+                [r.target_id for r in offline],
+                [r.due_at for r in offline],
+                since,
+            )
+        }
     found: set[ResultKey] = set()
     if retried:
-        found = {(rec["target_id"], rec["checked_at"]) for rec in await conn.fetch(
-            Q["stored_results"], [r.target_id for r in retried], [r.checked_at for r in retried])}
+        found = {
+            (rec["target_id"], rec["checked_at"])
+            for rec in await conn.fetch(
+                Q["stored_results"], [r.target_id for r in retried], [r.checked_at for r in retried]
+            )
+        }
     if not found_slots and not found:
         return rows
     log.info("results.duplicates_skipped", slots=len(found_slots), retried=len(found))
-    return [r for r in rows
-            if key(r) not in found
-            and not (isinstance(r, OfflineResult) and (r.target_id, r.due_at) in found_slots)]
+    return [
+        r
+        for r in rows
+        if key(r) not in found
+        and not (isinstance(r, OfflineResult) and (r.target_id, r.due_at) in found_slots)
+    ]
 
 
 async def _store_incidents(conn: Conn, changed: list[TargetState]) -> None:
     """Close the incidents the states' results ended, then open the ones they began."""
     closing = [s for s in changed if s.closes_open_incident_at is not None]
     if closing:
-        await conn.execute(Q["close_incidents"], [s.target_id for s in closing],
-                           [s.closes_open_incident_at for s in closing])
+        await conn.execute(
+            Q["close_incidents"],
+            [s.target_id for s in closing],
+            [s.closes_open_incident_at for s in closing],
+        )
     incidents = [i for s in changed for i in s.new_incidents]
     if incidents:
-        await conn.execute(Q["open_incidents"], [i.target_id for i in incidents],
-                           [i.started_at for i in incidents], [i.ended_at for i in incidents],
-                           [i.cause for i in incidents])
+        await conn.execute(
+            Q["open_incidents"],
+            [i.target_id for i in incidents],
+            [i.started_at for i in incidents],
+            [i.ended_at for i in incidents],
+            [i.cause for i in incidents],
+        )
 
 
 async def _store_hours(conn: Conn, hours: Split) -> None:
@@ -195,28 +253,47 @@ async def _store_hours(conn: Conn, hours: Split) -> None:
     if hours.moved:  # their current hour is complete: into check_rollups_hourly
         await conn.execute(Q["move_hours"], sorted(hours.moved))
     if hours.done:
-        await conn.execute(Q["add_hours"], [hour_row(target_id, hour, sums)
-                                            for target_id, hour, sums in hours.done])
+        await conn.execute(
+            Q["add_hours"],
+            [hour_row(target_id, hour, sums) for target_id, hour, sums in hours.done],
+        )
 
 
 def _payloads(transitions: list[Transition], rows: list[CheckResult]) -> list[str]:
     """The NOTIFYs of a flush: a StateChanged per transition, then the targets stored."""
-    payloads = [encode(StateChanged(target_id=t.target_id, status=t.status, previous=t.previous,
-                                    since=t.at.isoformat()))
-                for t in transitions]
+    payloads = [
+        encode(
+            StateChanged(
+                target_id=t.target_id, status=t.status, previous=t.previous, since=t.at.isoformat()
+            )
+        )
+        for t in transitions
+    ]
     ids = sorted({r.target_id for r in rows})
-    payloads += [encode(ResultsStored(target_ids=ids[i:i + RESULTS_IDS_PER_NOTIFY]))
-                 for i in range(0, len(ids), RESULTS_IDS_PER_NOTIFY)]
+    payloads += [
+        encode(ResultsStored(target_ids=ids[i : i + RESULTS_IDS_PER_NOTIFY]))
+        for i in range(0, len(ids), RESULTS_IDS_PER_NOTIFY)
+    ]
     return payloads
 
 
-_CHECK_COLUMNS = ("target_id", "checked_at", "due_at", "ok", "latency_ms", "status_code",
-                  "error_class", "error_message", "timings")
+_CHECK_COLUMNS = (
+    "target_id",
+    "checked_at",
+    "due_at",
+    "ok",
+    "latency_ms",
+    "status_code",
+    "error_class",
+    "error_message",
+    "timings",
+)
 _CHECK_ROW = attrgetter(*_CHECK_COLUMNS)  # COPY's columns are named: the same names
 
 
-def state_rows(states: list[TargetState], current: dict[int, tuple[int, Sums]]
-                ) -> list[tuple[object, ...]]:
+def state_rows(
+    states: list[TargetState], current: dict[int, tuple[int, Sums]]
+) -> list[tuple[object, ...]]:
     """store_batch's vigil_state_flush rows (STATE_FLUSH): each state and what the batch adds
     to its current roll-up hour."""
     rows: list[tuple[object, ...]] = []
@@ -228,17 +305,41 @@ def state_rows(states: list[TargetState], current: dict[int, tuple[int, Sums]]
         start = starts.get(hour)
         if start is None:
             start = starts[hour] = hourly.hour_start(hour)
-        rows.append((
-            s.target_id, s.status, s.since, s.consecutive_ok, s.consecutive_fail,
-            last.checked_at, last.ok, last.latency_ms, last.status_code, last.error_class,
-            last.error_message, s.tls_expires_at,
-            start, sums.checks, sums.ok, sums.latency_sum_ms, sums.latency_max_ms,
-            sums.latency_count, sums.buckets_literal(),
-        ))
+        rows.append(
+            (
+                s.target_id,
+                s.status,
+                s.since,
+                s.consecutive_ok,
+                s.consecutive_fail,
+                last.checked_at,
+                last.ok,
+                last.latency_ms,
+                last.status_code,
+                last.error_class,
+                last.error_message,
+                s.tls_expires_at,
+                start,
+                sums.checks,
+                sums.ok,
+                sums.latency_sum_ms,
+                sums.latency_max_ms,
+                sums.latency_count,
+                sums.buckets_literal(),
+            )
+        )
     return rows
 
 
 def hour_row(target_id: int, hour: int, sums: Sums) -> tuple[object, ...]:
     """add_hours' vigil_rollup_hour row (ROLLUP_HOUR) of one target's hour."""
-    return (target_id, hourly.hour_start(hour), sums.checks, sums.ok, sums.latency_sum_ms,
-            sums.latency_max_ms, sums.latency_count, sums.buckets_literal())
+    return (
+        target_id,
+        hourly.hour_start(hour),
+        sums.checks,
+        sums.ok,
+        sums.latency_sum_ms,
+        sums.latency_max_ms,
+        sums.latency_count,
+        sums.buckets_literal(),
+    )

@@ -114,8 +114,9 @@ class Split:
     moved: list[int] = field(default_factory=list)  # targets whose current hour is complete
 
 
-def split(results: Iterable[CheckResult], current_hours: Mapping[int, int | None],
-          moving: set[int]) -> Split:
+def split(
+    results: Iterable[CheckResult], current_hours: Mapping[int, int | None], moving: set[int]
+) -> Split:
     """Sum `results` per target and hour and split the sums as the module says.
 
     `current_hours` holds each target's current hour as an hour number (hour_of; None: none

@@ -22,14 +22,21 @@ BACKOFF = Backoff(first_s=0.2, max_s=10.0)
 
 
 class Listener:
-    def __init__(self, dsn: str, scheduler: Scheduler, metrics: WorkerMetrics,
-                 ping_s: float = 10.0) -> None:
+    def __init__(
+        self, dsn: str, scheduler: Scheduler, metrics: WorkerMetrics, ping_s: float = 10.0
+    ) -> None:
         self._scheduler = scheduler
         self._metrics = metrics
-        self._listen = ListenConnection(dsn, {TARGETS_CHANNEL: self._on_target_changed},
-                                        on_connect=self._on_connect, ping_s=ping_s,
-                                        connect_timeout_s=5.0, backoff=BACKOFF, log=log,
-                                        events="listener")
+        self._listen = ListenConnection(
+            dsn,
+            {TARGETS_CHANNEL: self._on_target_changed},
+            on_connect=self._on_connect,
+            ping_s=ping_s,
+            connect_timeout_s=5.0,
+            backoff=BACKOFF,
+            log=log,
+            events="listener",
+        )
 
     @property
     def connected(self) -> bool:

@@ -68,15 +68,22 @@ class Worker:
             problems.append(f"the scheduler loop has not turned for {loop_age:.0f}s")
         stalled = w.stalled_s()
         if stalled >= self.settings.worker_writer_stall_s:
-            problems.append(f"the result writer has made no progress for {stalled:.0f}s "
-                            f"with {len(w)} results waiting")
+            problems.append(
+                f"the result writer has made no progress for {stalled:.0f}s "
+                f"with {len(w)} results waiting"
+            )
         for part, bug in (("scheduler", s.bug), ("result writer", w.bug), ("listener", li.bug)):
             if bug:
                 problems.append(f"the {part} fails on a bug: {bug}")
         if self.dead_task:
             problems.append(f"the {self.dead_task} task died")
-        details: dict[str, object] = {"listener_connected": li.connected, "database_reachable": w.connected,
-                   "offline": s.offline, "in_flight": s.in_flight, "buffered": len(w)}
+        details: dict[str, object] = {
+            "listener_connected": li.connected,
+            "database_reachable": w.connected,
+            "offline": s.offline,
+            "in_flight": s.in_flight,
+            "buffered": len(w),
+        }
         if problems:
             details["problems"] = problems
         return not problems, details
@@ -91,9 +98,14 @@ class Worker:
 SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
-                metrics_port: int | None = None, metrics: WorkerMetrics | None = None,
-                started: asyncio.Future | None = None) -> None:
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    metrics_port: int | None = None,
+    metrics: WorkerMetrics | None = None,
+    started: asyncio.Future | None = None,
+) -> None:
     """Run a worker until `stop` is set, then shut down within settings.worker_grace_s."""
     dsn = settings.require_database_url()
     stop = stop or asyncio.Event()
@@ -107,14 +119,22 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
         except OSError as exc:
             # Checks matter more than their metrics: keep running, loudly.
             log.error("metrics.bind_failed", port=port, error=str(exc))
-    pool = worker.pool = await create_pool(dsn, min_size=1, max_size=settings.db_pool_max_size,
-                                           timeout=5, server_settings=SERVER_SETTINGS,
-                                           **settings.pool_options())
+    pool = worker.pool = await create_pool(
+        dsn,
+        min_size=1,
+        max_size=settings.db_pool_max_size,
+        timeout=5,
+        server_settings=SERVER_SETTINGS,
+        **settings.pool_options(),
+    )
     writer = worker.writer = ResultWriter(pool, settings.worker_result_buffer, m)
     # Every kind's shared resources (the HTTP session, the ICMP sockets) and the one resolver.
     check_ctx = worker.checks = await checks.start(settings)
     scheduler = worker.scheduler = Scheduler(
-        pool, check_ctx, writer, m,
+        pool,
+        check_ctx,
+        writer,
+        m,
         concurrency=settings.worker_concurrency,
         claim_batch=settings.worker_claim_batch,
         poll_interval_s=settings.worker_poll_interval_s,
@@ -129,7 +149,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
         "result-writer": asyncio.create_task(writer.run(), name="result-writer"),
         "maintenance": asyncio.create_task(
             maintenance.run(pool, settings.retention_days, settings.worker_maintenance_interval_s),
-            name="maintenance"),
+            name="maintenance",
+        ),
     }
     stopper = asyncio.create_task(stop.wait(), name="stop")
     log.info("worker.started", concurrency=settings.worker_concurrency, metrics_port=port or None)
@@ -138,7 +159,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
     failed: BaseException | None = None
     try:
         # A side task that dies takes the process down instead of leaving it half-alive.
-        done, _ = await asyncio.wait([*tasks.values(), stopper], return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            [*tasks.values(), stopper], return_when=asyncio.FIRST_COMPLETED
+        )
         for task in done:
             if task is not stopper:
                 failed = task.exception() or RuntimeError(f"task {task.get_name()} ended")
@@ -150,9 +173,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
         raise failed
 
 
-async def _shutdown(worker: Worker, tasks: dict[str, asyncio.Task[None]],
-                    stopper: asyncio.Task[bool], check_ctx: CheckContext,
-                    runner: web.AppRunner | None) -> None:
+async def _shutdown(
+    worker: Worker,
+    tasks: dict[str, asyncio.Task[None]],
+    stopper: asyncio.Task[bool],
+    check_ctx: CheckContext,
+    runner: web.AppRunner | None,
+) -> None:
     """Stop claiming, let checks finish or time out, flush, all within the grace period."""
     settings = worker.settings
     scheduler, writer, pool = worker.scheduler, worker.writer, worker.pool
@@ -183,8 +210,12 @@ async def _shutdown(worker: Worker, tasks: dict[str, asyncio.Task[None]],
         pool.terminate()
     if runner is not None:
         await runner.cleanup()
-    log.info("worker.stopped", cancelled_checks=cancelled, unflushed=len(writer),
-             dropped_total=writer.dropped)
+    log.info(
+        "worker.stopped",
+        cancelled_checks=cancelled,
+        unflushed=len(writer),
+        dropped_total=writer.dropped,
+    )
 
 
 def run(settings: Settings, metrics_port: int | None = None) -> None:

@@ -29,8 +29,12 @@ async def run_once(pool: asyncpg.Pool, retention_days: int) -> dict[str, int] | 
         assert ensured is not None  # a function call returns one row
         created = ensured[1]
         dropped = await conn.fetchval(Q["drop_old_partitions"], retention_days)
-    log.info("maintenance.done", partitions_created=created, partitions_dropped=dropped,
-             retention_days=retention_days)
+    log.info(
+        "maintenance.done",
+        partitions_created=created,
+        partitions_dropped=dropped,
+        retention_days=retention_days,
+    )
     return {"created": created, "dropped": dropped}
 
 

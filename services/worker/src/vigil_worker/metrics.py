@@ -25,58 +25,97 @@ class WorkerMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry or CollectorRegistry()
-        self.checks = Counter("vigil_worker_checks", "Checks run, by kind and outcome.",
-                              ["kind", "outcome"], registry=r)
-        self.check_errors = Counter("vigil_worker_check_errors",
-                                    "Failed checks, by kind and error class.",
-                                    ["kind", "error_class"], registry=r)
-        self.check_duration = Histogram("vigil_worker_check_duration_seconds",
-                                        "Wall time of a check, by kind.", ["kind"],
-                                        buckets=_LATENCY_BUCKETS, registry=r)
-        self.schedule_lag = Histogram("vigil_worker_schedule_lag_seconds",
-                                      "Start time of a check minus its slot's due time.",
-                                      buckets=_LAG_BUCKETS, registry=r)
-        self.flush_batch = Histogram("vigil_worker_flush_batch_size",
-                                     "Results written per flush.", buckets=_BATCH_BUCKETS,
-                                     registry=r)
-        self.flush_duration = Histogram("vigil_worker_flush_duration_seconds",
-                                        "Time of one flush transaction.",
-                                        buckets=_LATENCY_BUCKETS, registry=r)
-        self.buffer_depth = Gauge("vigil_worker_result_buffer_depth",
-                                  "Results held, waiting to be written.", registry=r)
-        self.dropped = Counter("vigil_worker_results_dropped",
-                               "Results dropped because the buffer was full or unwritable.",
-                               registry=r)
-        self.rejected = Counter("vigil_worker_results_rejected",
-                                "Results the database refused; `replaced`: stored as an "
-                                "`internal` failure instead, `dropped`: that was refused too.",
-                                ["outcome"], registry=r)
-        self.notifications = Counter("vigil_worker_notifications_received",
-                                     "NOTIFY messages received on vigil_targets.", registry=r)
-        self.listener_reconnects = Counter("vigil_worker_listener_reconnects",
-                                           "Times the LISTEN connection was re-established.",
-                                           registry=r)
-        self.in_flight = Gauge("vigil_worker_checks_in_flight",
-                               "Claimed slots waiting to start or running.", registry=r)
-        self.claims = Counter("vigil_worker_slots_claimed", "Slots claimed from the schedule.",
-                              registry=r)
+        self.checks = Counter(
+            "vigil_worker_checks",
+            "Checks run, by kind and outcome.",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.check_errors = Counter(
+            "vigil_worker_check_errors",
+            "Failed checks, by kind and error class.",
+            ["kind", "error_class"],
+            registry=r,
+        )
+        self.check_duration = Histogram(
+            "vigil_worker_check_duration_seconds",
+            "Wall time of a check, by kind.",
+            ["kind"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.schedule_lag = Histogram(
+            "vigil_worker_schedule_lag_seconds",
+            "Start time of a check minus its slot's due time.",
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.flush_batch = Histogram(
+            "vigil_worker_flush_batch_size",
+            "Results written per flush.",
+            buckets=_BATCH_BUCKETS,
+            registry=r,
+        )
+        self.flush_duration = Histogram(
+            "vigil_worker_flush_duration_seconds",
+            "Time of one flush transaction.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.buffer_depth = Gauge(
+            "vigil_worker_result_buffer_depth", "Results held, waiting to be written.", registry=r
+        )
+        self.dropped = Counter(
+            "vigil_worker_results_dropped",
+            "Results dropped because the buffer was full or unwritable.",
+            registry=r,
+        )
+        self.rejected = Counter(
+            "vigil_worker_results_rejected",
+            "Results the database refused; `replaced`: stored as an "
+            "`internal` failure instead, `dropped`: that was refused too.",
+            ["outcome"],
+            registry=r,
+        )
+        self.notifications = Counter(
+            "vigil_worker_notifications_received",
+            "NOTIFY messages received on vigil_targets.",
+            registry=r,
+        )
+        self.listener_reconnects = Counter(
+            "vigil_worker_listener_reconnects",
+            "Times the LISTEN connection was re-established.",
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "vigil_worker_checks_in_flight",
+            "Claimed slots waiting to start or running.",
+            registry=r,
+        )
+        self.claims = Counter(
+            "vigil_worker_slots_claimed", "Slots claimed from the schedule.", registry=r
+        )
 
     def exposition(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)
 
 
-async def start_http(metrics: WorkerMetrics, port: int, healthy: Callable[[], tuple[bool, dict]],
-                     host: str) -> web.AppRunner:
+async def start_http(
+    metrics: WorkerMetrics, port: int, healthy: Callable[[], tuple[bool, dict]], host: str
+) -> web.AppRunner:
     """Serve /metrics and /healthz on `port`; returns the runner to clean up at exit."""
 
     async def get_metrics(request: web.Request) -> web.Response:
-        return web.Response(body=metrics.exposition(),
-                            headers={"Content-Type": prometheus_client.CONTENT_TYPE_LATEST})
+        return web.Response(
+            body=metrics.exposition(),
+            headers={"Content-Type": prometheus_client.CONTENT_TYPE_LATEST},
+        )
 
     async def get_healthz(request: web.Request) -> web.Response:
         ok, detail = healthy()
-        return web.json_response({"status": "ok" if ok else "unhealthy", **detail},
-                                 status=200 if ok else 503)
+        return web.json_response(
+            {"status": "ok" if ok else "unhealthy", **detail}, status=200 if ok else 503
+        )
 
     app = web.Application()
     app.router.add_get("/metrics", get_metrics)

@@ -40,8 +40,9 @@ class Grid:
 class OfflineContinuation:
     """The known grids, and the offline mode: entered on a confirmed outage, left at reconnect."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: DbClock, *, dsn: str | None,
-                 probe_timeout_s: float) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, clock: DbClock, *, dsn: str | None, probe_timeout_s: float
+    ) -> None:
         self._pool = pool
         self._clock = clock
         self._dsn = dsn  # for the fresh connect that confirms an outage; None trusts the error
@@ -126,10 +127,17 @@ class OfflineContinuation:
         they ran, so no slot is claimed again; then normal claiming resumes."""
         ran = [self._grids[i] for i in sorted(self._ran) if i in self._grids]
         if ran:
-            await self._pool.execute(Q["advance_after_offline"], [g.target.id for g in ran],
-                                     [g.target.anchor_at for g in ran], [g.next_due for g in ran])
+            await self._pool.execute(
+                Q["advance_after_offline"],
+                [g.target.id for g in ran],
+                [g.target.anchor_at for g in ran],
+                [g.next_due for g in ran],
+            )
         assert self._since is not None
-        log.info("scheduler.online", offline_s=round(
-            (self._clock.now() - self._since).total_seconds(), 3), targets_kept=len(ran))
+        log.info(
+            "scheduler.online",
+            offline_s=round((self._clock.now() - self._since).total_seconds(), 3),
+            targets_kept=len(ran),
+        )
         self._since = None
         self._ran.clear()

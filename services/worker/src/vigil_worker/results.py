@@ -36,9 +36,17 @@ class ResultWriter:
     """What the worker sees of its results: add() per check, run() as a task, drain() at the
     end, and for /healthz len(), stalled_s(), dropped, connected and bug."""
 
-    def __init__(self, pool: asyncpg.Pool, capacity: int, metrics: WorkerMetrics,
-                 max_batch: int = 5000, flushers: int = 3, bug_pause_s: float = BUG_PAUSE_S,
-                 *, sink: ResultSink | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        capacity: int,
+        metrics: WorkerMetrics,
+        max_batch: int = 5000,
+        flushers: int = 3,
+        bug_pause_s: float = BUG_PAUSE_S,
+        *,
+        sink: ResultSink | None = None,
+    ) -> None:
         self._buffer = ResultBuffer(capacity, max_batch, metrics)
         self._sink = sink or ResultSink(pool, metrics)
         self._flushers = flushers
@@ -75,8 +83,9 @@ class ResultWriter:
 
     async def run(self) -> None:
         """Flush until cancelled, with up to `flushers` flushes in flight."""
-        flushers = [asyncio.create_task(self._flusher(), name=f"flusher-{i}")
-                    for i in range(self._flushers)]
+        flushers = [
+            asyncio.create_task(self._flusher(), name=f"flusher-{i}") for i in range(self._flushers)
+        ]
         try:
             # Each flusher only returns by raising; the first failure ends them all.
             done, _ = await asyncio.wait(flushers, return_when=asyncio.FIRST_EXCEPTION)

@@ -38,16 +38,25 @@ class CheckRunner:
         checked_at = target.due_at + timedelta(seconds=lag)
         latency_ms = outcome.latency_ms if outcome.latency_ms is not None else elapsed * 1000.0
         cls = OfflineResult if slot.offline else CheckResult
-        self._writer.add(cls(
-            target_id=target.id, checked_at=checked_at, due_at=target.due_at, ok=outcome.ok,
-            latency_ms=latency_ms, status_code=outcome.status_code,
-            error_class=outcome.error_class, error_message=outcome.error_message,
-            timings=outcome.timings, tls_expires_at=outcome.tls_expires_at,
-        ))
+        self._writer.add(
+            cls(
+                target_id=target.id,
+                checked_at=checked_at,
+                due_at=target.due_at,
+                ok=outcome.ok,
+                latency_ms=latency_ms,
+                status_code=outcome.status_code,
+                error_class=outcome.error_class,
+                error_message=outcome.error_message,
+                timings=outcome.timings,
+                tls_expires_at=outcome.tls_expires_at,
+            )
+        )
         self._record(target, outcome, elapsed, latency_ms)
 
-    def _record(self, target: ClaimedTarget[Any], outcome: Outcome, elapsed: float,
-                latency_ms: float) -> None:
+    def _record(
+        self, target: ClaimedTarget[Any], outcome: Outcome, elapsed: float, latency_ms: float
+    ) -> None:
         # Labelled children are looked up once per (kind, outcome): this runs per check.
         key = (target.kind, outcome.ok)
         series = self._series.get(key)
@@ -55,10 +64,17 @@ class CheckRunner:
             m = self._metrics
             series = self._series[key] = (
                 m.checks.labels(target.kind, "ok" if outcome.ok else "fail"),
-                m.check_duration.labels(target.kind))
+                m.check_duration.labels(target.kind),
+            )
         series[0].inc()
         series[1].observe(elapsed)
         if not outcome.ok:
             self._metrics.check_errors.labels(target.kind, outcome.error_class or "unknown").inc()
-        log.debug("check.done", target_id=target.id, kind=target.kind, ok=outcome.ok,
-                  latency_ms=round(latency_ms, 3), error_class=outcome.error_class)
+        log.debug(
+            "check.done",
+            target_id=target.id,
+            kind=target.kind,
+            ok=outcome.ok,
+            latency_ms=round(latency_ms, 3),
+            error_class=outcome.error_class,
+        )

@@ -51,12 +51,25 @@ class Scheduler:
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._clock = DbClock(self._loop)
-        self._slots = SlotTable(self._loop, self._clock, concurrency,
-                                CheckRunner(ctx, writer, metrics), metrics.schedule_lag)
-        self._offline = OfflineContinuation(pool, self._clock, dsn=dsn,
-                                            probe_timeout_s=min(5.0, db_timeout_s))
-        self._claimer = Claimer(pool, self._clock, self._slots, self._offline, metrics,
-                                claim_batch=claim_batch, lookahead_s=lookahead_s)
+        self._slots = SlotTable(
+            self._loop,
+            self._clock,
+            concurrency,
+            CheckRunner(ctx, writer, metrics),
+            metrics.schedule_lag,
+        )
+        self._offline = OfflineContinuation(
+            pool, self._clock, dsn=dsn, probe_timeout_s=min(5.0, db_timeout_s)
+        )
+        self._claimer = Claimer(
+            pool,
+            self._clock,
+            self._slots,
+            self._offline,
+            metrics,
+            claim_batch=claim_batch,
+            lookahead_s=lookahead_s,
+        )
         self._poll_interval_s = poll_interval_s
         self._lookahead_s = lookahead_s
         self._db_timeout_s = db_timeout_s

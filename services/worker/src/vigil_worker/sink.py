@@ -112,12 +112,18 @@ class ResultSink:
         async with self._pool.acquire() as conn, conn.transaction():
             done = await flush(conn, batch, self._unsure, self._row_types)
         for t in done.transitions:
-            log.info("target.state_changed", target_id=t.target_id, status=t.status,
-                     previous=t.previous, cause=t.cause)
+            log.info(
+                "target.state_changed",
+                target_id=t.target_id,
+                status=t.status,
+                previous=t.previous,
+                cause=t.cause,
+            )
         return done.stored
 
-    async def _isolate(self, groups: list[list[CheckResult]], exc: BaseException,
-                       isolation: _Isolation) -> None:
+    async def _isolate(
+        self, groups: list[list[CheckResult]], exc: BaseException, isolation: _Isolation
+    ) -> None:
         """Store every result of these groups (a group: one target's results, in order) that
         the database takes, halving the failing parts down to single results; `exc` is what
         this whole part raised. A single refused result is replaced by an `internal` failure,
@@ -125,8 +131,11 @@ class ResultSink:
         if len(groups) == 1 and len(groups[0]) == 1:
             await self._replace(groups[0][0], exc, isolation)
             return
-        halves = ([groups[:len(groups) // 2], groups[len(groups) // 2:]] if len(groups) > 1
-                  else [[[r]] for r in groups[0]])  # one target: each result alone, in order
+        halves = (
+            [groups[: len(groups) // 2], groups[len(groups) // 2 :]]
+            if len(groups) > 1
+            else [[[r]] for r in groups[0]]
+        )  # one target: each result alone, in order
         for part in halves:
             rows = [r for group in part for r in group]
             try:
@@ -138,15 +147,26 @@ class ResultSink:
                 continue
             isolation.done.update(map(id, rows))
 
-    async def _replace(self, result: CheckResult, exc: BaseException,
-                       isolation: _Isolation) -> None:
+    async def _replace(
+        self, result: CheckResult, exc: BaseException, isolation: _Isolation
+    ) -> None:
         stand_in = msgspec.structs.replace(
-            result, ok=False, latency_ms=None, status_code=None, error_class="internal",
+            result,
+            ok=False,
+            latency_ms=None,
+            status_code=None,
+            error_class="internal",
             error_message=storable(f"the result could not be stored: {describe(exc)}: {exc}"[:500]),
-            timings=None, tls_expires_at=None)
-        log.error("results.row_rejected", target_id=result.target_id,
-                  checked_at=result.checked_at.isoformat(), error=describe(exc),
-                  message=storable(str(exc))[:300])
+            timings=None,
+            tls_expires_at=None,
+        )
+        log.error(
+            "results.row_rejected",
+            target_id=result.target_id,
+            checked_at=result.checked_at.isoformat(),
+            error=describe(exc),
+            message=storable(str(exc))[:300],
+        )
         try:
             await self.write([stand_in])
         except Exception as stand_in_exc:

@@ -36,8 +36,14 @@ class SlotTable:
     """Pending slots wait on loop timers (call_at), not on sleeping tasks; pending slots and
     running checks together count against the concurrency bound."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, clock: DbClock, concurrency: int,
-                 run: RunSlot, lag: Histogram) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        clock: DbClock,
+        concurrency: int,
+        run: RunSlot,
+        lag: Histogram,
+    ) -> None:
         self._loop = loop
         self._clock = clock
         self._concurrency = concurrency

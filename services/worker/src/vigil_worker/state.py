@@ -97,8 +97,13 @@ def apply_result(state: TargetState, result: CheckResult) -> Transition | None:
     new = _next_status(state, result.ok)
     if new == previous:
         return None
-    transition = Transition(state.target_id, previous, new, result.checked_at,
-                            cause_of(result) if new == "down" else None)
+    transition = Transition(
+        state.target_id,
+        previous,
+        new,
+        result.checked_at,
+        cause_of(result) if new == "down" else None,
+    )
     state.status = new
     state.since = result.checked_at
     _track_incidents(state, transition)
@@ -136,7 +141,9 @@ def _track_incidents(state: TargetState, t: Transition) -> None:
 BY_TARGET_AND_TIME = attrgetter("target_id", "checked_at")
 
 
-def apply_results(states: dict[int, TargetState], results: Iterable[CheckResult]) -> list[Transition]:
+def apply_results(
+    states: dict[int, TargetState], results: Iterable[CheckResult]
+) -> list[Transition]:
     """Fold results (any order) into the given states, in place, oldest first per target;
     returns the transitions in that order. Results of targets not in `states` are skipped."""
     out: list[Transition] = []

@@ -59,8 +59,17 @@ class ApplyResult(msgspec.Struct, kw_only=True):
 
 
 # Identity, timestamps and the live state: not part of what a target is configured to be.
-_META = {"id", "created_at", "updated_at", "status", "since", "last_checked_at", "last_latency_ms",
-         "last_error_class", "tls_expires_at"}
+_META = {
+    "id",
+    "created_at",
+    "updated_at",
+    "status",
+    "since",
+    "last_checked_at",
+    "last_latency_ms",
+    "last_error_class",
+    "tls_expires_at",
+}
 
 
 def _view(row: asyncpg.Record | dict) -> dict[str, Any]:
@@ -76,7 +85,11 @@ def validate(doc: ApplyDocument) -> list[TargetCreate]:
     seen: dict[str, int] = {}
     for i, target in enumerate(doc.targets):
         if target.name in seen:
-            errors.append(FieldError(f"targets[{i}].name", f"repeats the name of targets[{seen[target.name]}]"))
+            errors.append(
+                FieldError(
+                    f"targets[{i}].name", f"repeats the name of targets[{seen[target.name]}]"
+                )
+            )
             continue
         seen[target.name] = i
         try:
@@ -92,31 +105,54 @@ class ApplyController(Controller):
     path = "/api/v1/apply"
     tags = ["targets"]
 
-    @post("/", operation_id="applyTargets", summary="Create, update (and prune) targets from one document",
-          dto=StrictBody.of(ApplyDocument), return_dto=None, status_code=200, request_max_body_size=MAX_BODY,
-          responses=responses(400, 409, 413, 503))
+    @post(
+        "/",
+        operation_id="applyTargets",
+        summary="Create, update (and prune) targets from one document",
+        dto=StrictBody.of(ApplyDocument),
+        return_dto=None,
+        status_code=200,
+        request_max_body_size=MAX_BODY,
+        responses=responses(400, 409, 413, 503),
+    )
     async def apply(
         self,
         data: JSONBody[ApplyDocument],
         pool: PoolDep,
-        prune: Annotated[bool, QueryParameter(description="Delete stored targets the document does not name")] = False,
-        dry_run: Annotated[bool, QueryParameter(description="Report the changes without making them")] = False,
+        prune: Annotated[
+            bool, QueryParameter(description="Delete stored targets the document does not name")
+        ] = False,
+        dry_run: Annotated[
+            bool, QueryParameter(description="Report the changes without making them")
+        ] = False,
     ) -> ApplyResult:
         """Upsert targets by name in one transaction (config as code, like `kubectl apply`).
         The body may be up to 4 MiB."""
         targets = validate(data)
         wanted = {t.name: t for t in targets}
         changes: list[Change] = []
-        result = ApplyResult(dry_run=dry_run, created=[], updated=[], deleted=[], unchanged=[], changes=changes)
+        result = ApplyResult(
+            dry_run=dry_run, created=[], updated=[], deleted=[], unchanged=[], changes=changes
+        )
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(Q["lock_apply"])
-            stored = {r["name"]: r for r in await conn.fetch(Q["targets_for_apply"], list(wanted), prune)}
+            stored = {
+                r["name"]: r for r in await conn.fetch(Q["targets_for_apply"], list(wanted), prune)
+            }
             for name in sorted(wanted):
                 row = service.to_row(wanted[name])
                 new = _view({"id": 0, "created_at": None, "updated_at": None, **row})
                 if (stored_row := stored.get(name)) is None:
-                    changes.append(Change(op="create", name=name, id=None,
-                                          fields={k: FieldChange(None, v) for k, v in new.items() if v is not None}))
+                    changes.append(
+                        Change(
+                            op="create",
+                            name=name,
+                            id=None,
+                            fields={
+                                k: FieldChange(None, v) for k, v in new.items() if v is not None
+                            },
+                        )
+                    )
                     result.created.append(name)
                     if not dry_run:
                         await conn.execute(INSERT_TARGET, *service.params(row))

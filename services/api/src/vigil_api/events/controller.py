@@ -17,7 +17,9 @@ HEARTBEAT_S = 15.0
 RETRY_MS = 2000
 
 
-async def stream(hub: EventHub, sub: Subscriber, heartbeat_s: float) -> AsyncIterator[ServerSentEventMessage]:
+async def stream(
+    hub: EventHub, sub: Subscriber, heartbeat_s: float
+) -> AsyncIterator[ServerSentEventMessage]:
     """Events for one client until it goes away or is dropped as too slow."""
     try:
         # Sent at once so that the client (and any proxy) sees the stream open.
@@ -40,13 +42,20 @@ class EventController(Controller):
     path = "/api/v1/events"
     tags = ["events"]
 
-    @get("/", operation_id="streamEvents", summary="Live state changes and results (Server-Sent Events)",
-         media_type="text/event-stream", responses=responses(400, 503))
+    @get(
+        "/",
+        operation_id="streamEvents",
+        summary="Live state changes and results (Server-Sent Events)",
+        media_type="text/event-stream",
+        responses=responses(400, 503),
+    )
     async def events(
         self,
         request: Request,
-        target_id: Annotated[list[int] | None, QueryParameter(max_items=1000,
-                                                description="Only these targets; repeat for several")] = None,
+        target_id: Annotated[
+            list[int] | None,
+            QueryParameter(max_items=1000, description="Only these targets; repeat for several"),
+        ] = None,
     ) -> ServerSentEvent:
         """`event: state` data {target_id,status,previous,since}; `event: result` data
         {target_id,checked_at,ok,latency_ms,status_code,error_class}; `event: resync` after the

@@ -60,12 +60,19 @@ class Subscriber:
         self.dropped = False
 
     def wants(self, event: Event) -> bool:
-        return self.target_ids is None or event.target_id is None or event.target_id in self.target_ids
+        return (
+            self.target_ids is None or event.target_id is None or event.target_id in self.target_ids
+        )
 
 
 class EventHub:
-    def __init__(self, db: Database, *, queue_size: int = QUEUE_SIZE,
-                 on_change: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        queue_size: int = QUEUE_SIZE,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self._db = db
         # Called on every state change and target write heard, and on (re)connect, when some
         # may have been missed (the summary's cached counts).
@@ -76,9 +83,16 @@ class EventHub:
         self._results_wake = asyncio.Event()
         # A bug on the connection raises, so that the task dies and fails /healthz (_watch).
         self._listen = ListenConnection(
-            db.dsn, {STATUS_CHANNEL: self._on_notify, TARGETS_CHANNEL: self._on_target_changed},
-            on_connect=self._on_connect, ping_s=PING_INTERVAL_S, connect_timeout_s=CONNECT_TIMEOUT_S,
-            backoff=BACKOFF, bugs_are_fatal=True, log=log, events="events")
+            db.dsn,
+            {STATUS_CHANNEL: self._on_notify, TARGETS_CHANNEL: self._on_target_changed},
+            on_connect=self._on_connect,
+            ping_s=PING_INTERVAL_S,
+            connect_timeout_s=CONNECT_TIMEOUT_S,
+            backoff=BACKOFF,
+            bugs_are_fatal=True,
+            log=log,
+            events="events",
+        )
         self.dropped_total = 0
         self._tasks: dict[str, asyncio.Task] = {}
         # Side tasks that ended by themselves: name -> what ended them.
@@ -131,7 +145,9 @@ class EventHub:
             return
         exc = task.exception()
         self.dead[task.get_name()] = describe(exc) if exc is not None else "returned"
-        log.error("events.task_died", task=task.get_name(), error=self.dead[task.get_name()], exc_info=exc)
+        log.error(
+            "events.task_died", task=task.get_name(), error=self.dead[task.get_name()], exc_info=exc
+        )
 
     # The LISTEN connection -----------------------------------------------------------------
 
@@ -162,8 +178,14 @@ class EventHub:
         event = decode_status_event(payload)
         if isinstance(event, StateChanged):
             self._on_change()
-            data = msgspec.json.encode({"target_id": event.target_id, "status": event.status,
-                                        "previous": event.previous, "since": event.since}).decode()
+            data = msgspec.json.encode(
+                {
+                    "target_id": event.target_id,
+                    "status": event.status,
+                    "previous": event.previous,
+                    "since": event.since,
+                }
+            ).decode()
             self.publish(Event("state", data, event.target_id))
         elif isinstance(event, ResultsStored):
             if self._subscribers:
@@ -193,7 +215,14 @@ class EventHub:
                 fault = classify(exc)
                 if fault is DbFault.BUG:
                     raise
-                log.warning("events.results_fetch_failed", fault=fault.value, error=describe(exc), targets=len(ids))
+                log.warning(
+                    "events.results_fetch_failed",
+                    fault=fault.value,
+                    error=describe(exc),
+                    targets=len(ids),
+                )
                 continue
             for row in rows:
-                self.publish(Event("result", msgspec.json.encode(dict(row)).decode(), row["target_id"]))
+                self.publish(
+                    Event("result", msgspec.json.encode(dict(row)).decode(), row["target_id"])
+                )

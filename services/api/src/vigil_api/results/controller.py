@@ -47,16 +47,26 @@ class CheckController(Controller):
     path = "/api/v1/targets/{target_id:int}/checks"
     tags = ["results"]
 
-    @get("/", operation_id="listTargetChecks", summary="A target's checks, newest first",
-         responses=responses(400, 404, 503))
+    @get(
+        "/",
+        operation_id="listTargetChecks",
+        summary="A target's checks, newest first",
+        responses=responses(400, 404, 503),
+    )
     async def list_checks(
         self,
         target_id: TargetId,
         pool: PoolDep,
-        since: Annotated[datetime | None, QueryParameter(description="Oldest check time (inclusive)")] = None,
-        until: Annotated[datetime | None, QueryParameter(description="Newest check time (exclusive)")] = None,
+        since: Annotated[
+            datetime | None, QueryParameter(description="Oldest check time (inclusive)")
+        ] = None,
+        until: Annotated[
+            datetime | None, QueryParameter(description="Newest check time (exclusive)")
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 100,
-        cursor: Annotated[str | None, QueryParameter(max_length=200, description="`next` of the previous page")] = None,
+        cursor: Annotated[
+            str | None, QueryParameter(max_length=200, description="`next` of the previous page")
+        ] = None,
     ) -> CheckPage:
         """Raw check results in [since, until), newest first. Pages never repeat or skip a row,
         even while new checks arrive."""
@@ -68,7 +78,9 @@ class CheckController(Controller):
         # checks are seconds apart, so never more than one page. A larger one is hand-made,
         # and would make the database step over that many rows.
         if not 0 <= skip <= MAX_LIMIT:
-            raise InvalidInput.one("cursor", "is not a cursor this API returned; use the `next` value as is")
+            raise InvalidInput.one(
+                "cursor", "is not a cursor this API returned; use the `next` value as is"
+            )
         async with pool.acquire() as conn:
             rows = await conn.fetch(Q["list_checks"], target_id, lo, hi, before, skip, limit + 1)
             if not rows:

@@ -38,8 +38,13 @@ MAX_AGE_S = 10.0
 class Cached(Generic[T]):
     """One value: refilled by the request after `invalidate`, in the background when stale."""
 
-    def __init__(self, ttl_s: float = TTL_S, *, min_refresh_s: float = MIN_REFRESH_S,
-                 max_age_s: float = MAX_AGE_S) -> None:
+    def __init__(
+        self,
+        ttl_s: float = TTL_S,
+        *,
+        min_refresh_s: float = MIN_REFRESH_S,
+        max_age_s: float = MAX_AGE_S,
+    ) -> None:
         self.ttl_s = ttl_s
         self.min_refresh_s = min_refresh_s
         self.max_age_s = max_age_s
@@ -63,8 +68,14 @@ class Cached(Generic[T]):
         age = now - self._filled_at
         if self._value is None or age >= self.max_age_s:
             return await self._fill(fill)
-        if (self._stale or age >= self.ttl_s) and age >= self.min_refresh_s and self._refresh is None:
-            self._refresh = asyncio.create_task(self._background(fill), name="summary-counts-refresh")
+        if (
+            (self._stale or age >= self.ttl_s)
+            and age >= self.min_refresh_s
+            and self._refresh is None
+        ):
+            self._refresh = asyncio.create_task(
+                self._background(fill), name="summary-counts-refresh"
+            )
         return self._value
 
     async def _fill(self, fill: Callable[[], Awaitable[T]]) -> T:

@@ -90,8 +90,9 @@ async def _all_counts(pool: asyncpg.Pool) -> Counts:
     return _to_counts(by_state)
 
 
-async def _counts(pool: asyncpg.Pool, cache: Cached[Counts], kind: str | None, labels: dict | None,
-                  q: str | None) -> Counts:
+async def _counts(
+    pool: asyncpg.Pool, cache: Cached[Counts], kind: str | None, labels: dict | None, q: str | None
+) -> Counts:
     """Targets per state under the filters; unfiltered ones from the short-lived cache."""
     if kind is None and labels is None and q is None:
         return await cache.get(lambda: _all_counts(pool))
@@ -102,10 +103,19 @@ async def _counts(pool: asyncpg.Pool, cache: Cached[Counts], kind: str | None, l
 def _item(r: asyncpg.Record, now: datetime) -> SummaryItem:
     # Field by field: SummaryItem(**dict(r)) cost 4x as much (0.57 ms per page of 100).
     return SummaryItem(
-        id=r["id"], name=r["name"], kind=r["kind"], address=r["address"], enabled=r["enabled"],
-        status=r["status"], since=r["since"], for_s=max(0.0, (now - r["since"]).total_seconds()),
-        last_checked_at=r["last_checked_at"], last_latency_ms=r["last_latency_ms"],
-        last_error_class=r["last_error_class"], uptime_24h=r["uptime_24h"], tls_expires_at=r["tls_expires_at"],
+        id=r["id"],
+        name=r["name"],
+        kind=r["kind"],
+        address=r["address"],
+        enabled=r["enabled"],
+        status=r["status"],
+        since=r["since"],
+        for_s=max(0.0, (now - r["since"]).total_seconds()),
+        last_checked_at=r["last_checked_at"],
+        last_latency_ms=r["last_latency_ms"],
+        last_error_class=r["last_error_class"],
+        uptime_24h=r["uptime_24h"],
+        tls_expires_at=r["tls_expires_at"],
     )
 
 
@@ -113,30 +123,57 @@ class SummaryController(Controller):
     path = "/api/v1/summary"
     tags = ["dashboard"]
 
-    @get("/", operation_id="getSummary", summary="Every target's state, with counts by state",
-         responses=responses(400, 503))
+    @get(
+        "/",
+        operation_id="getSummary",
+        summary="Every target's state, with counts by state",
+        responses=responses(400, 503),
+    )
     async def summary(
         self,
         pool: PoolDep,
         request: Request,
-        state_filter: Annotated[str | None, QueryParameter(name="state", pattern=STATE_PATTERN,
-                                             description="Only targets in this state")] = None,
+        state_filter: Annotated[
+            str | None,
+            QueryParameter(
+                name="state", pattern=STATE_PATTERN, description="Only targets in this state"
+            ),
+        ] = None,
         kind: Annotated[str | None, QueryParameter(pattern="^(http|tcp|icmp)$")] = None,
-        label: Annotated[list[str] | None, QueryParameter(description="key:value; repeat to require several",
-                                            max_items=20)] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, pattern=r"^[^\x00]*$",
-                                                description="Part of the name, any case")] = None,
+        label: Annotated[
+            list[str] | None,
+            QueryParameter(description="key:value; repeat to require several", max_items=20),
+        ] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=200, pattern=r"^[^\x00]*$", description="Part of the name, any case"
+            ),
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        cursor: Annotated[str | None, QueryParameter(max_length=600, description="`next` of the previous page")] = None,
+        cursor: Annotated[
+            str | None, QueryParameter(max_length=600, description="`next` of the previous page")
+        ] = None,
     ) -> Summary:
         """Targets ordered by name with status, time since the last change, last latency and
         24 h uptime; counts by state under the same kind/label/name filters."""
         labels = parse_labels(label)
         after = decode_cursor(cursor, str)[0] if cursor else None
         now = datetime.now(UTC)
-        rows = await pool.fetch(Q["summary_page"], kind, labels, q, state_filter, after, limit + 1,
-                                floor_hour(now - timedelta(hours=24)))
+        rows = await pool.fetch(
+            Q["summary_page"],
+            kind,
+            labels,
+            q,
+            state_filter,
+            after,
+            limit + 1,
+            floor_hour(now - timedelta(hours=24)),
+        )
         counts = await _counts(pool, request.app.state.summary_counts, kind, labels, q)
         items = [_item(r, now) for r in rows[:limit]]
-        return Summary(counts=counts, items=items,
-                       next=encode_cursor(items[-1].name) if len(rows) > limit else None)
+        return Summary(
+            counts=counts,
+            items=items,
+            next=encode_cursor(items[-1].name) if len(rows) > limit else None,
+        )

@@ -30,8 +30,14 @@ class TargetController(Controller):
     path = "/api/v1/targets"
     tags = ["targets"]
 
-    @post("/", operation_id="createTarget", summary="Create a target", dto=StrictBody.of(TargetCreate), return_dto=None,
-          responses=responses(400, 409, 413, 503))
+    @post(
+        "/",
+        operation_id="createTarget",
+        summary="Create a target",
+        dto=StrictBody.of(TargetCreate),
+        return_dto=None,
+        responses=responses(400, 409, 413, 503),
+    )
     async def create(self, data: JSONBody[TargetCreate], pool: PoolDep) -> Target:
         """Create a target; `kind` selects its fields. The worker is notified in the same
         transaction and checks it at once."""
@@ -44,54 +50,96 @@ class TargetController(Controller):
         self,
         pool: PoolDep,
         limit: Annotated[int, QueryParameter(ge=1, le=1000, description="Targets per page")] = 100,
-        cursor: Annotated[str | None, QueryParameter(max_length=200, description="`next` of the previous page")] = None,
-        kind: Annotated[str | None, QueryParameter(pattern=KIND_PATTERN, description="Only this kind")] = None,
+        cursor: Annotated[
+            str | None, QueryParameter(max_length=200, description="`next` of the previous page")
+        ] = None,
+        kind: Annotated[
+            str | None, QueryParameter(pattern=KIND_PATTERN, description="Only this kind")
+        ] = None,
     ) -> TargetPage:
         """Targets in creation order (by id), a page at a time."""
         after = decode_cursor(cursor, int)[0] if cursor else 0
         rows = await pool.fetch(service.Q["list_targets"], after, limit + 1, kind)
         items = [service.to_target(r) for r in rows[:limit]]
-        return TargetPage(items=items, next=encode_cursor(items[-1].id) if len(rows) > limit else None)
+        return TargetPage(
+            items=items, next=encode_cursor(items[-1].id) if len(rows) > limit else None
+        )
 
-    @get("/{target_id:int}", operation_id="getTarget", summary="Get a target", responses=responses(400, 404, 503))
+    @get(
+        "/{target_id:int}",
+        operation_id="getTarget",
+        summary="Get a target",
+        responses=responses(400, 404, 503),
+    )
     async def get_target(self, target_id: TargetId, pool: PoolDep) -> Target:
         row = await pool.fetchrow(service.Q["get_target"], target_id)
         if row is None:
             raise NotFound("target", target_id)
         return service.to_target(row)
 
-    @put("/{target_id:int}", operation_id="replaceTarget", summary="Replace a target",
-         dto=StrictBody.of(TargetCreate), return_dto=None, responses=WRITE_ERRORS)
-    async def replace(self, target_id: TargetId, data: JSONBody[TargetCreate], pool: PoolDep) -> Target:
+    @put(
+        "/{target_id:int}",
+        operation_id="replaceTarget",
+        summary="Replace a target",
+        dto=StrictBody.of(TargetCreate),
+        return_dto=None,
+        responses=WRITE_ERRORS,
+    )
+    async def replace(
+        self, target_id: TargetId, data: JSONBody[TargetCreate], pool: PoolDep
+    ) -> Target:
         """Replace every field of a target; fields left out take their defaults."""
         target = rules.check(data)
         async with pool.acquire() as conn:
             return service.to_target(await service.replace(conn, target_id, target))
 
-    @patch("/{target_id:int}", operation_id="updateTarget", summary="Change some fields of a target",
-           dto=StrictBody.of(TargetUpdate), return_dto=None, responses=WRITE_ERRORS)
-    async def update(self, target_id: TargetId, data: JSONBody[TargetUpdate], pool: PoolDep) -> Target:
+    @patch(
+        "/{target_id:int}",
+        operation_id="updateTarget",
+        summary="Change some fields of a target",
+        dto=StrictBody.of(TargetUpdate),
+        return_dto=None,
+        responses=WRITE_ERRORS,
+    )
+    async def update(
+        self, target_id: TargetId, data: JSONBody[TargetUpdate], pool: PoolDep
+    ) -> Target:
         """Change only the fields sent (null clears keyword or keyword_absent). `enabled: false`
         pauses the target. A new interval or address takes effect in the worker at once."""
         async with pool.acquire() as conn:
             return service.to_target(await service.patch(conn, target_id, data))
 
-    @post("/{target_id:int}/pause", operation_id="pauseTarget", summary="Pause a target",
-          status_code=200, responses=responses(400, 404, 503))
+    @post(
+        "/{target_id:int}/pause",
+        operation_id="pauseTarget",
+        summary="Pause a target",
+        status_code=200,
+        responses=responses(400, 404, 503),
+    )
     async def pause(self, target_id: TargetId, pool: PoolDep) -> Target:
         """Stop checking the target (same as PATCH {"enabled": false}); its history is kept."""
         async with pool.acquire() as conn:
             return service.to_target(await service.set_enabled(conn, target_id, False))
 
-    @post("/{target_id:int}/resume", operation_id="resumeTarget", summary="Resume a paused target",
-          status_code=200, responses=responses(400, 404, 503))
+    @post(
+        "/{target_id:int}/resume",
+        operation_id="resumeTarget",
+        summary="Resume a paused target",
+        status_code=200,
+        responses=responses(400, 404, 503),
+    )
     async def resume(self, target_id: TargetId, pool: PoolDep) -> Target:
         """Check the target again, starting at once (same as PATCH {"enabled": true})."""
         async with pool.acquire() as conn:
             return service.to_target(await service.set_enabled(conn, target_id, True))
 
-    @delete("/{target_id:int}", operation_id="deleteTarget", summary="Delete a target",
-            status_code=HTTP_204_NO_CONTENT, responses=responses(400, 404, 503))
+    @delete(
+        "/{target_id:int}",
+        operation_id="deleteTarget",
+        summary="Delete a target",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=responses(400, 404, 503),
+    )
     async def delete_target(self, target_id: TargetId, pool: PoolDep) -> None:
         """Delete a target with its state and incidents. Raw checks age out with retention."""
         async with pool.acquire() as conn:

@@ -31,7 +31,9 @@ def check(target: TargetCreate, prefix: str = "") -> TargetCreate:
         errors.append(FieldError(f"{prefix}{field}", message))
 
     if target.timeout_s is msgspec.UNSET:
-        target = msgspec.structs.replace(target, timeout_s=min(DEFAULT_TIMEOUT_S, target.interval_s / 2))
+        target = msgspec.structs.replace(
+            target, timeout_s=min(DEFAULT_TIMEOUT_S, target.interval_s / 2)
+        )
     elif target.timeout_s >= target.interval_s:
         bad("timeout_s", f"must be less than interval_s ({target.interval_s:g})")
 

@@ -16,28 +16,56 @@ from msgspec import UNSET, Meta, UnsetType
 
 from vigil_core.kinds import HttpSettings, Method
 
-Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\s\x00]([^\x00\r\n]*[^\s\x00])?$",
-                           description="Unique name; no leading or trailing spaces")]
-Url = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^(?i:https?)://[^\s/?#\x00]+[^\s\x00]*$",
-                          description="http:// or https:// URL")]
+Name = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s\x00]([^\x00\r\n]*[^\s\x00])?$",
+        description="Unique name; no leading or trailing spaces",
+    ),
+]
+Url = Annotated[
+    str,
+    Meta(
+        min_length=8,
+        max_length=2048,
+        pattern=r"^(?i:https?)://[^\s/?#\x00]+[^\s\x00]*$",
+        description="http:// or https:// URL",
+    ),
+]
 # A DNS name (labels of letters, digits, '-' and '_'), an IPv4 address or an IPv6 literal.
-Host = Annotated[str, Meta(min_length=1, max_length=253,
-                           pattern=r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-                                   r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
-                                   r"|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$",
-                           description="Host name, IPv4 address or IPv6 address (no brackets)")]
+Host = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=253,
+        pattern=r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+        r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
+        r"|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$",
+        description="Host name, IPv4 address or IPv6 address (no brackets)",
+    ),
+]
 Port = Annotated[int, Meta(ge=1, le=65535)]
-IntervalS = Annotated[float, Meta(ge=1, le=86400, description="Seconds between checks, 1 s to 1 day")]
-TimeoutS = Annotated[float, Meta(gt=0, lt=86400, description="Seconds; must be less than interval_s")]
+IntervalS = Annotated[
+    float, Meta(ge=1, le=86400, description="Seconds between checks, 1 s to 1 day")
+]
+TimeoutS = Annotated[
+    float, Meta(gt=0, lt=86400, description="Seconds; must be less than interval_s")
+]
 Threshold = Annotated[int, Meta(ge=1, le=100)]
-LabelKey = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")]
+LabelKey = Annotated[
+    str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+]
 LabelValue = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00]*$")]
 Labels = Annotated[dict[LabelKey, LabelValue], Meta(max_length=64)]
 StatusCode = Annotated[int, Meta(ge=100, le=599)]
 StatusClass = Annotated[str, Meta(pattern=r"^[1-5]xx$", description='A class such as "2xx"')]
 ExpectedStatus = Annotated[list[StatusCode | StatusClass], Meta(min_length=1, max_length=50)]
 Keyword = Annotated[str, Meta(min_length=1, max_length=1000, pattern=r"^[^\x00]*$")]
-HeaderName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
+HeaderName = Annotated[
+    str, Meta(min_length=1, max_length=100, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+]
 HeaderValue = Annotated[str, Meta(max_length=4000, pattern=r"^[^\r\n\x00]*$")]
 Headers = Annotated[dict[HeaderName, HeaderValue], Meta(max_length=50)]
 MaxRedirects = Annotated[int, Meta(ge=0, le=30)]
@@ -63,7 +91,9 @@ class HttpTargetCreate(_Common, tag="http"):
 
     url: Url
     method: Method = _HTTP.method
-    expected_status: ExpectedStatus = msgspec.field(default_factory=lambda: list(_HTTP.expected_status))
+    expected_status: ExpectedStatus = msgspec.field(
+        default_factory=lambda: list(_HTTP.expected_status)
+    )
     keyword: Keyword | None = _HTTP.keyword
     keyword_absent: Keyword | None = _HTTP.keyword_absent
     headers: Headers = msgspec.field(default_factory=lambda: dict(_HTTP.headers))
@@ -88,7 +118,8 @@ class IcmpTargetCreate(_Common, tag="icmp"):
 TargetCreate = HttpTargetCreate | TcpTargetCreate | IcmpTargetCreate
 # Each kind's own fields: the parts of its address (ADDRESS_FIELDS), the rest are its settings.
 KIND_FIELDS: dict[str, frozenset[str]] = {
-    str(cls.__struct_config__.tag): frozenset(cls.__struct_fields__) - frozenset(_Common.__struct_fields__)
+    str(cls.__struct_config__.tag): frozenset(cls.__struct_fields__)
+    - frozenset(_Common.__struct_fields__)
     for cls in (HttpTargetCreate, TcpTargetCreate, IcmpTargetCreate)
 }
 ADDRESS_FIELDS = frozenset({"url", "host", "port"})

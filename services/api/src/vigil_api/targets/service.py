@@ -35,10 +35,22 @@ log = get_logger("vigil_api.targets")
 
 # The targets columns a TargetCreate writes, in the order of insert_target's parameters
 # (replace_target's after the id).
-COLUMNS = ("name", "kind", "address", "interval_s", "timeout_s", "enabled", "settings",
-           "failure_threshold", "success_threshold", "labels")
+COLUMNS = (
+    "name",
+    "kind",
+    "address",
+    "interval_s",
+    "timeout_s",
+    "enabled",
+    "settings",
+    "failure_threshold",
+    "success_threshold",
+    "labels",
+)
 # Each kind's options in the API form, by the names of its settings struct's fields.
-_OPTIONS: dict[str, frozenset[str]] = {kind: fields - ADDRESS_FIELDS for kind, fields in KIND_FIELDS.items()}
+_OPTIONS: dict[str, frozenset[str]] = {
+    kind: fields - ADDRESS_FIELDS for kind, fields in KIND_FIELDS.items()
+}
 # An option of one kind is null in the API form of another.
 _NO_OPTIONS = dict.fromkeys(frozenset().union(*_OPTIONS.values()))
 
@@ -56,11 +68,18 @@ def to_row(target: TargetCreate) -> dict[str, Any]:
         address = target.host
     options = {name: getattr(target, name) for name in _OPTIONS[kind]}
     settings = msgspec.convert(options, kinds.SETTINGS[kind])
-    return {"name": target.name, "kind": kind, "address": address,
-            "interval_s": float(target.interval_s), "timeout_s": float(target.timeout_s),
-            "enabled": target.enabled, "settings": kinds.encode(settings),
-            "failure_threshold": target.failure_threshold,
-            "success_threshold": target.success_threshold, "labels": dict(target.labels)}
+    return {
+        "name": target.name,
+        "kind": kind,
+        "address": address,
+        "interval_s": float(target.interval_s),
+        "timeout_s": float(target.timeout_s),
+        "enabled": target.enabled,
+        "settings": kinds.encode(settings),
+        "failure_threshold": target.failure_threshold,
+        "success_threshold": target.success_threshold,
+        "labels": dict(target.labels),
+    }
 
 
 def params(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -78,14 +97,26 @@ def to_target(row: asyncpg.Record | dict) -> Target:
     else:
         host = address
     return Target(
-        id=row["id"], name=row["name"], kind=kind, url=url, host=host, port=port,
+        id=row["id"],
+        name=row["name"],
+        kind=kind,
+        url=url,
+        host=host,
+        port=port,
         **_options(row),
-        interval_s=row["interval_s"], timeout_s=row["timeout_s"],
-        failure_threshold=row["failure_threshold"], success_threshold=row["success_threshold"],
-        labels=row["labels"] or {}, enabled=row["enabled"],
-        created_at=row["created_at"], updated_at=row["updated_at"],
-        status=row.get("status"), since=row.get("since"), last_checked_at=row.get("last_checked_at"),
-        last_latency_ms=row.get("last_latency_ms"), last_error_class=row.get("last_error_class"),
+        interval_s=row["interval_s"],
+        timeout_s=row["timeout_s"],
+        failure_threshold=row["failure_threshold"],
+        success_threshold=row["success_threshold"],
+        labels=row["labels"] or {},
+        enabled=row["enabled"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        status=row.get("status"),
+        since=row.get("since"),
+        last_checked_at=row.get("last_checked_at"),
+        last_latency_ms=row.get("last_latency_ms"),
+        last_error_class=row.get("last_error_class"),
         tls_expires_at=row.get("tls_expires_at"),
     )
 
@@ -108,14 +139,24 @@ def _options(row: asyncpg.Record | dict) -> dict[str, Any]:
 def spec_of(target: Target) -> dict[str, Any]:
     """A stored target as the create document that would produce it."""
     spec = msgspec.to_builtins(target)
-    allowed = KIND_FIELDS[target.kind] | {"kind", "name", "interval_s", "timeout_s", "failure_threshold",
-                                          "success_threshold", "labels", "enabled"}
+    allowed = KIND_FIELDS[target.kind] | {
+        "kind",
+        "name",
+        "interval_s",
+        "timeout_s",
+        "failure_threshold",
+        "success_threshold",
+        "labels",
+        "enabled",
+    }
     return {k: v for k, v in spec.items() if k in allowed and v is not None}
 
 
 def merge(current: Target, patch: TargetUpdate) -> TargetCreate:
     """Apply a PATCH to a stored target and validate the result as a whole."""
-    changes = {f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not msgspec.UNSET}
+    changes = {
+        f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not msgspec.UNSET
+    }
     spec = spec_of(current)
     if changes.get("kind", current.kind) != current.kind:
         # A new kind keeps only the common fields; its own fields must come with the patch.
@@ -146,7 +187,9 @@ async def require_target(conn: Conn, target_id: int) -> None:
 async def insert(conn: Conn, target: TargetCreate) -> asyncpg.Record:
     try:
         async with conn.transaction():
-            row = await _with_state(conn, await conn.fetchrow(INSERT_TARGET, *params(to_row(target))))
+            row = await _with_state(
+                conn, await conn.fetchrow(INSERT_TARGET, *params(to_row(target)))
+            )
     except asyncpg.UniqueViolationError:
         raise _duplicate(target.name) from None
     assert row is not None  # the INSERT returns the row it made
@@ -156,7 +199,9 @@ async def insert(conn: Conn, target: TargetCreate) -> asyncpg.Record:
 async def replace(conn: Conn, target_id: int, target: TargetCreate) -> asyncpg.Record:
     try:
         async with conn.transaction():
-            row = await _with_state(conn, await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(target))))
+            row = await _with_state(
+                conn, await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(target)))
+            )
     except asyncpg.UniqueViolationError:
         raise _duplicate(target.name) from None
     if row is None:
@@ -172,7 +217,9 @@ async def patch(conn: Conn, target_id: int, update: TargetUpdate) -> asyncpg.Rec
             if row is None:
                 raise NotFound("target", target_id)
             merged = merge(to_target(row), update)
-            stored = await _with_state(conn, await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(merged))))
+            stored = await _with_state(
+                conn, await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(merged)))
+            )
     except asyncpg.UniqueViolationError:
         raise _duplicate(update.name) from None
     assert stored is not None  # the row is locked: it cannot go away before the UPDATE

@@ -70,7 +70,11 @@ def _load_assets() -> dict[str, Asset]:
                 continue
             body = child.read_bytes()
             suffix = "." + child.name.rsplit(".", 1)[-1] if "." in child.name else ""
-            media = MEDIA_TYPES.get(suffix) or mimetypes.guess_type(child.name)[0] or "application/octet-stream"
+            media = (
+                MEDIA_TYPES.get(suffix)
+                or mimetypes.guess_type(child.name)[0]
+                or "application/octet-stream"
+            )
             etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
             assets[name] = Asset(body, media, etag)
 

@@ -65,13 +65,19 @@ def _pct(ok: int, checks: int) -> float | None:
     return round(100.0 * ok / checks, 4) if checks else None
 
 
-def uptime_from_row(row: asyncpg.Record, window: str | None, since: datetime, until: datetime) -> Uptime:
+def uptime_from_row(
+    row: asyncpg.Record, window: str | None, since: datetime, until: datetime
+) -> Uptime:
     buckets = list(row["buckets"] or [])
     max_ms = row["latency_max_ms"]
     count = row["latency_count"]
     return Uptime(
-        window=window, since=since, until=until,
-        uptime_pct=_pct(row["ok"], row["checks"]), checks=row["checks"], ok=row["ok"],
+        window=window,
+        since=since,
+        until=until,
+        uptime_pct=_pct(row["ok"], row["checks"]),
+        checks=row["checks"],
+        ok=row["ok"],
         latency_ms=Latency(
             avg=row["latency_sum_ms"] / count if count else None,
             p50=percentile(buckets, 0.50, max_ms) if count else None,
@@ -82,8 +88,9 @@ def uptime_from_row(row: asyncpg.Record, window: str | None, since: datetime, un
     )
 
 
-def resolve_range(window: str | None, since: datetime | None, until: datetime | None,
-                  default: str = "24h") -> tuple[str | None, datetime, datetime]:
+def resolve_range(
+    window: str | None, since: datetime | None, until: datetime | None, default: str = "24h"
+) -> tuple[str | None, datetime, datetime]:
     """The hour-aligned [since, until) a request asks for; a window counts back from now."""
     since, until = as_utc(since, "since"), as_utc(until, "until")
     if window is not None and (since is not None or until is not None):
@@ -109,56 +116,89 @@ class UptimeController(Controller):
     path = "/api/v1/targets/{target_id:int}"
     tags = ["results"]
 
-    @get("/uptime", operation_id="getTargetUptime", summary="Uptime and latency over a window",
-         responses=responses(400, 404, 503))
+    @get(
+        "/uptime",
+        operation_id="getTargetUptime",
+        summary="Uptime and latency over a window",
+        responses=responses(400, 404, 503),
+    )
     async def uptime(
         self,
         target_id: TargetId,
         pool: PoolDep,
-        window: Annotated[str | None, QueryParameter(pattern=WINDOW_PATTERN,
-                                       description="1h, 24h, 7d or 30d (default 24h)")] = None,
-        since: Annotated[datetime | None, QueryParameter(
-            description="Instead of window: start (rounded down to the hour)")] = None,
-        until: Annotated[datetime | None, QueryParameter(
-            description="End (rounded up to the hour; default now)")] = None,
+        window: Annotated[
+            str | None,
+            QueryParameter(pattern=WINDOW_PATTERN, description="1h, 24h, 7d or 30d (default 24h)"),
+        ] = None,
+        since: Annotated[
+            datetime | None,
+            QueryParameter(description="Instead of window: start (rounded down to the hour)"),
+        ] = None,
+        until: Annotated[
+            datetime | None, QueryParameter(description="End (rounded up to the hour; default now)")
+        ] = None,
     ) -> Uptime:
         """Uptime %, check count and latency avg/p50/p95/p99/max, from the roll-ups."""
         window, lo, hi = resolve_range(window, since, until)
         end = ceil_hour(hi)
         part = split_days(lo, end)
-        row = await pool.fetchrow(Q["uptime"], target_id, lo, end, part.first_day, part.end_day,
-                                  part.head_end, part.tail_start)
+        row = await pool.fetchrow(
+            Q["uptime"],
+            target_id,
+            lo,
+            end,
+            part.first_day,
+            part.end_day,
+            part.head_end,
+            part.tail_start,
+        )
         if row is None or not row["found"]:
             raise NotFound("target", target_id)
         return uptime_from_row(row, window, lo, hi)
 
-    @get("/uptime/daily", operation_id="getTargetDailyUptime", summary="Uptime per UTC day",
-         responses=responses(400, 404, 503))
+    @get(
+        "/uptime/daily",
+        operation_id="getTargetDailyUptime",
+        summary="Uptime per UTC day",
+        responses=responses(400, 404, 503),
+    )
     async def daily(
         self,
         target_id: TargetId,
         pool: PoolDep,
-        days: Annotated[int, QueryParameter(ge=1, le=400, description="Days back, today included")] = 90,
+        days: Annotated[
+            int, QueryParameter(ge=1, le=400, description="Days back, today included")
+        ] = 90,
     ) -> list[DailyUptime]:
         """One entry per UTC day, oldest first, today last; days without checks have null uptime."""
         today = datetime.now(UTC).date()
         async with pool.acquire() as conn:
             await require_target(conn, target_id)
             rows = await conn.fetch(Q["daily"], target_id, today - timedelta(days=days - 1), today)
-        return [DailyUptime(day=r["day"], uptime_pct=_pct(r["ok"], r["checks"]), checks=r["checks"])
-                for r in rows]
+        return [
+            DailyUptime(day=r["day"], uptime_pct=_pct(r["ok"], r["checks"]), checks=r["checks"])
+            for r in rows
+        ]
 
-    @get("/latency", operation_id="getTargetLatency", summary="Hourly latency points",
-         responses=responses(400, 404, 503))
+    @get(
+        "/latency",
+        operation_id="getTargetLatency",
+        summary="Hourly latency points",
+        responses=responses(400, 404, 503),
+    )
     async def latency(
         self,
         target_id: TargetId,
         pool: PoolDep,
-        window: Annotated[str, QueryParameter(pattern=WINDOW_PATTERN, description="1h, 24h, 7d or 30d")] = "24h",
+        window: Annotated[
+            str, QueryParameter(pattern=WINDOW_PATTERN, description="1h, 24h, 7d or 30d")
+        ] = "24h",
     ) -> list[LatencyPoint]:
         """Average and maximum latency per hour, oldest first; hours without checks are left out."""
         now = datetime.now(UTC)
         async with pool.acquire() as conn:
             await require_target(conn, target_id)
-            rows = await conn.fetch(Q["latency"], target_id, floor_hour(now - WINDOWS[window]), ceil_hour(now))
+            rows = await conn.fetch(
+                Q["latency"], target_id, floor_hour(now - WINDOWS[window]), ceil_hour(now)
+            )
         return [LatencyPoint(**dict(r)) for r in rows]

@@ -53,8 +53,9 @@ async def stop(ctx: CheckContext) -> None:
 
 
 @asynccontextmanager
-async def running(settings: Settings | None = None, *,
-                  resolver: Resolver | None = None) -> AsyncIterator[CheckContext]:
+async def running(
+    settings: Settings | None = None, *, resolver: Resolver | None = None
+) -> AsyncIterator[CheckContext]:
     """start() and stop() around a block, for tools and tests that run checks outside a worker."""
     ctx = await start(settings or Settings(), resolver=resolver)
     try:
@@ -96,8 +97,10 @@ async def run_check(target: ClaimedTarget[Any], ctx: CheckContext) -> Outcome:
 def _unreadable(target: ClaimedTarget[Any]) -> Outcome:
     settings = target.settings
     why = settings.reason if isinstance(settings, Unreadable) else type(settings).__name__
-    return failure("unsupported", storable(f"the target's {target.kind} settings are not ones "
-                                           f"this worker can read: {why}"))
+    return failure(
+        "unsupported",
+        storable(f"the target's {target.kind} settings are not ones this worker can read: {why}"),
+    )
 
 
 def _log_once(target: ClaimedTarget[Any], exc: Exception) -> None:
@@ -110,5 +113,14 @@ def _log_once(target: ClaimedTarget[Any], exc: Exception) -> None:
     log.error("check.internal_error", target_id=target.id, kind=target.kind, exc_info=exc)
 
 
-__all__ = ["REGISTRY", "CheckContext", "ClaimedTarget", "Kind", "Outcome", "run_check", "running",
-           "start", "stop"]
+__all__ = [
+    "REGISTRY",
+    "CheckContext",
+    "ClaimedTarget",
+    "Kind",
+    "Outcome",
+    "run_check",
+    "running",
+    "start",
+    "stop",
+]

@@ -54,10 +54,17 @@ class ClaimedTarget(Generic[S]):
     def from_row(cls, row: asyncpg.Record | Mapping[str, Any]) -> ClaimedTarget[Any]:
         """The target of a claim_due record (its columns by name); never raises for its settings."""
         kind = row["kind"]
-        return cls(id=row["id"], name=row["name"], kind=kind, address=row["address"],
-                   interval_s=row["interval_s"], timeout_s=row["timeout_s"],
-                   settings=_decode(kind, row["settings"]), anchor_at=row["anchor_at"],
-                   due_at=row["due_at"])
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            kind=kind,
+            address=row["address"],
+            interval_s=row["interval_s"],
+            timeout_s=row["timeout_s"],
+            settings=_decode(kind, row["settings"]),
+            anchor_at=row["anchor_at"],
+            due_at=row["due_at"],
+        )
 
     def at(self, due_at: datetime) -> ClaimedTarget[S]:
         """The same target at another slot of its grid (the offline path runs the next one)."""
@@ -125,8 +132,9 @@ def failure(error_class: str, message: str, **kw: Any) -> Outcome:
     return Outcome(ok=False, error_class=error_class, error_message=message[:500], **kw)
 
 
-async def resolve(resolver: Resolver, host: str, port: int | None, type_: int,
-                  timeout_s: float) -> tuple[int, tuple, float] | Outcome:
+async def resolve(
+    resolver: Resolver, host: str, port: int | None, type_: int, timeout_s: float
+) -> tuple[int, tuple, float] | Outcome:
     """(family, sockaddr, seconds spent) of `host`'s best address, or the `dns` failure.
 
     An IP literal skips DNS. A lookup waits at most the resolver's timeout and never longer than

@@ -138,6 +138,7 @@ def _tracer() -> aiohttp.TraceConfig:
         async def record(session: Any, ctx: SimpleNamespace, params: Any) -> None:
             if isinstance(ctx.trace_request_ctx, dict):
                 ctx.trace_request_ctx[name] = time.perf_counter()
+
         return record
 
     trace = aiohttp.TraceConfig()
@@ -157,8 +158,9 @@ def new_session(resolver: AbstractResolver | None = None) -> aiohttp.ClientSessi
     # force_close: every check opens its own connection, so connect failures and connect/TLS
     # time are seen each time. limit=0: the scheduler bounds concurrency, not the connector.
     # The DNS cache is short: checks measure resolution at least every 10 s per host.
-    connector = _TimedConnector(force_close=True, limit=0, ttl_dns_cache=10, resolver=resolver,
-                                socket_factory=_socket)
+    connector = _TimedConnector(
+        force_close=True, limit=0, ttl_dns_cache=10, resolver=resolver, socket_factory=_socket
+    )
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None),  # the caller owns the deadline
@@ -181,7 +183,12 @@ def status_ok(status: int, expected: Sequence[StatusRule]) -> bool:
     for rule in expected:
         if isinstance(rule, int) and status == rule:
             return True
-        if isinstance(rule, str) and len(rule) == 3 and rule[1:] == "xx" and str(status)[0] == rule[0]:
+        if (
+            isinstance(rule, str)
+            and len(rule) == 3
+            and rule[1:] == "xx"
+            and str(status)[0] == rule[0]
+        ):
             return True
     return False
 
@@ -230,9 +237,15 @@ async def _follow(target: ClaimedTarget[HttpSettings], ctx: CheckContext, probe:
     for followed in itertools.count():
         probe.next_hop()
         headers = _headers(custom if _origin(hop.url) == home else {}, jar, hop.url)
-        async with session.request(hop.method, hop.url, headers=headers, data=hop.body,
-                                   allow_redirects=False, ssl=settings.verify_tls,
-                                   trace_request_ctx=probe.marks) as resp:
+        async with session.request(
+            hop.method,
+            hop.url,
+            headers=headers,
+            data=hop.body,
+            allow_redirects=False,
+            ssl=settings.verify_tls,
+            trace_request_ctx=probe.marks,
+        ) as resp:
             set_cookies = resp.headers.getall(hdrs.SET_COOKIE, ())
             if set_cookies:
                 if jar is None:
@@ -243,8 +256,10 @@ async def _follow(target: ClaimedTarget[HttpSettings], ctx: CheckContext, probe:
             if limit == 0 or resp.status not in _REDIRECTS or hdrs.LOCATION not in resp.headers:
                 outcome = await _verdict(resp, settings, cap, probe)
             elif followed == limit:
-                outcome = failure("too_many_redirects", f"more than {limit} redirects "
-                                  f"(the last one from {hop.url})")
+                outcome = failure(
+                    "too_many_redirects",
+                    f"more than {limit} redirects (the last one from {hop.url})",
+                )
             else:
                 outcome = _redirect(hop, resp)
             if isinstance(outcome, Outcome):
@@ -279,10 +294,15 @@ def _headers(custom: dict[str, str], jar: aiohttp.CookieJar | None, url: URL) ->
     if jar is None:
         return headers
     # A cookie a server sent with bytes that are not UTF-8 cannot be written back; leave it out.
-    cookies = "; ".join(f"{m.key}={m.coded_value}" for m in jar.filter_cookies(url).values()
-                        if _is_utf8(m.key + m.coded_value))
+    cookies = "; ".join(
+        f"{m.key}={m.coded_value}"
+        for m in jar.filter_cookies(url).values()
+        if _is_utf8(m.key + m.coded_value)
+    )
     if cookies:
-        headers[hdrs.COOKIE] = f"{headers[hdrs.COOKIE]}; {cookies}" if hdrs.COOKIE in headers else cookies
+        headers[hdrs.COOKIE] = (
+            f"{headers[hdrs.COOKIE]}; {cookies}" if hdrs.COOKIE in headers else cookies
+        )
     return headers
 
 
@@ -301,7 +321,9 @@ def _redirect(hop: _Hop, resp: aiohttp.ClientResponse) -> _Hop | Outcome:
     except ValueError as exc:
         return failure("redirect", f"{status} redirect to {location!r}, which is not a URL: {exc}")
     if url.scheme not in ("http", "https") or not url.host:
-        return failure("redirect", f"{status} redirect to {location!r}, which is not an http(s) URL")
+        return failure(
+            "redirect", f"{status} redirect to {location!r}, which is not an http(s) URL"
+        )
     # As browsers and aiohttp do: 303 turns into GET (a HEAD stays HEAD), and so do 301 and
     # 302 for a POST; 307 and 308 repeat the method and body.
     if status == 303 or (status in (301, 302) and hop.method == "POST"):
@@ -319,8 +341,10 @@ def _is_utf8(text: str) -> bool:
 
 # -- the answer: status, then the body rules --------------------------------------------------
 
-async def _verdict(resp: aiohttp.ClientResponse, settings: HttpSettings, cap: int,
-                   probe: _Probe) -> Outcome:
+
+async def _verdict(
+    resp: aiohttp.ClientResponse, settings: HttpSettings, cap: int, probe: _Probe
+) -> Outcome:
     if not status_ok(resp.status, settings.expected_status):
         return failure("status", f"unexpected status {resp.status}")
     try:
@@ -330,20 +354,25 @@ async def _verdict(resp: aiohttp.ClientResponse, settings: HttpSettings, cap: in
     return failed or Outcome(ok=True)
 
 
-async def _judge_body(resp: aiohttp.ClientResponse, rules: _BodyRules, cap: int,
-                      probe: _Probe) -> Outcome | None:
+async def _judge_body(
+    resp: aiohttp.ClientResponse, rules: _BodyRules, cap: int, probe: _Probe
+) -> Outcome | None:
     """Read the decoded body up to `cap` bytes (less once the rules are decided); None when it passes."""
     coding = resp.headers.get(hdrs.CONTENT_ENCODING, "")
     decoder = _decoder(coding)
     if decoder is None:
         # Nothing here can undo it. Only a body rule needs the text, so only then is it a failure.
-        return failure("decode", f"cannot decode Content-Encoding {coding!r}") if rules.wanted else None
+        return (
+            failure("decode", f"cannot decode Content-Encoding {coding!r}")
+            if rules.wanted
+            else None
+        )
     seen, truncated = 0, False
     try:
         async with aclosing(_decoded(resp.content, decoder)) as pieces:
             async for piece in pieces:
                 if len(piece) > cap - seen:
-                    piece, truncated = piece[:cap - seen], True
+                    piece, truncated = piece[: cap - seen], True
                 seen += len(piece)
                 rules.feed(piece)
                 if truncated or rules.decided:
@@ -409,16 +438,22 @@ class _BodyRules:
         if self.present is not None and not self.present.found:
             keyword = self.present.needle.decode()
             if truncated:
-                return failure("body_too_large", f"keyword {keyword!r} not in the first {cap} "
-                               "bytes and the body is longer")
+                return failure(
+                    "body_too_large",
+                    f"keyword {keyword!r} not in the first {cap} bytes and the body is longer",
+                )
             return failure("keyword", f"keyword {keyword!r} not found")
         if self.absent is not None and truncated:
-            return failure("body_too_large", f"body is longer than {cap} bytes; cannot tell "
-                           f"whether {self.absent.needle.decode()!r} is absent")
+            return failure(
+                "body_too_large",
+                f"body is longer than {cap} bytes; cannot tell "
+                f"whether {self.absent.needle.decode()!r} is absent",
+            )
         return None
 
 
 # -- content codings, undone in bounded pieces ------------------------------------------------
+
 
 class _DecodeError(Exception):
     pass
@@ -473,8 +508,11 @@ class _Zlib:
     def feed(self, data: bytes) -> Iterator[bytes]:
         if self._obj is None:
             # RFC 1950: a zlib stream's first byte has CM = 8 in its low nibble.
-            wbits = _GZIP_WBITS if self._gzip else (
-                zlib.MAX_WBITS if data[0] & 0x0F == 8 else -zlib.MAX_WBITS)
+            wbits = (
+                _GZIP_WBITS
+                if self._gzip
+                else (zlib.MAX_WBITS if data[0] & 0x0F == 8 else -zlib.MAX_WBITS)
+            )
             self._obj = zlib.decompressobj(wbits)
         while True:
             try:
@@ -522,6 +560,7 @@ class _Brotli:
 
 # -- failures of the connection or the protocol -----------------------------------------------
 
+
 def _error(exc: BaseException, probe: _Probe) -> Outcome:
     """The failure an aiohttp or socket error stands for."""
     match exc:
@@ -554,15 +593,20 @@ def _payload_error(exc: aiohttp.ClientPayloadError, probe: _Probe) -> Outcome:
     if probe.reset():
         return failure("reset", "connection reset by peer while reading the body")
     if probe.lost():
-        return failure("disconnected", "the server closed the connection before the end "
-                       f"of the body ({_cause_message(exc)})")
+        return failure(
+            "disconnected",
+            f"the server closed the connection before the end of the body ({_cause_message(exc)})",
+        )
     return failure("http", f"the body's framing is not valid HTTP: {_cause_message(exc)}")
 
 
 def _cause_message(exc: BaseException) -> str:
     """The parser's own words, without the made-up status 400 around them."""
     for candidate in (exc.__cause__, exc):
-        if isinstance(candidate, HttpProcessingError | aiohttp.ClientResponseError) and candidate.message:
+        if (
+            isinstance(candidate, HttpProcessingError | aiohttp.ClientResponseError)
+            and candidate.message
+        ):
             return str(candidate.message)
     return str(exc)
 
@@ -584,5 +628,6 @@ async def _stop(session: aiohttp.ClientSession) -> None:
     await session.close()
 
 
-KIND: Kind[HttpSettings, aiohttp.ClientSession] = Kind("http", HttpSettings, check_http,
-                                                       start=_start, stop=_stop)
+KIND: Kind[HttpSettings, aiohttp.ClientSession] = Kind(
+    "http", HttpSettings, check_http, start=_start, stop=_stop
+)

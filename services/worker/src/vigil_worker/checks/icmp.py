@@ -35,7 +35,10 @@ log = get_logger("vigil_worker.checks.icmp")
 Mode = Literal["auto", "raw", "dgram"]
 _ECHO_REQUEST: dict[int, int] = {socket.AF_INET: 8, socket.AF_INET6: 128}
 _ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
-_PROTO: dict[int, int] = {socket.AF_INET: socket.IPPROTO_ICMP, socket.AF_INET6: socket.IPPROTO_ICMPV6}
+_PROTO: dict[int, int] = {
+    socket.AF_INET: socket.IPPROTO_ICMP,
+    socket.AF_INET6: socket.IPPROTO_ICMPV6,
+}
 _RCVBUF = 8 << 20  # a burst of 1000s of replies must not overflow the socket buffer
 _SOL_RAW, _ICMP_FILTER = 255, 1  # Linux: let the kernel drop everything but echo replies
 
@@ -91,8 +94,9 @@ class Pinger:
         errors = []
         for raw in modes:
             try:
-                sock = socket.socket(family, socket.SOCK_RAW if raw else socket.SOCK_DGRAM,
-                                     _PROTO[family])
+                sock = socket.socket(
+                    family, socket.SOCK_RAW if raw else socket.SOCK_DGRAM, _PROTO[family]
+                )
             except OSError as exc:  # EPERM / EACCES without the privilege
                 errors.append(f"{'raw' if raw else 'unprivileged'} socket: {exc.strerror or exc}")
                 continue
@@ -107,19 +111,27 @@ class Pinger:
                     continue
             if raw and family == socket.AF_INET:
                 try:
-                    sock.setsockopt(_SOL_RAW, _ICMP_FILTER,
-                                    struct.pack("I", ~(1 << _ECHO_REPLY[family]) & 0xFFFFFFFF))
+                    sock.setsockopt(
+                        _SOL_RAW,
+                        _ICMP_FILTER,
+                        struct.pack("I", ~(1 << _ECHO_REPLY[family]) & 0xFFFFFFFF),
+                    )
                 except OSError:
                     pass  # filtering in Python below is enough
             ch = _Channel(family, sock, raw)
             asyncio.get_running_loop().add_reader(sock.fileno(), self._on_readable, ch)
             self._channels[family] = ch
-            log.info("icmp.socket_opened", family=socket.AddressFamily(family).name,
-                     mode="raw" if raw else "dgram")
+            log.info(
+                "icmp.socket_opened",
+                family=socket.AddressFamily(family).name,
+                mode="raw" if raw else "dgram",
+            )
             return ch
-        message = ("ICMP checks are unavailable: " + "; ".join(errors) + ". Grant the worker "
-                   "CAP_NET_RAW, or allow unprivileged ICMP with sysctl "
-                   f"net.ipv4.ping_group_range covering gid {os.getgid()}")
+        message = (
+            "ICMP checks are unavailable: " + "; ".join(errors) + ". Grant the worker "
+            "CAP_NET_RAW, or allow unprivileged ICMP with sysctl "
+            f"net.ipv4.ping_group_range covering gid {os.getgid()}"
+        )
         self._unavailable[family] = message
         log.error("icmp.unavailable", family=socket.AddressFamily(family).name, message=message)
         raise IcmpUnavailable(message)
@@ -135,7 +147,7 @@ class Pinger:
                 log.debug("icmp.recv_error", error=str(exc))
                 continue
             if ch.raw and ch.family == socket.AF_INET:
-                data = data[(data[0] & 0x0F) * 4:]  # raw IPv4 sockets include the IP header
+                data = data[(data[0] & 0x0F) * 4 :]  # raw IPv4 sockets include the IP header
             if len(data) < 24 or data[0] != _ECHO_REPLY[ch.family] or data[8:16] != self._token:
                 continue  # not an echo reply to this process
             counter = int.from_bytes(data[16:24], "big")
@@ -151,8 +163,9 @@ class Pinger:
         seq = counter & 0xFFFF
         header = struct.pack("!BBHHH", _ECHO_REQUEST[family], 0, 0, self._ident, seq)
         if family == socket.AF_INET:  # the kernel fills in ICMPv6 (and DGRAM) checksums
-            header = struct.pack("!BBHHH", _ECHO_REQUEST[family], 0,
-                                 checksum(header + payload), self._ident, seq)
+            header = struct.pack(
+                "!BBHHH", _ECHO_REQUEST[family], 0, checksum(header + payload), self._ident, seq
+            )
         return header + payload
 
     async def ping(self, ip: str, family: int) -> float:
@@ -184,8 +197,9 @@ class Pinger:
 
 
 async def check_icmp(target: ClaimedTarget[IcmpSettings], ctx: CheckContext) -> Outcome:
-    resolved = await resolve(ctx.resolver, target.address.strip("[]"), None, socket.SOCK_RAW,
-                             target.timeout_s)
+    resolved = await resolve(
+        ctx.resolver, target.address.strip("[]"), None, socket.SOCK_RAW, target.timeout_s
+    )
     if isinstance(resolved, Outcome):
         return resolved
     family, sockaddr, dns_s = resolved

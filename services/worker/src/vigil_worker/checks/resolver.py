@@ -65,14 +65,23 @@ class Resolver:
     def _channel(self) -> aiodns.DNSResolver:
         if self._dns is None:
             tries = max(2, math.ceil(math.log2(self.timeout_s / _SHORTEST_TRY_S + 1)))
-            self._dns = aiodns.DNSResolver(nameservers=self.servers or None,
-                                           loop=asyncio.get_running_loop(),
-                                           timeout=self.timeout_s, tries=tries)
+            self._dns = aiodns.DNSResolver(
+                nameservers=self.servers or None,
+                loop=asyncio.get_running_loop(),
+                timeout=self.timeout_s,
+                tries=tries,
+            )
         return self._dns
 
-    async def lookup(self, host: str, port: int | None = None, *,
-                     family: socket.AddressFamily = socket.AF_UNSPEC, type_: int = socket.SOCK_STREAM,
-                     timeout_s: float | None = None) -> list[tuple[int, tuple]]:
+    async def lookup(
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        family: socket.AddressFamily = socket.AF_UNSPEC,
+        type_: int = socket.SOCK_STREAM,
+        timeout_s: float | None = None,
+    ) -> list[tuple[int, tuple]]:
         """Every address of `host` as (family, sockaddr), best first; raises DnsError.
 
         Waits at most the resolver's timeout, and never longer than `timeout_s` (what is left of
@@ -85,15 +94,18 @@ class Resolver:
         started = loop.time()
         try:
             async with asyncio.timeout(bound):
-                result = await self._channel().getaddrinfo(host, port=port, family=family,
-                                                           type=type_)
+                result = await self._channel().getaddrinfo(
+                    host, port=port, family=family, type=type_
+                )
         except TimeoutError:
             raise DnsError(host, f"no answer from the name server within {bound:g} s") from None
         except DNSError as exc:
             code = exc.args[0] if exc.args else None
             if code == ares.ARES_ETIMEOUT:  # c-ares ran out of tries before our bound
                 waited = round(loop.time() - started, 1)
-                raise DnsError(host, f"no answer from the name server within {waited:g} s") from None
+                raise DnsError(
+                    host, f"no answer from the name server within {waited:g} s"
+                ) from None
             reason = _REASONS.get(code) or (exc.args[1] if len(exc.args) > 1 else repr(exc))
             raise DnsError(host, reason) from None
         except UnicodeError:  # a name IDNA cannot encode
@@ -120,8 +132,9 @@ class _AiohttpResolver(AbstractResolver):
     def __init__(self, resolver: Resolver) -> None:
         self._resolver = resolver
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         # aiohttp runs this in a task of its own (shared by concurrent requests for one host),
         # so the check's cancellation does not end it: the resolver's own timeout does.
         # DnsError is an OSError: aiohttp raises it as ClientConnectorDNSError, class `dns`.
@@ -131,8 +144,11 @@ class _AiohttpResolver(AbstractResolver):
             ip = sockaddr[0]
             if fam == socket.AF_INET6 and sockaddr[3]:
                 ip = f"{ip}%{sockaddr[3]}"  # a link-local address needs its interface
-            results.append(ResolveResult(hostname=host, host=ip, port=sockaddr[1], family=fam,
-                                         proto=0, flags=_NUMERIC))
+            results.append(
+                ResolveResult(
+                    hostname=host, host=ip, port=sockaddr[1], family=fam, proto=0, flags=_NUMERIC
+                )
+            )
         return results
 
     async def close(self) -> None:

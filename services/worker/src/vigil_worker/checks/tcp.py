@@ -39,8 +39,11 @@ async def check_tcp(target: ClaimedTarget[TcpSettings], ctx: CheckContext) -> Ou
     except OSError:
         pass
     sock.close()
-    timings = {"dns": ms(dns_s), "connect": ms(connected - started),
-               "total": ms(dns_s + connected - started)}
+    timings = {
+        "dns": ms(dns_s),
+        "connect": ms(connected - started),
+        "total": ms(dns_s + connected - started),
+    }
     return Outcome(ok=True, latency_ms=timings["connect"], timings=timings)
 
 
