@@ -160,7 +160,7 @@ class Stack:
             s.post(self.base + "/api/v1" + path, json=body) as r,
         ):
             data = await r.json(content_type=None)
-            assert r.status in (200, 201), f"POST {path} -> {r.status}: {data}"
+            assert r.status == 201, f"POST {path} -> {r.status}: {data}"
             return data
 
     async def get(self, path: str) -> tuple[int, object]:
