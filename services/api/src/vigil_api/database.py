@@ -16,7 +16,7 @@ from typing import TypeAlias
 import asyncpg
 from litestar.di import NamedDependency
 
-from vigil_core.db import connect, create_pool
+from vigil_core.db import create_pool
 from vigil_core.dberrors import DbFault, classify, describe
 from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
@@ -116,17 +116,6 @@ class Database:
                     raise DatabaseUnavailable(str(exc)) from exc
                 log.info("db.pool_created", min_size=self._min_size, max_size=self.max_size)
         return self._pool
-
-    async def connect(self) -> asyncpg.Connection:
-        """A dedicated connection (the events hub's LISTEN), its calls bounded like the pool's.
-
-        It runs only LISTEN and a ping, which take no locks: the client-side command timeout
-        is the bound that matters (a half-open connection)."""
-        return await connect(
-            self.dsn,
-            timeout=CONNECT_TIMEOUT_S,
-            command_timeout=self.timeouts.get("command_timeout"),
-        )
 
     async def warm(self) -> None:
         """Try to create the pool now; a database that is down is not an error here."""
