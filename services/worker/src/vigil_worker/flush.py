@@ -93,28 +93,23 @@ ROW_TYPES = {"vigil_state_flush": STATE_FLUSH, "vigil_rollup_hour": ROLLUP_HOUR}
 
 
 class RowTypes:
-    """Checks, once per type, that the database's composite types have the attributes of
-    ROW_TYPES in that order (read from pg_attribute). forget() after a failed flush: a
-    migration may have made a type anew meanwhile."""
-
-    def __init__(self) -> None:
-        self._checked: set[str] = set()
+    """Checks, in every flush, that the database's composite types have the attributes of
+    ROW_TYPES in that order (read from pg_attribute). Every flush, not once: a migration may
+    make a type anew under a running worker, and a connection opened after that prepares its
+    statements against the new type without any error, so only the check itself can tell."""
 
     def forget(self) -> None:
-        self._checked.clear()
+        """Kept for the sink's error path; there is nothing cached to forget."""
 
     async def check(self, conn: Conn) -> None:
         """Raise RowShapeError for a type whose attributes are not the ones the flush sends."""
         for type_name, attributes in ROW_TYPES.items():
-            if type_name in self._checked:
-                continue
             found = tuple(await conn.fetchval(Q["composite_attributes"], type_name) or ())
             if found != attributes:
                 raise RowShapeError(
                     f"{type_name} has the attributes {list(found)}, "
                     f"the flush sends {list(attributes)}"
                 )
-            self._checked.add(type_name)
 
 
 @dataclass(slots=True)

@@ -140,7 +140,7 @@ SELECT pg_notify($2, payload) FROM unnest($3::text[]) AS payload;
 
 -- name: composite_attributes
 -- The attribute names of a composite type ($1), in order: the flush builds its rows by name
--- and checks them against these once.
+-- and checks them against these in every flush.
 SELECT array_agg(a.attname::text ORDER BY a.attnum)
   FROM pg_type t
   JOIN pg_attribute a ON a.attrelid = t.typrelid
