@@ -98,9 +98,6 @@ class RowTypes:
     make a type anew under a running worker, and a connection opened after that prepares its
     statements against the new type without any error, so only the check itself can tell."""
 
-    def forget(self) -> None:
-        """Kept for the sink's error path; there is nothing cached to forget."""
-
     async def check(self, conn: Conn) -> None:
         """Raise RowShapeError for a type whose attributes are not the ones the flush sends."""
         for type_name, attributes in ROW_TYPES.items():

@@ -85,11 +85,7 @@ class ResultSink:
     async def write(self, batch: list[CheckResult]) -> None:
         """One flush transaction; creates a missing partition and retries once."""
         started = time.perf_counter()
-        try:
-            stored = await self._commit_in_partitions(batch)
-        except BaseException:
-            self._row_types.forget()  # checked again by the next flush
-            raise
+        stored = await self._commit_in_partitions(batch)
         if self._unsure:
             self._unsure.difference_update(map(key, batch))
         self._metrics.flush_duration.observe(time.perf_counter() - started)
