@@ -42,6 +42,156 @@ CREATE TYPE public.vigil_state_flush AS (
 );
 
 
+-- TABLE: incidents
+
+CREATE TABLE public.incidents (
+    id bigint NOT NULL,
+    target_id bigint NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    ended_at timestamp with time zone,
+    cause text NOT NULL,
+    CONSTRAINT incidents_end_after_start CHECK (((ended_at IS NULL) OR (ended_at >= started_at)))
+);
+
+
+-- TABLE: targets
+
+CREATE TABLE public.targets (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    address text NOT NULL,
+    interval_s double precision NOT NULL,
+    timeout_s double precision NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    settings jsonb DEFAULT '{}'::jsonb NOT NULL,
+    failure_threshold integer DEFAULT 1 NOT NULL,
+    success_threshold integer DEFAULT 1 NOT NULL,
+    labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT targets_address_valid CHECK ((((char_length(address) >= 1) AND (char_length(address) <= 2048)) AND (address !~ '\s'::text) AND
+CASE kind
+    WHEN 'http'::text THEN (address ~* '^https?://[^/?#]+'::text)
+    WHEN 'tcp'::text THEN ((address ~ '^(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):[0-9]{1,5}$'::text) AND ((("substring"(address, ':([0-9]{1,5})$'::text))::integer >= 1) AND (("substring"(address, ':([0-9]{1,5})$'::text))::integer <= 65535)))
+    WHEN 'icmp'::text THEN (address ~ '^[^/\[\]]+$'::text)
+    ELSE true
+END)),
+    CONSTRAINT targets_failure_threshold_valid CHECK (((failure_threshold >= 1) AND (failure_threshold <= 100))),
+    CONSTRAINT targets_interval_valid CHECK (((interval_s >= (1)::double precision) AND (interval_s <= (86400)::double precision))),
+    CONSTRAINT targets_kind_valid CHECK ((kind = ANY (ARRAY['http'::text, 'tcp'::text, 'icmp'::text]))),
+    CONSTRAINT targets_labels_object CHECK ((jsonb_typeof(labels) = 'object'::text)),
+    CONSTRAINT targets_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name = btrim(name)))),
+    CONSTRAINT targets_settings_object CHECK ((jsonb_typeof(settings) = 'object'::text)),
+    CONSTRAINT targets_success_threshold_valid CHECK (((success_threshold >= 1) AND (success_threshold <= 100))),
+    CONSTRAINT targets_timeout_valid CHECK (((timeout_s > (0)::double precision) AND (timeout_s < interval_s)))
+);
+
+
+-- FUNCTION: vigil_alert_firing(public.targets, public.incidents)
+
+CREATE FUNCTION public.vigil_alert_firing(t public.targets, i public.incidents) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ev bigint;
+    parent_down boolean;
+BEGIN
+    INSERT INTO alert_events (kind, target_id, incident_id, occurred_at, payload)
+    VALUES ('firing', t.id, i.id, i.started_at,
+            vigil_alert_payload('firing', t, i, i.started_at))
+    ON CONFLICT DO NOTHING
+    RETURNING id INTO ev;
+    IF ev IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT EXISTS (SELECT 1 FROM target_dependencies d
+                     JOIN incidents p ON p.target_id = d.depends_on_id AND p.ended_at IS NULL
+                    WHERE d.target_id = t.id)
+      INTO parent_down;
+    INSERT INTO deliveries (event_id, channel_id, route_id, target_id, incident_id, event_kind,
+                            status, send_resolved, next_attempt_at, last_error, finished_at)
+    SELECT DISTINCT ON (c.id)
+           ev, c.id, r.id, t.id, i.id, 'firing',
+           CASE WHEN parent_down THEN 'suppressed' ELSE 'pending' END,
+           bool_or(r.send_resolved) OVER (PARTITION BY c.id),
+           i.started_at + make_interval(secs => r.delay_s),
+           CASE WHEN parent_down THEN 'a target it depends on is down' END,
+           CASE WHEN parent_down THEN now() END
+      FROM routes r
+      JOIN route_channels rc ON rc.route_id = r.id
+      JOIN channels c ON c.id = rc.channel_id
+     WHERE r.enabled AND c.enabled AND t.labels @> r.match_labels
+     ORDER BY c.id, r.delay_s, r.id;
+END $$;
+
+
+-- FUNCTION: vigil_alert_payload(text, public.targets, public.incidents, timestamp with time zone)
+
+CREATE FUNCTION public.vigil_alert_payload(event text, t public.targets, i public.incidents, at timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object(
+        'event', event,
+        'target', jsonb_build_object('id', t.id, 'name', t.name, 'kind', t.kind,
+                                     'address', t.address, 'labels', t.labels),
+        'incident', jsonb_build_object('id', i.id, 'started_at', i.started_at,
+                                       'ended_at', i.ended_at, 'cause', i.cause),
+        'occurred_at', at)
+$$;
+
+
+-- FUNCTION: vigil_alert_resolved(public.targets, public.incidents)
+
+CREATE FUNCTION public.vigil_alert_resolved(t public.targets, i public.incidents) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ev bigint;
+BEGIN
+    INSERT INTO alert_events (kind, target_id, incident_id, occurred_at, payload)
+    VALUES ('resolved', t.id, i.id, i.ended_at,
+            vigil_alert_payload('resolved', t, i, i.ended_at))
+    ON CONFLICT DO NOTHING
+    RETURNING id INTO ev;
+    IF ev IS NULL THEN
+        RETURN;
+    END IF;
+    -- Firings not yet tried: collapsed by the resolve. (Locks them: a dispatcher claims with
+    -- SKIP LOCKED, so one that is being claimed now is either seen as tried or not claimed.)
+    WITH held AS (
+        UPDATE deliveries d
+           SET status = 'collapsed', finished_at = now(), lease_until = NULL,
+               last_error = 'the incident ended before the route''s delay_s'
+         WHERE d.incident_id = i.id AND d.event_kind = 'firing'
+           AND d.status = 'pending' AND d.attempts = 0 AND d.next_attempt_at > i.ended_at
+        RETURNING d.channel_id, d.route_id)
+    INSERT INTO deliveries (event_id, channel_id, route_id, target_id, incident_id, event_kind,
+                            status, summary, finished_at, last_error)
+    SELECT ev, h.channel_id, h.route_id, t.id, i.id, 'resolved',
+           CASE WHEN r.short_outage = 'summary' THEN 'pending' ELSE 'collapsed' END,
+           true,
+           CASE WHEN r.short_outage = 'summary' THEN NULL ELSE now() END,
+           CASE WHEN r.short_outage = 'summary' THEN NULL
+                ELSE 'the incident ended before the route''s delay_s' END
+      FROM held h
+      LEFT JOIN routes r ON r.id = h.route_id
+    ON CONFLICT DO NOTHING;
+
+    INSERT INTO deliveries (event_id, channel_id, route_id, target_id, incident_id, event_kind,
+                            status, finished_at, last_error)
+    SELECT ev, d.channel_id, d.route_id, t.id, i.id, 'resolved',
+           CASE WHEN d.status = 'suppressed' THEN 'suppressed' ELSE 'pending' END,
+           CASE WHEN d.status = 'suppressed' THEN now() END,
+           CASE WHEN d.status = 'suppressed' THEN 'its firing was suppressed' END
+      FROM deliveries d
+     WHERE d.incident_id = i.id AND d.event_kind = 'firing' AND d.send_resolved
+       AND (d.status IN ('pending', 'sending', 'sent', 'failed', 'suppressed')
+            OR (d.status = 'collapsed' AND d.digest_id IS NOT NULL))
+    ON CONFLICT DO NOTHING;
+END $$;
+
+
 -- FUNCTION: vigil_apply_lock_key()
 
 CREATE FUNCTION public.vigil_apply_lock_key() RETURNS bigint
@@ -115,6 +265,27 @@ BEGIN
         END IF;
     END LOOP;
     RETURN created;
+END $$;
+
+
+-- FUNCTION: vigil_incidents_alert()
+
+CREATE FUNCTION public.vigil_incidents_alert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    t targets;
+BEGIN
+    SELECT * INTO t FROM targets WHERE id = NEW.target_id;
+    IF TG_OP = 'INSERT' THEN
+        PERFORM vigil_alert_firing(t, NEW);
+    END IF;
+    IF NEW.ended_at IS NOT NULL AND (TG_OP = 'INSERT' OR OLD.ended_at IS NULL) THEN
+        PERFORM vigil_alert_resolved(t, NEW);
+    END IF;
+    -- One notification per transaction: PostgreSQL folds identical ones.
+    PERFORM pg_notify('vigil_alerts', '');
+    RETURN NULL;
 END $$;
 
 
@@ -315,6 +486,68 @@ BEGIN
 END $$;
 
 
+-- TABLE: alert_events
+
+CREATE TABLE public.alert_events (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    target_id bigint,
+    incident_id bigint,
+    route_id bigint,
+    seq integer,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    payload jsonb NOT NULL,
+    CONSTRAINT alert_events_incident_present CHECK (((kind = 'test'::text) OR ((incident_id IS NOT NULL) AND (target_id IS NOT NULL)))),
+    CONSTRAINT alert_events_kind_valid CHECK ((kind = ANY (ARRAY['firing'::text, 'resolved'::text, 'reminder'::text, 'test'::text]))),
+    CONSTRAINT alert_events_reminder_shape CHECK (((kind = 'reminder'::text) = ((route_id IS NOT NULL) AND (seq IS NOT NULL))))
+);
+
+
+-- SEQUENCE: alert_events_id_seq
+
+ALTER TABLE public.alert_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.alert_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+-- TABLE: channels
+
+CREATE TABLE public.channels (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    config jsonb DEFAULT '{}'::jsonb NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    broken_at timestamp with time zone,
+    broken_reason text,
+    last_error text,
+    last_error_at timestamp with time zone,
+    last_sent_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT channels_config_object CHECK ((jsonb_typeof(config) = 'object'::text)),
+    CONSTRAINT channels_kind_valid CHECK ((kind = ANY (ARRAY['webhook'::text, 'slack'::text, 'discord'::text, 'teams'::text, 'telegram'::text, 'ntfy'::text, 'pagerduty'::text, 'email'::text, 'apprise'::text]))),
+    CONSTRAINT channels_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name = btrim(name))))
+);
+
+
+-- SEQUENCE: channels_id_seq
+
+ALTER TABLE public.channels ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.channels_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
 -- TABLE: check_rollups_hourly
 
 CREATE TABLE public.check_rollups_hourly (
@@ -460,15 +693,44 @@ CREATE TABLE public.checks (
 PARTITION BY RANGE (checked_at);
 
 
--- TABLE: incidents
+-- TABLE: deliveries
 
-CREATE TABLE public.incidents (
+CREATE TABLE public.deliveries (
     id bigint NOT NULL,
-    target_id bigint NOT NULL,
-    started_at timestamp with time zone NOT NULL,
-    ended_at timestamp with time zone,
-    cause text NOT NULL,
-    CONSTRAINT incidents_end_after_start CHECK (((ended_at IS NULL) OR (ended_at >= started_at)))
+    event_id bigint,
+    channel_id bigint NOT NULL,
+    route_id bigint,
+    target_id bigint,
+    incident_id bigint,
+    event_kind text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    send_resolved boolean DEFAULT true NOT NULL,
+    summary boolean DEFAULT false NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease_until timestamp with time zone,
+    leased_by text,
+    sent_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    last_error text,
+    last_status integer,
+    digest_id bigint,
+    CONSTRAINT deliveries_event_kind_valid CHECK ((event_kind = ANY (ARRAY['firing'::text, 'resolved'::text, 'reminder'::text, 'test'::text, 'digest'::text]))),
+    CONSTRAINT deliveries_event_present CHECK (((event_kind = 'digest'::text) = (event_id IS NULL))),
+    CONSTRAINT deliveries_status_valid CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'suppressed'::text, 'collapsed'::text])))
+);
+
+
+-- SEQUENCE: deliveries_id_seq
+
+ALTER TABLE public.deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 
@@ -476,6 +738,48 @@ CREATE TABLE public.incidents (
 
 ALTER TABLE public.incidents ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.incidents_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+-- TABLE: route_channels
+
+CREATE TABLE public.route_channels (
+    route_id bigint NOT NULL,
+    channel_id bigint NOT NULL,
+    "position" integer DEFAULT 0 NOT NULL
+);
+
+
+-- TABLE: routes
+
+CREATE TABLE public.routes (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    match_labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    send_resolved boolean DEFAULT true NOT NULL,
+    delay_s integer DEFAULT 0 NOT NULL,
+    short_outage text DEFAULT 'silent'::text NOT NULL,
+    repeat_interval_s integer,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT routes_delay_valid CHECK (((delay_s >= 0) AND (delay_s <= 86400))),
+    CONSTRAINT routes_match_labels_object CHECK ((jsonb_typeof(match_labels) = 'object'::text)),
+    CONSTRAINT routes_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name = btrim(name)))),
+    CONSTRAINT routes_repeat_valid CHECK (((repeat_interval_s IS NULL) OR ((repeat_interval_s >= 60) AND (repeat_interval_s <= 2592000)))),
+    CONSTRAINT routes_short_outage_valid CHECK ((short_outage = ANY (ARRAY['silent'::text, 'summary'::text])))
+);
+
+
+-- SEQUENCE: routes_id_seq
+
+ALTER TABLE public.routes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.routes_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -493,37 +797,12 @@ CREATE TABLE public.schedule (
 );
 
 
--- TABLE: targets
+-- TABLE: target_dependencies
 
-CREATE TABLE public.targets (
-    id bigint NOT NULL,
-    name text NOT NULL,
-    kind text NOT NULL,
-    address text NOT NULL,
-    interval_s double precision NOT NULL,
-    timeout_s double precision NOT NULL,
-    enabled boolean DEFAULT true NOT NULL,
-    settings jsonb DEFAULT '{}'::jsonb NOT NULL,
-    failure_threshold integer DEFAULT 1 NOT NULL,
-    success_threshold integer DEFAULT 1 NOT NULL,
-    labels jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT targets_address_valid CHECK ((((char_length(address) >= 1) AND (char_length(address) <= 2048)) AND (address !~ '\s'::text) AND
-CASE kind
-    WHEN 'http'::text THEN (address ~* '^https?://[^/?#]+'::text)
-    WHEN 'tcp'::text THEN ((address ~ '^(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):[0-9]{1,5}$'::text) AND ((("substring"(address, ':([0-9]{1,5})$'::text))::integer >= 1) AND (("substring"(address, ':([0-9]{1,5})$'::text))::integer <= 65535)))
-    WHEN 'icmp'::text THEN (address ~ '^[^/\[\]]+$'::text)
-    ELSE true
-END)),
-    CONSTRAINT targets_failure_threshold_valid CHECK (((failure_threshold >= 1) AND (failure_threshold <= 100))),
-    CONSTRAINT targets_interval_valid CHECK (((interval_s >= (1)::double precision) AND (interval_s <= (86400)::double precision))),
-    CONSTRAINT targets_kind_valid CHECK ((kind = ANY (ARRAY['http'::text, 'tcp'::text, 'icmp'::text]))),
-    CONSTRAINT targets_labels_object CHECK ((jsonb_typeof(labels) = 'object'::text)),
-    CONSTRAINT targets_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name = btrim(name)))),
-    CONSTRAINT targets_settings_object CHECK ((jsonb_typeof(settings) = 'object'::text)),
-    CONSTRAINT targets_success_threshold_valid CHECK (((success_threshold >= 1) AND (success_threshold <= 100))),
-    CONSTRAINT targets_timeout_valid CHECK (((timeout_s > (0)::double precision) AND (timeout_s < interval_s)))
+CREATE TABLE public.target_dependencies (
+    target_id bigint NOT NULL,
+    depends_on_id bigint NOT NULL,
+    CONSTRAINT target_dependencies_not_self CHECK ((target_id <> depends_on_id))
 );
 
 
@@ -539,6 +818,24 @@ ALTER TABLE public.targets ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 
+-- CONSTRAINT: alert_events alert_events_pkey
+
+ALTER TABLE ONLY public.alert_events
+    ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: channels channels_name_key
+
+ALTER TABLE ONLY public.channels
+    ADD CONSTRAINT channels_name_key UNIQUE (name);
+
+
+-- CONSTRAINT: channels channels_pkey
+
+ALTER TABLE ONLY public.channels
+    ADD CONSTRAINT channels_pkey PRIMARY KEY (id);
+
+
 -- CONSTRAINT: check_rollups_daily check_rollups_daily_pkey
 
 ALTER TABLE ONLY public.check_rollups_daily
@@ -551,16 +848,52 @@ ALTER TABLE ONLY public.check_rollups_hourly
     ADD CONSTRAINT check_rollups_hourly_pkey PRIMARY KEY (target_id, hour);
 
 
+-- CONSTRAINT: deliveries deliveries_once
+
+ALTER TABLE ONLY public.deliveries
+    ADD CONSTRAINT deliveries_once UNIQUE (event_id, channel_id);
+
+
+-- CONSTRAINT: deliveries deliveries_pkey
+
+ALTER TABLE ONLY public.deliveries
+    ADD CONSTRAINT deliveries_pkey PRIMARY KEY (id);
+
+
 -- CONSTRAINT: incidents incidents_pkey
 
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_pkey PRIMARY KEY (id);
 
 
+-- CONSTRAINT: route_channels route_channels_pkey
+
+ALTER TABLE ONLY public.route_channels
+    ADD CONSTRAINT route_channels_pkey PRIMARY KEY (route_id, channel_id);
+
+
+-- CONSTRAINT: routes routes_name_key
+
+ALTER TABLE ONLY public.routes
+    ADD CONSTRAINT routes_name_key UNIQUE (name);
+
+
+-- CONSTRAINT: routes routes_pkey
+
+ALTER TABLE ONLY public.routes
+    ADD CONSTRAINT routes_pkey PRIMARY KEY (id);
+
+
 -- CONSTRAINT: schedule schedule_pkey
 
 ALTER TABLE ONLY public.schedule
     ADD CONSTRAINT schedule_pkey PRIMARY KEY (target_id);
+
+
+-- CONSTRAINT: target_dependencies target_dependencies_pkey
+
+ALTER TABLE ONLY public.target_dependencies
+    ADD CONSTRAINT target_dependencies_pkey PRIMARY KEY (target_id, depends_on_id);
 
 
 -- CONSTRAINT: target_state target_state_pkey
@@ -581,9 +914,54 @@ ALTER TABLE ONLY public.targets
     ADD CONSTRAINT targets_pkey PRIMARY KEY (id);
 
 
+-- INDEX: alert_events_once
+
+CREATE UNIQUE INDEX alert_events_once ON public.alert_events USING btree (incident_id, kind) WHERE (kind = ANY (ARRAY['firing'::text, 'resolved'::text]));
+
+
+-- INDEX: alert_events_reminder_once
+
+CREATE UNIQUE INDEX alert_events_reminder_once ON public.alert_events USING btree (incident_id, route_id, seq) WHERE (kind = 'reminder'::text);
+
+
+-- INDEX: alert_events_target_idx
+
+CREATE INDEX alert_events_target_idx ON public.alert_events USING btree (target_id, id DESC);
+
+
 -- INDEX: checks_target_time_key
 
 CREATE UNIQUE INDEX checks_target_time_key ON ONLY public.checks USING btree (target_id, checked_at DESC, due_at);
+
+
+-- INDEX: deliveries_channel_idx
+
+CREATE INDEX deliveries_channel_idx ON public.deliveries USING btree (channel_id, id DESC);
+
+
+-- INDEX: deliveries_digest_idx
+
+CREATE INDEX deliveries_digest_idx ON public.deliveries USING btree (digest_id) WHERE (digest_id IS NOT NULL);
+
+
+-- INDEX: deliveries_due_idx
+
+CREATE INDEX deliveries_due_idx ON public.deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+
+-- INDEX: deliveries_incident_idx
+
+CREATE INDEX deliveries_incident_idx ON public.deliveries USING btree (incident_id, channel_id);
+
+
+-- INDEX: deliveries_lease_idx
+
+CREATE INDEX deliveries_lease_idx ON public.deliveries USING btree (lease_until) WHERE (status = 'sending'::text);
+
+
+-- INDEX: deliveries_target_idx
+
+CREATE INDEX deliveries_target_idx ON public.deliveries USING btree (target_id, id DESC);
 
 
 -- INDEX: incidents_one_open_per_target
@@ -601,9 +979,19 @@ CREATE INDEX incidents_started_idx ON public.incidents USING btree (started_at D
 CREATE INDEX incidents_target_started_idx ON public.incidents USING btree (target_id, started_at DESC);
 
 
+-- INDEX: route_channels_channel_idx
+
+CREATE INDEX route_channels_channel_idx ON public.route_channels USING btree (channel_id);
+
+
 -- INDEX: schedule_next_check_at_idx
 
 CREATE INDEX schedule_next_check_at_idx ON public.schedule USING btree (next_check_at);
+
+
+-- INDEX: target_dependencies_parent_idx
+
+CREATE INDEX target_dependencies_parent_idx ON public.target_dependencies USING btree (depends_on_id);
 
 
 -- INDEX: target_state_status_idx
@@ -619,6 +1007,11 @@ CREATE INDEX targets_disabled_idx ON public.targets USING btree (id) WHERE (NOT 
 -- TRIGGER: check_rollups_hourly check_rollups_daily_sync
 
 CREATE TRIGGER check_rollups_daily_sync AFTER INSERT OR DELETE OR UPDATE ON public.check_rollups_hourly FOR EACH ROW EXECUTE FUNCTION public.vigil_rollups_daily_sync();
+
+
+-- TRIGGER: incidents incidents_alert
+
+CREATE TRIGGER incidents_alert AFTER INSERT OR UPDATE OF ended_at ON public.incidents FOR EACH ROW EXECUTE FUNCTION public.vigil_incidents_alert();
 
 
 -- TRIGGER: targets targets_notify
@@ -641,16 +1034,94 @@ CREATE TRIGGER targets_spread_update AFTER UPDATE ON public.targets REFERENCING 
 CREATE TRIGGER targets_sync AFTER INSERT OR UPDATE ON public.targets FOR EACH ROW EXECUTE FUNCTION public.vigil_targets_sync();
 
 
+-- FK CONSTRAINT: alert_events alert_events_incident_id_fkey
+
+ALTER TABLE ONLY public.alert_events
+    ADD CONSTRAINT alert_events_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: alert_events alert_events_route_id_fkey
+
+ALTER TABLE ONLY public.alert_events
+    ADD CONSTRAINT alert_events_route_id_fkey FOREIGN KEY (route_id) REFERENCES public.routes(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: alert_events alert_events_target_id_fkey
+
+ALTER TABLE ONLY public.alert_events
+    ADD CONSTRAINT alert_events_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: deliveries deliveries_channel_id_fkey
+
+ALTER TABLE ONLY public.deliveries
+    ADD CONSTRAINT deliveries_channel_id_fkey FOREIGN KEY (channel_id) REFERENCES public.channels(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: deliveries deliveries_digest_id_fkey
+
+ALTER TABLE ONLY public.deliveries
+    ADD CONSTRAINT deliveries_digest_id_fkey FOREIGN KEY (digest_id) REFERENCES public.deliveries(id) ON DELETE SET NULL;
+
+
+-- FK CONSTRAINT: deliveries deliveries_event_id_fkey
+
+ALTER TABLE ONLY public.deliveries
+    ADD CONSTRAINT deliveries_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.alert_events(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: deliveries deliveries_incident_id_fkey
+
+ALTER TABLE ONLY public.deliveries
+    ADD CONSTRAINT deliveries_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: deliveries deliveries_route_id_fkey
+
+ALTER TABLE ONLY public.deliveries
+    ADD CONSTRAINT deliveries_route_id_fkey FOREIGN KEY (route_id) REFERENCES public.routes(id) ON DELETE SET NULL;
+
+
+-- FK CONSTRAINT: deliveries deliveries_target_id_fkey
+
+ALTER TABLE ONLY public.deliveries
+    ADD CONSTRAINT deliveries_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
 -- FK CONSTRAINT: incidents incidents_target_id_fkey
 
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
 
 
+-- FK CONSTRAINT: route_channels route_channels_channel_id_fkey
+
+ALTER TABLE ONLY public.route_channels
+    ADD CONSTRAINT route_channels_channel_id_fkey FOREIGN KEY (channel_id) REFERENCES public.channels(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: route_channels route_channels_route_id_fkey
+
+ALTER TABLE ONLY public.route_channels
+    ADD CONSTRAINT route_channels_route_id_fkey FOREIGN KEY (route_id) REFERENCES public.routes(id) ON DELETE CASCADE;
+
+
 -- FK CONSTRAINT: schedule schedule_target_id_fkey
 
 ALTER TABLE ONLY public.schedule
     ADD CONSTRAINT schedule_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: target_dependencies target_dependencies_depends_on_id_fkey
+
+ALTER TABLE ONLY public.target_dependencies
+    ADD CONSTRAINT target_dependencies_depends_on_id_fkey FOREIGN KEY (depends_on_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: target_dependencies target_dependencies_target_id_fkey
+
+ALTER TABLE ONLY public.target_dependencies
+    ADD CONSTRAINT target_dependencies_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
 
 
 -- FK CONSTRAINT: target_state target_state_target_id_fkey
