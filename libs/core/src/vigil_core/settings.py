@@ -57,6 +57,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # /healthz fails when results are waiting and no flush has ended (stored or failed) for
     # this long: a writer stuck for good, which a restart cures.
     worker_writer_stall_s: float = 120.0
+    # Alerting (docs/alerting.md): how many deliveries one worker sends at once, one attempt's
+    # timeout, the lease after which another worker may send a claimed delivery again (longer
+    # than the timeout), and the safety-net poll when no NOTIFY arrives.
+    worker_alert_concurrency: int = 20
+    worker_alert_timeout_s: float = 10.0
+    worker_alert_lease_s: float = 60.0
+    worker_alert_poll_s: float = 5.0
+    # Where people reach the UI (https://vigil.example.com): alerts link to the target's page.
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         checks = {
@@ -81,6 +90,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "worker_dns_timeout_s": 0 < self.worker_dns_timeout_s <= 60,
             "worker_db_timeout_s": self.worker_db_timeout_s > 0,
             "worker_writer_stall_s": self.worker_writer_stall_s > 0,
+            "worker_alert_concurrency": 1 <= self.worker_alert_concurrency <= 1000,
+            "worker_alert_timeout_s": 0 < self.worker_alert_timeout_s <= 300,
+            "worker_alert_lease_s": self.worker_alert_lease_s > self.worker_alert_timeout_s,
+            "worker_alert_poll_s": self.worker_alert_poll_s > 0,
+            "public_url": self.public_url is None
+            or self.public_url.startswith(("http://", "https://")),
         }
         for field, ok in checks.items():
             if not ok:
