@@ -43,11 +43,7 @@ Address = Annotated[
 ]
 
 
-class _Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    pass
-
-
-class WebhookConfig(_Config):
+class WebhookConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A JSON POST of the event (docs/alerting.md); with `secret`, signed (X-Vigil-Signature)."""
 
     url: HttpUrl
@@ -57,25 +53,25 @@ class WebhookConfig(_Config):
     secret: Annotated[str, msgspec.Meta(min_length=16, max_length=200)] | None = None
 
 
-class SlackConfig(_Config):
+class SlackConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A Slack incoming webhook (https://hooks.slack.com/services/...)."""
 
     url: HttpUrl
 
 
-class DiscordConfig(_Config):
+class DiscordConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A Discord channel webhook (https://discord.com/api/webhooks/...)."""
 
     url: HttpUrl
 
 
-class TeamsConfig(_Config):
+class TeamsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A Microsoft Teams Workflows webhook ("Post to a channel when a webhook request is received")."""
 
     url: HttpUrl
 
 
-class TelegramConfig(_Config):
+class TelegramConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A Telegram bot's sendMessage to one chat."""
 
     bot_token: Annotated[str, msgspec.Meta(min_length=10, max_length=200, pattern=r"^[^\s/]+$")]
@@ -83,7 +79,7 @@ class TelegramConfig(_Config):
     api_url: HttpUrl = "https://api.telegram.org"
 
 
-class NtfyConfig(_Config):
+class NtfyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A message to an ntfy topic."""
 
     topic: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[-_A-Za-z0-9]+$")]
@@ -91,14 +87,14 @@ class NtfyConfig(_Config):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 
-class PagerDutyConfig(_Config):
+class PagerDutyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A PagerDuty Events API v2 integration; dedup_key vigil-incident-<id> resolves it."""
 
     routing_key: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     api_url: HttpUrl = "https://events.pagerduty.com"
 
 
-class EmailConfig(_Config):
+class EmailConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Mail through an SMTP server (aiosmtplib); the resolve threads under its firing."""
 
     host: Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
@@ -113,7 +109,7 @@ class EmailConfig(_Config):
     verify_tls: bool = True
 
 
-class AppriseConfig(_Config):
+class AppriseConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Apprise URLs (https://github.com/caronc/apprise), best-effort: Apprise reports only
     success or failure, so every failure is retried as if it were temporary."""
 
