@@ -1,4 +1,5 @@
-"""History upkeep: daily partitions of `checks` created ahead and dropped after retention.
+"""History upkeep: daily partitions of `checks` created ahead and dropped after retention, and
+alert events and digests past retention deleted.
 
 Any number of workers run this loop; a transaction-level advisory lock lets one of them do
 the work each round and the others skip it.
@@ -29,13 +30,16 @@ async def run_once(pool: asyncpg.Pool, retention_days: int) -> dict[str, int] | 
         assert ensured is not None  # a function call returns one row
         created = ensured[1]
         dropped = await conn.fetchval(Q["drop_old_partitions"], retention_days)
+        events, digests = await conn.fetchrow(Q["drop_old_alerts"], retention_days)
     log.info(
         "maintenance.done",
         partitions_created=created,
         partitions_dropped=dropped,
+        alert_events_deleted=events,
+        digests_deleted=digests,
         retention_days=retention_days,
     )
-    return {"created": created, "dropped": dropped}
+    return {"created": created, "dropped": dropped, "alert_events": events, "digests": digests}
 
 
 async def run(pool: asyncpg.Pool, retention_days: int, every_s: float) -> None:

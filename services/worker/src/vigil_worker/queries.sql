@@ -157,3 +157,19 @@ SELECT pg_try_advisory_xact_lock(vigil_maintenance_lock_key());
 
 -- name: drop_old_partitions
 SELECT vigil_drop_old_check_partitions($1);
+
+-- name: drop_old_alerts
+-- Alert history past retention ($1 days): events (their deliveries cascade) and digests that
+-- are final. A delivery still pending or sending keeps its event, however old: never lost.
+WITH old_digests AS (
+    DELETE FROM deliveries d
+     WHERE d.event_kind = 'digest' AND d.created_at < now() - make_interval(days => $1)
+       AND d.status NOT IN ('pending', 'sending')
+    RETURNING 1),
+old_events AS (
+    DELETE FROM alert_events e
+     WHERE e.occurred_at < now() - make_interval(days => $1)
+       AND NOT EXISTS (SELECT 1 FROM deliveries d
+                        WHERE d.event_id = e.id AND d.status IN ('pending', 'sending'))
+    RETURNING 1)
+SELECT (SELECT count(*) FROM old_events)::integer, (SELECT count(*) FROM old_digests)::integer;
