@@ -1,8 +1,8 @@
 """The message a delivery sends: the event's payload as stored in alert_events, and its text.
 
-`Message` is what every sender gets. `body()` is the webhook's JSON body (docs/alerting.md
-documents the schema); `title()` and `text()` are the one-line and the few-line renderings the
-chat kinds share, so every channel says the same thing in the same words.
+`Message` is what every sender gets. Its JSON encoding is the webhook's body
+(senders/webhook.body; docs/alerting.md documents the schema); alerting/text.py renders it for
+people, so every channel says the same thing in the same words.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
@@ -19,10 +20,11 @@ import msgspec
 
 from vigil_core.text import storable
 
-from .base import SENT, Outcome, SendContext
+from .base import SENT, Outcome, SendContext, redacted
 
 ERROR_BODY_CHARS = 300
 READ_CAP = 64 * 1024
+USER_AGENT = "Vigil-Alerts"
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -72,12 +74,16 @@ async def post(
     json: Any = None,
     data: bytes | str | None = None,
     headers: dict[str, str] | None = None,
+    secrets: Iterable[str] = (),
 ) -> tuple[Outcome, bytes]:
     """POST and classify; returns the Outcome and the answer's body (up to 64 KiB), which
-    senders whose API answers 200 with an error inside (Telegram) read."""
+    senders whose API answers 200 with an error inside (Telegram) read. `secrets` (a URL that
+    carries a token, a key) never appear in the Outcome's error, whatever the receiver or the
+    client library said."""
+    headers = {"User-Agent": USER_AGENT, **(headers or {})}
     if json is not None:
         data = msgspec.json.encode(json)
-        headers = {"Content-Type": "application/json", **(headers or {})}
+        headers["Content-Type"] = "application/json"
     try:
         async with asyncio.timeout(ctx.timeout_s):
             async with ctx.session.post(
@@ -85,6 +91,6 @@ async def post(
             ) as resp:
                 raw = await resp.content.read(READ_CAP)
                 outcome = outcome_of(resp.status, raw.decode("utf-8", "replace"), resp.headers)
-                return outcome, raw
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-        return network_error(exc), b""
+        return redacted(network_error(exc), (url, *secrets)), b""
+    return redacted(outcome, secrets), raw
