@@ -27,12 +27,13 @@ async def client(db_url: str) -> AsyncIterator[AsyncTestClient]:
         ("/targets/new", "text/html"),
         ("/targets/42", "text/html"),
         ("/targets/42/edit", "text/html"),
+        ("/notifications", "text/html"),
         ("/ui/js/app.js", "text/javascript"),
         ("/ui/style.css", "text/css"),
         ("/ui/favicon.svg", "image/svg+xml"),
         ("/favicon.ico", "image/svg+xml"),
     ],
-    ids=["dashboard", "new", "target", "edit", "module", "css", "icon", "favicon"],
+    ids=["dashboard", "new", "target", "edit", "notifications", "module", "css", "icon", "favicon"],
 )
 async def test_ui_routes_serve_with_csp(client: AsyncTestClient, path: str, media: str) -> None:
     resp = await client.get(path)

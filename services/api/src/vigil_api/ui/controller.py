@@ -97,7 +97,8 @@ def _shell(request: Request) -> Response:
 
 
 class UIController(Controller):
-    """The dashboard, target pages and forms. Routing happens in the browser (History API)."""
+    """The dashboard, target pages and forms, and the notifications page. Routing happens in the
+    browser (History API)."""
 
     path = "/"
     include_in_schema = False
@@ -116,6 +117,10 @@ class UIController(Controller):
 
     @get("/targets/{target_id:int}/edit", operation_id="uiEditTarget")
     async def edit_target(self, request: Request, target_id: FromPath[int]) -> Response:
+        return _shell(request)
+
+    @get("/notifications", operation_id="uiNotifications")
+    async def notifications(self, request: Request) -> Response:
         return _shell(request)
 
     @get("/ui/{asset_path:path}", operation_id="uiAsset")

@@ -48,9 +48,26 @@ async function request(method, path, { params, body, signal } = {}) {
   return data;
 }
 
+// Enough for any fleet a select can list (10 pages of 1000); a bound, so a loop always ends.
+const MAX_PAGES = 10;
+
+/** Every item of a cursor-paginated list ({items, next}), at most MAX_PAGES pages. */
+async function getAll(path, params, signal) {
+  const items = [];
+  let cursor = null;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page = await request("GET", path, { params: { ...params, cursor }, signal });
+    items.push(...(Array.isArray(page) ? page : page.items || []));
+    cursor = page?.next;
+    if (!cursor) break;
+  }
+  return items;
+}
+
 export const api = {
   get: (path, params, signal) => request("GET", path, { params, signal }),
-  post: (path, body) => request("POST", path, { body }),
+  getAll,
+  post: (path, body, { params } = {}) => request("POST", path, { body, params }),
   put: (path, body) => request("PUT", path, { body }),
   patch: (path, body) => request("PATCH", path, { body }),
   del: (path) => request("DELETE", path),

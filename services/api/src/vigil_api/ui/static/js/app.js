@@ -5,6 +5,7 @@ import { start as startLive } from "./events.js";
 import { renderDashboard } from "./dashboard.js";
 import { renderTarget } from "./target.js";
 import { renderForm } from "./form.js";
+import { renderNotifications } from "./notifications.js";
 import { navigate, setRouteHandler } from "./router.js";
 
 const ROUTES = [
@@ -12,6 +13,7 @@ const ROUTES = [
   [/^\/targets\/new$/, () => (main) => renderForm(main, null)],
   [/^\/targets\/(\d+)$/, (m) => (main) => renderTarget(main, Number(m[1]))],
   [/^\/targets\/(\d+)\/edit$/, (m) => (main) => renderForm(main, Number(m[1]))],
+  [/^\/notifications$/, () => renderNotifications],
 ];
 
 let cleanup = null;
@@ -53,6 +55,9 @@ document.addEventListener("click", (event) => {
   if (a.getAttribute("href") !== location.pathname + location.search) navigate(a.getAttribute("href"));
 });
 window.addEventListener("popstate", route);
+
+// Links written as /#/targets/7 (alert messages' ui_url, bookmarks) open that page.
+if (location.hash.startsWith("#/")) history.replaceState(null, "", location.hash.slice(1));
 
 setRouteHandler(route);
 startLive();

@@ -3,6 +3,9 @@
 
 import { api, ApiError } from "./api.js";
 import { h, replace } from "./dom.js";
+import {
+  FieldError, check, clearErrors, field, linesToMap, mapToLines, number, showErrors, showKinds, text, toNumber,
+} from "./fields.js";
 import { navigate } from "./router.js";
 
 const KINDS = [
@@ -11,54 +14,6 @@ const KINDS = [
   ["icmp", "ICMP ping", "Send an echo request to a host."],
 ];
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-
-// Each field: the JSON name, its label, the input, and a help line. `kinds` limits where it shows.
-function field(name, label, input, help, { kinds = null, wide = false } = {}) {
-  input.id = `f-${name}`;
-  input.name = name;
-  const errorId = `e-${name}`;
-  const helpId = help ? `h-${name}` : null;
-  input.setAttribute("aria-describedby", [helpId, errorId].filter(Boolean).join(" "));
-  const isCheck = input.type === "checkbox";
-  const wrap = h("div", { class: `field${isCheck ? " check" : ""}${wide ? " wide" : ""}`, dataset: { field: name } },
-    isCheck ? [input, h("label", { for: input.id }, label)] : [h("label", { for: input.id }, label), input],
-    help ? h("p", { class: "help", id: helpId }, help) : null,
-    h("p", { class: "field-error", id: errorId, hidden: true }));
-  if (kinds) wrap.dataset.kinds = kinds.join(" ");
-  return wrap;
-}
-
-const text = (attrs = {}) => h("input", { type: "text", autocomplete: "off", spellcheck: "false", ...attrs });
-const number = (attrs = {}) => h("input", { type: "number", inputmode: "decimal", ...attrs });
-const check = (attrs = {}) => h("input", { type: "checkbox", ...attrs });
-
-function linesToMap(value, separators, what) {
-  const out = {};
-  for (const [i, raw] of value.split("\n").entries()) {
-    const line = raw.trim();
-    if (!line) continue;
-    const at = Math.min(...separators.map((sep) => line.indexOf(sep)).filter((n) => n > 0));
-    if (!Number.isFinite(at)) throw new FieldError(what, `line ${i + 1} needs the form "name${separators[0]} value"`);
-    out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-  }
-  return out;
-}
-
-class FieldError extends Error {
-  constructor(field, message) {
-    super(message);
-    this.field = field;
-  }
-}
-
-function toNumber(value, name, integer) {
-  if (value.trim() === "") return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new FieldError(name, integer ? "must be a whole number" : "must be a number");
-  }
-  return n;
-}
 
 export function renderForm(main, id) {
   const editing = id !== null;
@@ -81,6 +36,7 @@ export function renderForm(main, id) {
     success_threshold: number({ min: 1, step: 1, placeholder: "default" }),
     labels: h("textarea", { rows: 3, spellcheck: "false", placeholder: "env: prod\nteam: web" }),
     enabled: check({ checked: true }),
+    depends_on: h("select", { multiple: true, size: 6 }),
   };
   const kindRadios = KINDS.map(([value, label, help]) =>
     h("div", { class: "kind-option" },
@@ -96,7 +52,7 @@ export function renderForm(main, id) {
     h("fieldset", {},
       h("legend", {}, "What to check"),
       field("name", "Name", inputs.name, "Shown on the dashboard and in alerts; must be unique."),
-      h("fieldset", { class: "kinds", "aria-describedby": "e-kind" }, h("legend", {}, "Kind"), kindRadios, kindError),
+      h("fieldset", { class: "kinds", "aria-describedby": "e-kind", dataset: { field: "kind" } }, h("legend", {}, "Kind"), kindRadios, kindError),
       field("url", "URL", inputs.url, "http:// or https://, with path and query if needed.", { kinds: ["http"], wide: true }),
       field("host", "Host", inputs.host, "A host name or an IP address.", { kinds: ["tcp", "icmp"] }),
       field("port", "Port", inputs.port, null, { kinds: ["tcp"] })),
@@ -120,56 +76,21 @@ export function renderForm(main, id) {
       h("legend", {}, "Labels"),
       field("labels", "Labels", inputs.labels, "One per line: key: value. Filter by them on the dashboard.", { wide: true }),
       field("enabled", "Check this target (uncheck to pause it)", inputs.enabled, null, { wide: true })),
+    h("fieldset", {},
+      h("legend", {}, "Alerting"),
+      field("depends_on", "Depends on", inputs.depends_on,
+        "While one of these is down, this target's alerts are held back (recorded, not sent). Ctrl-click or Shift-arrows pick several.",
+        { wide: true })),
     h("div", { class: "form-actions" },
       submit,
       h("a", { class: "button", href: editing ? `/targets/${id}` : "/", "data-link": true }, "Cancel")));
 
   const kindValue = () => form.querySelector("input[name=kind]:checked").value;
-  function showKind() {
-    const kind = kindValue();
-    for (const el of form.querySelectorAll("[data-kinds]")) el.hidden = !el.dataset.kinds.split(" ").includes(kind);
-  }
+  const showKind = () => showKinds(form, kindValue());
   form.addEventListener("change", (e) => {
     if (e.target.name === "kind") showKind();
   });
-
-  function clearErrors() {
-    formError.hidden = true;
-    for (const el of form.querySelectorAll(".field-error")) {
-      el.hidden = true;
-      el.textContent = "";
-    }
-    for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-  }
-
-  function showErrors(errors, fallback) {
-    const unplaced = [];
-    let first = null;
-    for (const [rawField, messages] of errors) {
-      // "headers.X-Token" or "expected_status[1]" belong to the field they start with.
-      const name = rawField.split(/[.[]/)[0];
-      const box = form.querySelector(`#e-${CSS.escape(name)}`);
-      const fieldEl = form.querySelector(`[data-field="${CSS.escape(name)}"]`) || (name === "kind" ? box : null);
-      if (!box || (fieldEl && fieldEl.closest("[hidden]"))) {
-        unplaced.push(`${rawField}: ${messages.join("; ")}`);
-        continue;
-      }
-      box.textContent = messages.join("; ");
-      box.hidden = false;
-      const input = inputs[name] || form.querySelector("input[name=kind]");
-      input.setAttribute("aria-invalid", "true");
-      first = first || input;
-    }
-    if (unplaced.length || (!first && fallback)) {
-      replace(formError, h("strong", {}, "The target was not saved. "), unplaced.length ? unplaced.join(" · ") : fallback);
-      formError.hidden = false;
-      first = first || formError;
-    }
-    if (first === formError) {
-      formError.setAttribute("tabindex", "-1");
-    }
-    first?.focus();
-  }
+  const shown = (errors, fallback) => showErrors(form, formError, errors, { title: "The target was not saved.", fallback });
 
   function body() {
     const kind = kindValue();
@@ -200,18 +121,19 @@ export function renderForm(main, id) {
     }
     out.labels = linesToMap(inputs.labels.value, [":", "="], "labels");
     out.enabled = inputs.enabled.checked;
+    out.depends_on = [...inputs.depends_on.selectedOptions].map((o) => Number(o.value));
     return out;
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    clearErrors();
+    clearErrors(form, formError);
     let data;
     try {
       data = body();
     } catch (err) {
       if (!(err instanceof FieldError)) throw err;
-      showErrors(new Map([[err.field, [err.message]]]));
+      shown(new Map([[err.field, [err.message]]]));
       return;
     }
     submit.disabled = true;
@@ -220,7 +142,7 @@ export function renderForm(main, id) {
       navigate(`/targets/${saved.id}`);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      showErrors(err.fieldErrors(), err.message);
+      shown(err.fieldErrors(), err.message);
     } finally {
       submit.disabled = false;
     }
@@ -234,8 +156,8 @@ export function renderForm(main, id) {
     }
     if (t.method) inputs.method.value = t.method;
     inputs.expected_status.value = (t.expected_status || []).join(", ");
-    inputs.headers.value = Object.entries(t.headers || {}).map(([k, val]) => `${k}: ${val}`).join("\n");
-    inputs.labels.value = Object.entries(t.labels || {}).map(([k, val]) => `${k}: ${val}`).join("\n");
+    inputs.headers.value = mapToLines(t.headers, ": ");
+    inputs.labels.value = mapToLines(t.labels, ": ");
     inputs.verify_tls.checked = t.verify_tls !== false;
     inputs.follow_redirects.checked = t.follow_redirects !== false;
     inputs.enabled.checked = t.enabled !== false;
@@ -249,12 +171,22 @@ export function renderForm(main, id) {
   document.title = editing ? "Vigil · Edit target" : "Vigil · New target";
   showKind();
 
+  // The other targets it may depend on, by name; the stored choice is selected once both are read.
+  function fillDepends(targets, chosen) {
+    const picked = new Set(chosen || []);
+    const others = targets.filter((t) => t.id !== id).sort((a, b) => a.name.localeCompare(b.name));
+    replace(inputs.depends_on, others.map((t) => h("option", { value: t.id, selected: picked.has(t.id) }, t.name)));
+    inputs.depends_on.size = Math.max(3, Math.min(8, others.length));
+  }
+
   const abort = new AbortController();
+  const targets = api.getAll("/targets", { limit: 1000 }, abort.signal);
   if (editing) {
     submit.disabled = true;
-    api.get(`/targets/${id}`, null, abort.signal).then((t) => {
+    Promise.all([api.get(`/targets/${id}`, null, abort.signal), targets]).then(([t, all]) => {
       replace(heading, "Edit ", h("span", { class: "quoted" }, t.name));
       fill(t);
+      fillDepends(all, t.depends_on);
       submit.disabled = false;
     }).catch((err) => {
       if (err.name === "AbortError") return;
@@ -263,6 +195,11 @@ export function renderForm(main, id) {
     });
   } else {
     inputs.name.focus();
+    targets.then((all) => fillDepends(all, [])).catch((err) => {
+      if (err.name === "AbortError") return;
+      replace(formError, `Could not load the other targets: ${err.message}`);
+      formError.hidden = false;
+    });
   }
   return () => abort.abort();
 }

@@ -1,4 +1,5 @@
-// A target's page: status, uptime, response-time chart, 90 days of daily uptime, incidents, checks.
+// A target's page: status, uptime, response-time chart, 90 days of daily uptime, incidents,
+// its alerts' deliveries, checks.
 
 import { api } from "./api.js";
 import { dailyBars, latencyChart, sparkline, timingBar } from "./charts.js";
@@ -7,10 +8,14 @@ import { h, replace, throttle } from "./dom.js";
 import { subscribe } from "./events.js";
 import { address, ago, duration, fullDate, ms, pct, uptimeClass, when } from "./format.js";
 import { badge } from "./dashboard.js";
+import { deliveriesTable, inFlight } from "./deliveries.js";
 import { navigate } from "./router.js";
 
 const WINDOWS = ["24h", "7d", "30d"];
 const RECENT = 20;
+const DELIVERIES = 20;
+// Delivery statuses move without a live event: re-read them this often while one is on its way.
+const DELIVERY_POLL_MS = 3000;
 
 function stat(label, value, extra, cls) {
   return h("div", { class: `stat ${cls || ""}` },
@@ -31,7 +36,14 @@ function tlsStat(expires) {
   return stat("TLS certificate", text, `expires ${fullDate(expires)}`, cls);
 }
 
-function settingsList(t) {
+// The targets it depends on, by name, linked (an id whose target went meanwhile shows as #id).
+function dependsOn(names) {
+  if (!names.length) return "none";
+  return names.map(([depId, name], i) => [i ? ", " : null,
+    h("a", { href: `/targets/${depId}`, "data-link": true }, name ?? `#${depId}`)]);
+}
+
+function settingsList(t, depends) {
   const rows = [
     ["Kind", t.kind.toUpperCase()],
     ["Address", address(t)],
@@ -51,7 +63,8 @@ function settingsList(t) {
   const labels = Object.entries(t.labels || {});
   return h("dl", { class: "settings" },
     rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
-    labels.length ? [h("dt", {}, "Labels"), h("dd", {}, labels.map(([k, v]) => h("span", { class: "label" }, `${k}: ${v}`)))] : null);
+    labels.length ? [h("dt", {}, "Labels"), h("dd", {}, labels.map(([k, v]) => h("span", { class: "label" }, `${k}: ${v}`)))] : null,
+    h("dt", {}, "Depends on"), h("dd", { class: "depends" }, dependsOn(depends)));
 }
 
 export function renderTarget(main, id) {
@@ -66,6 +79,7 @@ export function renderTarget(main, id) {
   const chartBox = h("div", { class: "chart-box" });
   const barsBox = h("div", { class: "bars-box" });
   const incidentsBox = h("div", { class: "table-wrap" });
+  const deliveriesBox = h("div", { class: "table-wrap" });
   const checksSpark = h("div", { class: "checks-spark" });
   const checksBox = h("div", { class: "table-wrap" });
   const settingsBox = h("div");
@@ -82,6 +96,7 @@ export function renderTarget(main, id) {
     h("div", { class: "two-col" },
       section("Incidents", incidentsBox),
       section("Settings", settingsBox)),
+    section("Notifications", deliveriesBox),
     section("Recent checks", checksSpark, checksBox)));
 
   function fail(err) {
@@ -135,7 +150,7 @@ export function renderTarget(main, id) {
         h("a", { class: "button", href: `/targets/${id}/edit`, "data-link": true }, "Edit"),
         h("button", { class: "button", type: "button", on: { click: actionPause } }, target.enabled ? "Pause" : "Resume"),
         h("button", { class: "button danger", type: "button", on: { click: actionDelete } }, "Delete")));
-    replace(settingsBox, settingsList(target));
+    replace(settingsBox, settingsList(target, await dependencyNames(target.depends_on || [])));
     const [u24, u7, u30] = await Promise.all(WINDOWS.map((w) => api.get(`/targets/${id}/uptime`, { window: w }, signal)));
     const tls = target.tls_expires_at;
     replace(stats,
@@ -193,6 +208,28 @@ export function renderTarget(main, id) {
         h("td", { class: "wrap" }, i.cause || "–"))))));
   }
 
+  // Names are read once per page: the head is re-read on every few results.
+  const depNames = new Map();
+  async function dependencyNames(ids) {
+    await Promise.all(ids.filter((depId) => !depNames.has(depId)).map((depId) =>
+      api.get(`/targets/${depId}`, null, signal).then((t) => depNames.set(depId, t.name)).catch((err) => {
+        if (err.status !== 404) throw err;
+        depNames.set(depId, null);
+      })));
+    return ids.map((depId) => [depId, depNames.get(depId)]);
+  }
+
+  let deliveryPoll = null;
+  async function loadDeliveries() {
+    clearTimeout(deliveryPoll);
+    const data = await api.get("/deliveries", { target_id: id, limit: DELIVERIES }, signal);
+    const items = data.items || [];
+    replace(deliveriesBox, items.length
+      ? deliveriesTable(items, { withTarget: false })
+      : h("p", { class: "muted" }, "No alerts sent for this target. Routes on the Notifications page decide where they go."));
+    if (items.some(inFlight)) deliveryPoll = setTimeout(() => loadDeliveries().catch(fail), DELIVERY_POLL_MS);
+  }
+
   async function loadChecks() {
     const data = await api.get(`/targets/${id}/checks`, { limit: 60 }, signal);
     const items = data.items || data;
@@ -217,12 +254,12 @@ export function renderTarget(main, id) {
       }))));
   }
 
-  const loadAll = () => Promise.all([loadHead(), loadChart(), loadDaily(), loadIncidents(), loadChecks()]).catch(fail);
+  const loadAll = () => Promise.all([loadHead(), loadChart(), loadDaily(), loadIncidents(), loadDeliveries(), loadChecks()]).catch(fail);
   const liveChecks = throttle(() => loadChecks().catch(fail), 1000);
   // A change of state is news at once; a new result only moves the figures a little.
-  const liveHead = throttle(() => Promise.all([loadHead(), loadIncidents()]).catch(fail), 1000);
+  const liveHead = throttle(() => Promise.all([loadHead(), loadIncidents(), loadDeliveries()]).catch(fail), 1000);
   const slowHead = throttle(() => loadHead().catch(fail), 5000);
-  const periodic = setInterval(() => Promise.all([loadChart(), loadDaily()]).catch(fail), 60000);
+  const periodic = setInterval(() => Promise.all([loadChart(), loadDaily(), loadDeliveries()]).catch(fail), 60000);
   const unsubscribe = subscribe(({ type, data }) => {
     if (type === "resync") loadAll();
     else if (data?.target_id !== id) return;
@@ -250,6 +287,7 @@ export function renderTarget(main, id) {
     liveHead.cancel();
     slowHead.cancel();
     clearInterval(periodic);
+    clearTimeout(deliveryPoll);
     resize.disconnect();
   };
 }
