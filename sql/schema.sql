@@ -212,6 +212,13 @@ CREATE FUNCTION public.vigil_buckets_add(a integer[], b integer[], sign integer 
 $$;
 
 
+-- FUNCTION: vigil_dependencies_lock_key()
+
+CREATE FUNCTION public.vigil_dependencies_lock_key() RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$SELECT 7236003::bigint$$;
+
+
 -- FUNCTION: vigil_drop_old_check_partitions(integer)
 
 CREATE FUNCTION public.vigil_drop_old_check_partitions(keep_days integer) RETURNS integer

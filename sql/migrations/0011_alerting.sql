@@ -260,3 +260,8 @@ END $$;
 CREATE TRIGGER incidents_alert
     AFTER INSERT OR UPDATE OF ended_at ON incidents
     FOR EACH ROW EXECUTE FUNCTION vigil_incidents_alert();
+
+-- 9. The advisory-lock key the API takes before it writes a target's dependencies, so that two
+--    writes cannot close a cycle together (the worker's keys are 7236001 and 7236002, 0010).
+CREATE FUNCTION vigil_dependencies_lock_key() RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT 7236003::bigint';

@@ -1,44 +1,149 @@
-"""`vigil apply -f targets.yaml`: config as code, sent to the API's /api/v1/apply endpoint.
+"""`vigil apply -f vigil.yaml`: config as code, sent to the API's /api/v1/apply endpoint.
 
-The file (YAML or JSON) holds `targets:`, a list of targets in the same form as
-POST /api/v1/targets, or just that list. Targets are matched by name; --prune deletes the
-ones the file does not name, and --dry-run shows the changes without making them.
+The file (YAML or JSON) holds `targets:`, `channels:` and `routes:`, each a list in the same
+form as the API's create bodies (routes name their channels, and targets' `depends_on` their
+targets, by name), or just a list of targets. Everything is matched by name; --prune deletes
+what the file does not name in the sections it has, and --dry-run shows the changes without
+making them.
+
+`${VAR}` in a string of the file is the environment variable VAR (`${VAR:-default}` when it
+may be unset, `$${` for a literal `${`), so secrets stay out of a committed file. It is
+replaced in the parsed strings, not in the text: a value is always one string, whatever
+quotes, colons or newlines it holds, and a commented-out line needs no variable.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 TIMEOUT_S = 60
+SECTIONS = ("channels", "targets", "routes")  # in the order the API applies them
+_STR = "tag:yaml.org,2002:str"
+_REFERENCE = re.compile(
+    r"\$\$\{"  # a literal ${
+    r"|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}"  # ${NAME:-default}
+    r"|(?P<bad>[^}\s]{0,40}\}?))"  # any other ${: an error
+)
 
 
 class ApplyError(Exception):
     """Something the user must fix: the file, the address, or what the API rejected."""
 
+    exit_code = 1
+
+
+class VariableError(ApplyError):
+    """A `${VAR}` in the file that is not set, or not a variable reference at all."""
+
+    exit_code = 2
+
 
 def load_document(path: str) -> dict[str, Any]:
-    """Read the file ('-' is stdin) into {"targets": [...]}."""
+    """Read the file ('-' is stdin) into {"targets": [...], ...}, variables replaced."""
     try:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
     except OSError as exc:
         raise ApplyError(f"cannot read {path}: {exc.strerror}") from None
+    name = "<stdin>" if path == "-" else path
     try:
-        doc = yaml.safe_load(text)  # JSON is YAML too
+        doc = _load_expanded(text, name, os.environ)
     except yaml.YAMLError as exc:
         raise ApplyError(f"{path} is not valid YAML or JSON: {exc}") from None
     if isinstance(doc, list):
         doc = {"targets": doc}
-    if not isinstance(doc, dict) or not isinstance(doc.get("targets"), list):
-        raise ApplyError(f"{path} must hold `targets:` with a list of targets (or only that list)")
+    if (
+        not isinstance(doc, dict)
+        or not any(section in doc for section in SECTIONS)
+        or not all(isinstance(doc.get(section, []), list) for section in SECTIONS)
+    ):
+        raise ApplyError(
+            f"{path} must hold `targets:`, `channels:` or `routes:`, each with a list"
+            " (or only a list of targets)"
+        )
     return doc
+
+
+def _load_expanded(text: str, name: str, env: Mapping[str, str]) -> Any:
+    """Parse YAML, replace variables in its strings (keys too), then build the document."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        expander = _Expander(text, name, env)
+        expander.walk(root)
+        if expander.problems:
+            raise VariableError("\n".join(expander.problems))
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
+class _Expander:
+    """Replaces variables in the string scalars of a composed YAML document, noting each one
+    that is not set with its line in `text`."""
+
+    def __init__(self, text: str, name: str, env: Mapping[str, str]) -> None:
+        self.text = text
+        self.name = name
+        self.env = env
+        self.problems: list[str] = []
+        self._seen: set[int] = set()
+
+    def walk(self, node: yaml.Node) -> None:
+        if id(node) in self._seen:  # an alias: the same node again, already replaced
+            return
+        self._seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR and "${" in node.value:
+                node.value = _REFERENCE.sub(lambda m: self._replace(node, m), node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                self.walk(item)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.walk(key)
+                self.walk(value)
+
+    def _replace(self, node: yaml.ScalarNode, m: re.Match[str]) -> str:
+        if m[0] == "$${":
+            return "${"
+        if m["name"] is None:
+            self._problem(
+                node,
+                m[0],
+                "is not a variable reference (${NAME}, NAME of letters, digits and _;"
+                " write $${ for a literal ${)",
+            )
+            return m[0]
+        value = self.env.get(m["name"])
+        if m["default"] is not None and not value:
+            return m["default"]  # unset or empty, as in the shell
+        if value is None:
+            self._problem(node, m[0], "is not set")
+            return m[0]
+        return value
+
+    def _problem(self, node: yaml.Node, reference: str, message: str) -> None:
+        self.problems.append(f"{self.name}:{self._line(node, reference)}: {reference} {message}")
+
+    def _line(self, node: yaml.Node, reference: str) -> int:
+        """The 1-based line of `reference` in the scalar's source (a block scalar spans
+        lines), or of the scalar's start when the source spells it otherwise (escapes)."""
+        source = self.text[node.start_mark.index : node.end_mark.index]
+        at = source.find(reference)
+        return node.start_mark.line + 1 + (source.count("\n", 0, at) if at >= 0 else 0)
 
 
 def post_apply(api_url: str, doc: dict[str, Any], prune: bool, dry_run: bool) -> dict[str, Any]:
@@ -74,25 +179,50 @@ def _describe_problem(exc: urllib.error.HTTPError) -> str:
 
 
 def format_result(result: dict[str, Any]) -> str:
-    """The diff, one line per target (+ create, ~ update with its fields, - delete)."""
+    """The diff, one line per item (+ create, ~ update with its fields, - delete; channels and
+    routes named as such), then the counts. A channel's config shows only that it changed:
+    it holds secrets. With targets alone, the counts are one line, as before channels."""
+    # The top-level lists are the targets'; channels and routes have sections of their own.
+    parts = {"channels": result.get("channels"), "targets": result, "routes": result.get("routes")}
+    shown = {s: p for s, p in parts.items() if p and (s == "targets" or _touched(p))}
     lines = []
-    for change in result["changes"]:
+    for section, part in shown.items():
+        label = "" if section == "targets" else f"{section[:-1]} "
+        lines += _format_changes(part["changes"], label)
+    if list(shown) == ["targets"]:
+        counts = _counts(result)
+        lines.append(f"dry run, nothing changed: {counts}" if result["dry_run"] else counts)
+    else:
+        if result["dry_run"]:
+            lines.append("dry run, nothing changed:")
+        lines += [f"{section}: {_counts(part)}" for section, part in shown.items()]
+    return "\n".join(lines)
+
+
+def _touched(part: dict[str, Any]) -> bool:
+    return any(part[k] for k in ("created", "updated", "deleted", "unchanged"))
+
+
+def _format_changes(changes: list[dict[str, Any]], label: str) -> list[str]:
+    lines = []
+    for change in changes:
         op, name = change["op"], change["name"]
         if op == "create":
-            lines.append(f"+ {name}")
+            lines.append(f"+ {label}{name}")
         elif op == "delete":
-            lines.append(f"- {name}")
+            lines.append(f"- {label}{name}")
         else:
-            lines.append(f"~ {name}")
+            lines.append(f"~ {label}{name}")
             for field, values in change["fields"].items():
                 lines.append(
                     f"    {field}: {json.dumps(values['old'])} -> {json.dumps(values['new'])}"
                 )
-    counts = ", ".join(
-        f"{len(result[k])} {k}" for k in ("created", "updated", "deleted", "unchanged")
-    )
-    lines.append(f"dry run, nothing changed: {counts}" if result["dry_run"] else counts)
-    return "\n".join(lines)
+            lines += [f"    {field} changed" for field in change.get("hidden", ())]
+    return lines
+
+
+def _counts(part: dict[str, Any]) -> str:
+    return ", ".join(f"{len(part[k])} {k}" for k in ("created", "updated", "deleted", "unchanged"))
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -101,18 +231,23 @@ def cmd_apply(args: argparse.Namespace) -> int:
         result = post_apply(args.api_url, doc, prune=args.prune, dry_run=args.dry_run)
     except ApplyError as exc:
         print(f"vigil apply: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     print(format_result(result))
     return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "apply", help="create/update targets from a YAML or JSON file (config as code)"
+        "apply",
+        help="create/update targets, channels and routes from a YAML or JSON file"
+        " (config as code; ${VAR} is an environment variable)",
     )
-    p.add_argument("-f", "--file", required=True, help="the targets file ('-' reads stdin)")
+    p.add_argument("-f", "--file", required=True, help="the file ('-' reads stdin)")
     p.add_argument(
-        "--prune", action="store_true", help="delete targets that the file does not name"
+        "--prune",
+        action="store_true",
+        help="delete targets, channels and routes that the file does not name (in the"
+        " sections it has)",
     )
     p.add_argument("--dry-run", action="store_true", help="print the changes without making them")
     p.add_argument(

@@ -46,7 +46,8 @@ async def db_url(module_db_url: str) -> str:
 # and file swaps over every partition. Ids keep counting; tests use the ids they get back.
 TRUNCATE = (
     "DELETE FROM targets; DELETE FROM checks; DELETE FROM check_rollups_hourly;"
-    " DELETE FROM check_rollups_daily"
+    " DELETE FROM check_rollups_daily; DELETE FROM alert_events; DELETE FROM routes;"
+    " DELETE FROM channels"
 )
 
 

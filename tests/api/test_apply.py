@@ -35,6 +35,7 @@ async def test_apply_creates_updates_and_leaves_equal_targets_alone(client, db) 
         "name": "web",
         "id": before["web"]["id"],
         "fields": {"interval_s": {"old": 30.0, "new": 15.0}},
+        "hidden": [],
     }
     after = {t["name"]: t for t in (await client.get("/api/v1/targets")).json()["items"]}
     assert after["web"]["id"] == before["web"]["id"] and after["web"]["interval_s"] == 15

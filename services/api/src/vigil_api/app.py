@@ -16,7 +16,9 @@ from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 
 from .apply.controller import ApplyController
+from .channels.controller import ChannelController
 from .database import Database
+from .deliveries.controller import DeliveryController
 from .errors import EXCEPTION_HANDLERS
 from .events.controller import EventController
 from .events.hub import EventHub
@@ -25,6 +27,7 @@ from .incidents.controller import IncidentController
 from .metrics import ApiMetrics, metrics_endpoint
 from .openapi import openapi_config
 from .results.controller import CheckController
+from .routes.controller import RouteController
 from .summary.cache import Cached
 from .summary.controller import Counts, SummaryController
 from .targets.controller import TargetController
@@ -80,6 +83,9 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             CheckController,
             UptimeController,
             IncidentController,
+            ChannelController,
+            RouteController,
+            DeliveryController,
             SummaryController,
             EventController,
             UIController,

@@ -1,9 +1,12 @@
-"""The API's Prometheus metrics: requests by route template, the DB pool, and per-target series.
+"""The API's Prometheus metrics: requests by route template, the DB pool, per-target series
+and the notification queue.
 
 Per-target series (vigil_target_up, vigil_target_latency_seconds,
-vigil_target_tls_expiry_timestamp_seconds) come from target_state, so any number of workers
-never duplicates them. They are rendered at most once per TARGETS_TTL_S and served from that
-cache, so a scrape at 10k targets costs one query every few seconds.
+vigil_target_tls_expiry_timestamp_seconds) come from target_state, and the queue's
+(vigil_notifications_pending, vigil_notifications_oldest_pending_age_seconds) from deliveries,
+so any number of workers never duplicates them. They are rendered at most once per
+TARGETS_TTL_S and served from that cache, so a scrape at 10k targets costs two queries every
+few seconds.
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ SELECT t.id, t.name, t.kind, t.enabled, vigil_target_status(t.enabled, s.status)
        s.last_latency_ms, s.tls_expires_at
   FROM targets t JOIN target_state s ON s.target_id = t.id
  ORDER BY t.id;
+
+-- name: notification_queue
+-- Deliveries waiting to leave (pending) or leaving (sending), and the age of the oldest. A
+-- first attempt held back by a route's delay_s is not late until it is due, so it counts as
+-- waiting but not in the age (else every delay_s of 5 min would look like a stuck queue).
+-- OR rather than IN: each arm is answered by its partial index (IN scanned the whole table).
+SELECT count(*) AS pending,
+       coalesce(extract(epoch FROM now() - min(created_at)
+                        FILTER (WHERE attempts > 0 OR next_attempt_at <= now())), 0)::float8
+           AS oldest_age_s
+  FROM deliveries
+ WHERE (status = 'pending' OR status = 'sending');
 """)
 
 
@@ -78,6 +93,26 @@ class _TargetCollector(Collector):
         yield from (up, latency, expiry)
 
 
+class _NotificationCollector(Collector):
+    def __init__(self) -> None:
+        self.row: asyncpg.Record | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self.row is None:
+            return  # the database did not answer: no series rather than a made-up 0
+        yield GaugeMetricFamily(
+            "vigil_notifications_pending",
+            "Deliveries not yet final: pending (waiting for their next attempt) or sending",
+            value=float(self.row["pending"]),
+        )
+        yield GaugeMetricFamily(
+            "vigil_notifications_oldest_pending_age_seconds",
+            "Seconds since the oldest pending or sending delivery was created (a first "
+            "attempt held back by a route's delay_s counts once due); 0 when none",
+            value=max(0.0, self.row["oldest_age_s"]),
+        )
+
+
 class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -104,6 +139,8 @@ class ApiMetrics:
         self._targets = _TargetCollector()
         self._target_registry = CollectorRegistry()
         self._target_registry.register(self._targets)
+        self._notifications = _NotificationCollector()
+        self._target_registry.register(self._notifications)
         self._target_text = b""
         self._target_at = float("-inf")
 
@@ -144,16 +181,20 @@ class ApiMetrics:
 
     async def _refresh_targets(self, pool: asyncpg.Pool | None) -> None:
         rows: list[Any] = []
+        queue = None
         if pool is not None:
             try:
                 rows = await pool.fetch(Q["target_series"], timeout=5)
+                queue = await pool.fetchrow(Q["notification_queue"], timeout=5)
             except Exception as exc:
                 # No data rather than stale data: the series vanish until the database is back.
                 # A bug is raised (logged, 500): a scrape that fails is seen, empty series are not.
                 if not is_retryable(exc):
                     raise
                 log.warning("metrics.targets_failed", error=describe(exc))
+                rows = []
         self._targets.rows = rows
+        self._notifications.row = queue
         self._target_text = generate_latest(self._target_registry)
         self._target_at = time.monotonic()
 

@@ -14,11 +14,43 @@ import msgspec
 from litestar import Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Tag
+
+from vigil_core.channels import CONFIGS
 
 from .apply.controller import ApplyDocument
+from .channels.schemas import ChannelCreate, ChannelUpdate
+from .routes.schemas import RouteCreate, RouteUpdate
 from .targets.schemas import TargetCreate, TargetUpdate
 
-REQUEST_MODELS: tuple[Any, ...] = (TargetCreate, TargetUpdate, ApplyDocument)
+# The channel config structs are documented too: a channel's `config` is one of them, picked by
+# its `kind` (validated by the server after it resolves echoed masks, hence not in the body's
+# own schema).
+REQUEST_MODELS: tuple[Any, ...] = (
+    TargetCreate,
+    TargetUpdate,
+    ApplyDocument,
+    ChannelCreate,
+    ChannelUpdate,
+    RouteCreate,
+    RouteUpdate,
+    *CONFIGS.values(),
+)
+
+TAGS = [
+    Tag(name="targets", description="What is monitored, and `vigil apply`"),
+    Tag(name="results", description="Checks, uptime, latency and incidents"),
+    Tag(name="dashboard", description="The summary the UI's dashboard shows"),
+    Tag(name="events", description="Live updates (server-sent events)"),
+    Tag(
+        name="channels",
+        description="Where alerts go: webhook, Slack, Discord, Teams, Telegram, ntfy, PagerDuty,"
+        ' e-mail, Apprise. Secrets are write-only (read as "********").',
+    ),
+    Tag(name="routes", description="Which targets' alerts (by label) reach which channels"),
+    Tag(name="deliveries", description="Every alert to every channel: status, attempts, retry"),
+    Tag(name="operations", description="Health, readiness and Prometheus metrics"),
+]
 
 
 def _request_components() -> dict[str, Any]:
@@ -45,12 +77,24 @@ _TARGET_OPERATIONS = (
 )
 
 
+# The same for channels and routes. Not testChannel: it may wait up to 30 s for a worker.
+_LINKS = {
+    "/api/v1/targets": ("target_id", _TARGET_OPERATIONS),
+    "/api/v1/channels": (
+        "channel_id",
+        ("getChannel", "replaceChannel", "updateChannel", "deleteChannel"),
+    ),
+    "/api/v1/routes": ("route_id", ("getRoute", "replaceRoute", "updateRoute", "deleteRoute")),
+}
+
+
 def _add_links(schema: dict[str, Any]) -> None:
-    create = schema["paths"]["/api/v1/targets"]["post"]["responses"]["201"]
-    create["links"] = {
-        op: {"operationId": op, "parameters": {"target_id": "$response.body#/id"}}
-        for op in _TARGET_OPERATIONS
-    }
+    for path, (param, operations) in _LINKS.items():
+        create = schema["paths"][path]["post"]["responses"]["201"]
+        create["links"] = {
+            op: {"operationId": op, "parameters": {param: "$response.body#/id"}}
+            for op in operations
+        }
 
 
 class ExactJsonRenderPlugin(JsonRenderPlugin):
@@ -76,4 +120,5 @@ def openapi_config() -> OpenAPIConfig:
         description="Uptime monitoring API. Errors are RFC 9457 problem details "
         "(application/problem+json) whose `errors` name each invalid field.",
         render_plugins=[ExactJsonRenderPlugin(), SwaggerRenderPlugin()],
+        tags=TAGS,
     )

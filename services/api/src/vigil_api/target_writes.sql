@@ -18,3 +18,43 @@ RETURNING *;
 
 -- name: delete_target
 DELETE FROM targets WHERE id = $1 RETURNING id;
+
+-- name: lock_dependencies
+-- Taken before any write of a target's dependencies, until commit: each check for a cycle
+-- below then sees every edge that could close one with its own (two transactions adding A->B
+-- and B->A at once would each see no cycle).
+SELECT pg_advisory_xact_lock(vigil_dependencies_lock_key());
+
+-- name: missing_targets
+-- The ids of $1 that name no target.
+SELECT array(SELECT unnest($1::bigint[])
+              EXCEPT
+             SELECT id FROM targets WHERE id = ANY ($1::bigint[])
+              ORDER BY 1);
+
+-- name: dependency_cycle
+-- The first of $2 (the new dependencies of target $1) that already depends on $1, directly
+-- or through others: the edge $1 -> it would close a cycle. The graph is acyclic before the
+-- write (every write checks, under lock_dependencies), so a new cycle passes through $1; the
+-- walk stops there, and UNION visits each (root, target) once, so it ends on any graph.
+WITH RECURSIVE reach (root, id) AS (
+    SELECT d, d FROM unnest($2::bigint[]) AS d
+  UNION
+    SELECT r.root, td.depends_on_id
+      FROM reach r JOIN target_dependencies td ON td.target_id = r.id
+     WHERE r.id <> $1
+)
+SELECT t.id, t.name
+  FROM reach r JOIN targets t ON t.id = r.root
+ WHERE r.id = $1
+ ORDER BY t.id
+ LIMIT 1;
+
+-- name: set_dependencies
+-- Target $1 depends on exactly the targets $2: the others' rows go, the new ones come.
+WITH gone AS (
+    DELETE FROM target_dependencies
+     WHERE target_id = $1 AND depends_on_id <> ALL ($2::bigint[]))
+INSERT INTO target_dependencies (target_id, depends_on_id)
+SELECT $1, unnest($2::bigint[])
+ON CONFLICT DO NOTHING;

@@ -30,7 +30,9 @@ async def run_once(pool: asyncpg.Pool, retention_days: int) -> dict[str, int] | 
         assert ensured is not None  # a function call returns one row
         created = ensured[1]
         dropped = await conn.fetchval(Q["drop_old_partitions"], retention_days)
-        events, digests = await conn.fetchrow(Q["drop_old_alerts"], retention_days)
+        deleted = await conn.fetchrow(Q["drop_old_alerts"], retention_days)
+        assert deleted is not None  # an aggregate returns one row
+        events, digests = deleted
     log.info(
         "maintenance.done",
         partitions_created=created,

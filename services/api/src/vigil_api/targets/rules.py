@@ -9,21 +9,18 @@ from __future__ import annotations
 import ipaddress
 import unicodedata
 from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
 
 from ..errors import FieldError, InvalidInput
-from .schemas import (
-    DEFAULT_TIMEOUT_S,
-    HttpTargetCreate,
-    IcmpTargetCreate,
-    TargetCreate,
-    TcpTargetCreate,
-)
+from .schemas import DEFAULT_TIMEOUT_S, HttpFields, IcmpFields, TargetFields, TcpFields
+
+T = TypeVar("T", bound=TargetFields)
 
 
-def check(target: TargetCreate, prefix: str = "") -> TargetCreate:
+def check(target: T, prefix: str = "") -> T:
     """Return the target with defaults resolved, or raise InvalidInput naming each broken rule."""
     errors: list[FieldError] = []
 
@@ -37,15 +34,15 @@ def check(target: TargetCreate, prefix: str = "") -> TargetCreate:
     elif target.timeout_s >= target.interval_s:
         bad("timeout_s", f"must be less than interval_s ({target.interval_s:g})")
 
-    if (why := _invisible(target.name)) is not None:
+    if (why := invisible(target.name)) is not None:
         bad("name", why)
     for key, value in target.labels.items():
-        if (why := _invisible(value)) is not None:
+        if (why := invisible(value)) is not None:
             bad(f"labels.{key}", why)
 
-    if isinstance(target, HttpTargetCreate):
+    if isinstance(target, HttpFields):
         _check_url(target.url, bad)
-    elif isinstance(target, TcpTargetCreate | IcmpTargetCreate):
+    elif isinstance(target, TcpFields | IcmpFields):
         host = _check_host(target.host, bad)
         if host is not None and host != target.host:
             target = msgspec.structs.replace(target, host=host)
@@ -55,7 +52,7 @@ def check(target: TargetCreate, prefix: str = "") -> TargetCreate:
     return target
 
 
-def _invisible(text: str) -> str | None:
+def invisible(text: str) -> str | None:
     """Why `text` cannot be a name: it holds a control or format character (Unicode Cc, Cf:
     C0/C1 controls, bidi overrides and isolates, zero-width marks), which make two names look
     alike or reorder what a dashboard, a log or an alert shows around them."""

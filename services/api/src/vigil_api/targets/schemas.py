@@ -4,6 +4,10 @@ TargetCreate is a union tagged by `kind`, so each kind declares exactly its own 
 unknown or misplaced field is rejected by name. Rules that span fields (timeout below interval,
 a URL that parses) live in rules.py. A kind's options take their defaults from its settings
 struct in vigil_core.kinds, the form in which they are stored and the worker reads them.
+
+Each kind's fields are a base (HttpFields, ...) that its create struct completes with
+`depends_on` as target ids; an apply document completes the same bases with target names
+(vigil_api.apply.schemas), so both validate a target the same way.
 """
 
 from __future__ import annotations
@@ -69,6 +73,17 @@ HeaderName = Annotated[
 HeaderValue = Annotated[str, Meta(max_length=4000, pattern=r"^[^\r\n\x00]*$")]
 Headers = Annotated[dict[HeaderName, HeaderValue], Meta(max_length=50)]
 MaxRedirects = Annotated[int, Meta(ge=0, le=30)]
+MAX_DEPENDENCIES = 100
+# Ids are Postgres bigints; a larger number is a client error (400), not a database error.
+TargetRef = Annotated[int, Meta(ge=1, le=2**63 - 1)]
+DependsOn = Annotated[
+    list[TargetRef],
+    Meta(
+        max_length=MAX_DEPENDENCIES,
+        description="Ids of the targets this one depends on: while one of them is down, this"
+        " target's alerts are suppressed",
+    ),
+]
 
 _HTTP = HttpSettings()  # the defaults of an HTTP target's options
 DEFAULT_INTERVAL_S = 60.0
@@ -86,9 +101,7 @@ class _Common(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_fiel
     enabled: bool = True
 
 
-class HttpTargetCreate(_Common, tag="http"):
-    """An HTTP(S) target: up when the status is expected and the keyword rules hold."""
-
+class HttpFields(_Common):
     url: Url
     method: Method = _HTTP.method
     expected_status: ExpectedStatus = msgspec.field(
@@ -102,24 +115,41 @@ class HttpTargetCreate(_Common, tag="http"):
     max_redirects: MaxRedirects = _HTTP.max_redirects
 
 
-class TcpTargetCreate(_Common, tag="tcp"):
-    """A TCP target: up when a connection to host:port opens."""
-
+class TcpFields(_Common):
     host: Host
     port: Port
 
 
-class IcmpTargetCreate(_Common, tag="icmp"):
-    """An ICMP target: up when the host answers an echo request."""
-
+class IcmpFields(_Common):
     host: Host
 
 
+class HttpTargetCreate(HttpFields, tag="http"):
+    """An HTTP(S) target: up when the status is expected and the keyword rules hold."""
+
+    depends_on: DependsOn = msgspec.field(default_factory=list)
+
+
+class TcpTargetCreate(TcpFields, tag="tcp"):
+    """A TCP target: up when a connection to host:port opens."""
+
+    depends_on: DependsOn = msgspec.field(default_factory=list)
+
+
+class IcmpTargetCreate(IcmpFields, tag="icmp"):
+    """An ICMP target: up when the host answers an echo request."""
+
+    depends_on: DependsOn = msgspec.field(default_factory=list)
+
+
 TargetCreate = HttpTargetCreate | TcpTargetCreate | IcmpTargetCreate
+# A target of any kind, whatever form its depends_on takes (ids here, names in apply).
+TargetFields = HttpFields | TcpFields | IcmpFields
 # Each kind's own fields: the parts of its address (ADDRESS_FIELDS), the rest are its settings.
 KIND_FIELDS: dict[str, frozenset[str]] = {
     str(cls.__struct_config__.tag): frozenset(cls.__struct_fields__)
     - frozenset(_Common.__struct_fields__)
+    - {"depends_on"}
     for cls in (HttpTargetCreate, TcpTargetCreate, IcmpTargetCreate)
 }
 ADDRESS_FIELDS = frozenset({"url", "host", "port"})
@@ -138,6 +168,7 @@ class TargetUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     success_threshold: Threshold | UnsetType = UNSET
     labels: Labels | UnsetType = UNSET
     enabled: bool | UnsetType = UNSET
+    depends_on: DependsOn | UnsetType = UNSET
     url: Url | UnsetType = UNSET
     method: Method | UnsetType = UNSET
     expected_status: ExpectedStatus | UnsetType = UNSET
@@ -174,6 +205,8 @@ class Target(msgspec.Struct, kw_only=True):
     success_threshold: int
     labels: dict[str, str]
     enabled: bool
+    # Ids of the targets this one depends on, in order.
+    depends_on: list[int]
     created_at: datetime
     updated_at: datetime
     # From target_state, as in the summary: the status (up, down, pending, or paused when

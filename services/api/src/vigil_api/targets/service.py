@@ -19,15 +19,16 @@ from vigil_core.logging import get_logger
 from ..body import convert_strict
 from ..errors import Conflict, NotFound
 from ..target_writes import DELETE_TARGET, INSERT_TARGET, REPLACE_TARGET
-from . import rules
+from . import dependencies, rules
 from .schemas import (
     ADDRESS_FIELDS,
     KIND_FIELDS,
-    HttpTargetCreate,
+    HttpFields,
     Target,
     TargetCreate,
+    TargetFields,
     TargetUpdate,
-    TcpTargetCreate,
+    TcpFields,
 )
 
 Q = load_queries(__package__)
@@ -55,14 +56,15 @@ _OPTIONS: dict[str, frozenset[str]] = {
 _NO_OPTIONS = dict.fromkeys(frozenset().union(*_OPTIONS.values()))
 
 
-def to_row(target: TargetCreate) -> dict[str, Any]:
-    """The row of a validated target (timeout resolved by rules.check), by column."""
+def to_row(target: TargetFields) -> dict[str, Any]:
+    """The row of a validated target (timeout resolved by rules.check), by column; its
+    dependencies are rows of their own (dependencies.write)."""
     kind = str(target.__struct_config__.tag)
     if isinstance(target.timeout_s, msgspec.UnsetType):
         raise ValueError("to_row() takes a target that rules.check() returned")
-    if isinstance(target, HttpTargetCreate):
+    if isinstance(target, HttpFields):
         address = target.url
-    elif isinstance(target, TcpTargetCreate):
+    elif isinstance(target, TcpFields):
         address = kinds.format_host_port(target.host, target.port)
     else:
         address = target.host
@@ -110,6 +112,7 @@ def to_target(row: asyncpg.Record | dict) -> Target:
         success_threshold=row["success_threshold"],
         labels=row["labels"] or {},
         enabled=row["enabled"],
+        depends_on=list(row["depends_on"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         status=row.get("status"),
@@ -148,6 +151,7 @@ def spec_of(target: Target) -> dict[str, Any]:
         "success_threshold",
         "labels",
         "enabled",
+        "depends_on",
     }
     return {k: v for k, v in spec.items() if k in allowed and v is not None}
 
@@ -187,39 +191,49 @@ async def require_target(conn: Conn, target_id: int) -> None:
 async def insert(conn: Conn, target: TargetCreate) -> asyncpg.Record:
     try:
         async with conn.transaction():
-            row = await _with_state(
-                conn, await conn.fetchrow(INSERT_TARGET, *params(to_row(target)))
-            )
+            if target.depends_on:
+                await dependencies.lock(conn)
+            row = await conn.fetchrow(INSERT_TARGET, *params(to_row(target)))
+            assert row is not None  # the INSERT returns the row it made
+            await dependencies.write(conn, row["id"], target.depends_on)
+            stored = await _with_state(conn, row)
     except asyncpg.UniqueViolationError:
         raise _duplicate(target.name) from None
-    assert row is not None  # the INSERT returns the row it made
-    return row
+    assert stored is not None
+    return stored
 
 
 async def replace(conn: Conn, target_id: int, target: TargetCreate) -> asyncpg.Record:
     try:
         async with conn.transaction():
-            row = await _with_state(
-                conn, await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(target)))
-            )
+            if target.depends_on:
+                await dependencies.lock(conn)
+            row = await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(target)))
+            if row is None:
+                raise NotFound("target", target_id)
+            await dependencies.write(conn, target_id, target.depends_on)
+            stored = await _with_state(conn, row)
     except asyncpg.UniqueViolationError:
         raise _duplicate(target.name) from None
-    if row is None:
-        raise NotFound("target", target_id)
-    return row
+    assert stored is not None
+    return stored
 
 
 async def patch(conn: Conn, target_id: int, update: TargetUpdate) -> asyncpg.Record:
-    """Read, merge and write under a row lock, so two PATCHes never lose each other's fields."""
+    """Read, merge and write under a row lock, so two PATCHes never lose each other's fields.
+    Dependencies are written only when the patch sends them."""
     try:
         async with conn.transaction():
+            if update.depends_on:
+                await dependencies.lock(conn)
             row = await conn.fetchrow(Q["get_target_for_update"], target_id)
             if row is None:
                 raise NotFound("target", target_id)
             merged = merge(to_target(row), update)
-            stored = await _with_state(
-                conn, await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(merged)))
-            )
+            await conn.execute(REPLACE_TARGET, target_id, *params(to_row(merged)))
+            if update.depends_on is not msgspec.UNSET:
+                await dependencies.write(conn, target_id, merged.depends_on)
+            stored = await _with_state(conn, row)
     except asyncpg.UniqueViolationError:
         raise _duplicate(update.name) from None
     assert stored is not None  # the row is locked: it cannot go away before the UPDATE

@@ -1,0 +1,1 @@
+"""Channels: where alerts go (a webhook, Slack, e-mail, ...), with write-only secrets."""

@@ -1,0 +1,1 @@
+"""Deliveries: the log of every alert to every channel, and retrying a failed one."""
