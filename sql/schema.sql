@@ -951,6 +951,11 @@ CREATE INDEX deliveries_channel_idx ON public.deliveries USING btree (channel_id
 CREATE INDEX deliveries_digest_idx ON public.deliveries USING btree (digest_id) WHERE (digest_id IS NOT NULL);
 
 
+-- INDEX: deliveries_digest_latest_idx
+
+CREATE INDEX deliveries_digest_latest_idx ON public.deliveries USING btree (channel_id, created_at DESC) WHERE (event_kind = 'digest'::text);
+
+
 -- INDEX: deliveries_due_idx
 
 CREATE INDEX deliveries_due_idx ON public.deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);

@@ -137,6 +137,9 @@ CREATE INDEX deliveries_target_idx ON deliveries (target_id, id DESC);
 CREATE INDEX deliveries_incident_idx ON deliveries (incident_id, channel_id);
 CREATE INDEX deliveries_channel_idx ON deliveries (channel_id, id DESC);
 CREATE INDEX deliveries_digest_idx ON deliveries (digest_id) WHERE digest_id IS NOT NULL;
+-- A channel's latest digest, which storm control reads every round of a storm.
+CREATE INDEX deliveries_digest_latest_idx ON deliveries (channel_id, created_at DESC)
+    WHERE event_kind = 'digest';
 
 -- 6. The event as receivers see it (without event_id, which is the row's id).
 CREATE FUNCTION vigil_alert_payload(event text, t targets, i incidents, at timestamptz)

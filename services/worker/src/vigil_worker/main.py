@@ -1,4 +1,5 @@
-"""The worker process: listener, scheduler, result writer and maintenance as named, watched tasks."""
+"""The worker process: listener, scheduler, result writer, maintenance and the alert dispatcher
+as named, watched tasks."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 
 from . import checks, maintenance
+from .alerting.dispatcher import Dispatcher
 from .checks import CheckContext
 from .listener import Listener
 from .metrics import WorkerMetrics, start_http
@@ -49,6 +51,7 @@ class Worker:
         self.writer: ResultWriter | None = None
         self.listener: Listener | None = None
         self.checks: CheckContext | None = None
+        self.dispatcher: Dispatcher | None = None
         self.dead_task: str | None = None  # a side task that died; the process is going down
 
     def health(self) -> tuple[bool, dict[str, object]]:
@@ -59,8 +62,8 @@ class Worker:
         scheduler loop stopped turning, the writer is stuck (results wait and no flush has
         ended for worker_writer_stall_s), a part keeps failing on a bug, or a side task died.
         """
-        s, w, li = self.scheduler, self.writer, self.listener
-        if s is None or w is None or li is None:
+        s, w, li, d = self.scheduler, self.writer, self.listener, self.dispatcher
+        if s is None or w is None or li is None or d is None:
             return False, {"reason": "starting"}
         problems: list[str] = []
         loop_age = time.monotonic() - s.last_loop_at
@@ -72,7 +75,12 @@ class Worker:
                 f"the result writer has made no progress for {stalled:.0f}s "
                 f"with {len(w)} results waiting"
             )
-        for part, bug in (("scheduler", s.bug), ("result writer", w.bug), ("listener", li.bug)):
+        for part, bug in (
+            ("scheduler", s.bug),
+            ("result writer", w.bug),
+            ("listener", li.bug),
+            ("alert dispatcher", d.bug),
+        ):
             if bug:
                 problems.append(f"the {part} fails on a bug: {bug}")
         if self.dead_task:
@@ -83,6 +91,8 @@ class Worker:
             "offline": s.offline,
             "in_flight": s.in_flight,
             "buffered": len(w),
+            "alerts_listener_connected": d.connected,
+            "alerts_in_flight": d.in_flight,
         }
         if problems:
             details["problems"] = problems
@@ -143,6 +153,9 @@ async def serve(
         db_timeout_s=settings.worker_db_timeout_s,
     )
     listener = worker.listener = Listener(dsn, scheduler, m, ping_s=settings.worker_listener_ping_s)
+    # Alerts have their own LISTEN connection, HTTP session and concurrency: a slow receiver
+    # costs a delivery slot, never a check's.
+    dispatcher = worker.dispatcher = Dispatcher(pool, dsn, settings, m)
     tasks = {
         "scheduler": asyncio.create_task(scheduler.run(), name="scheduler"),
         "listener": asyncio.create_task(listener.run(), name="listener"),
@@ -151,6 +164,7 @@ async def serve(
             maintenance.run(pool, settings.retention_days, settings.worker_maintenance_interval_s),
             name="maintenance",
         ),
+        "alert-dispatcher": asyncio.create_task(dispatcher.run(), name="alert-dispatcher"),
     }
     stopper = asyncio.create_task(stop.wait(), name="stop")
     log.info("worker.started", concurrency=settings.worker_concurrency, metrics_port=port or None)
@@ -180,14 +194,21 @@ async def _shutdown(
     check_ctx: CheckContext,
     runner: web.AppRunner | None,
 ) -> None:
-    """Stop claiming, let checks finish or time out, flush, all within the grace period."""
+    """Stop claiming, let checks and alert sends finish or time out, flush, all within the grace
+    period."""
     settings = worker.settings
     scheduler, writer, pool = worker.scheduler, worker.writer, worker.pool
+    dispatcher = worker.dispatcher
     assert scheduler is not None and writer is not None and pool is not None  # set by serve()
+    assert dispatcher is not None
     end = time.monotonic() + settings.worker_grace_s
     reserve = min(5.0, settings.worker_grace_s / 4)  # kept for the final flush
     stopper.cancel()
     scheduler.stop_claiming()
+    # Alert sends drain beside the checks; what is cut short goes back to pending for any worker.
+    alerts_drained = asyncio.create_task(
+        dispatcher.drain(max(0.0, end - time.monotonic() - reserve)), name="alert-drain"
+    )
     for name in ("listener", "maintenance"):
         tasks[name].cancel()
     try:
@@ -202,6 +223,14 @@ async def _shutdown(
     except TimeoutError:
         log.error("worker.final_flush_failed", lost=len(writer))
     tasks["result-writer"].cancel()
+    cut_alerts = 0
+    try:
+        cut_alerts = await asyncio.wait_for(
+            alerts_drained, timeout=max(0.1, end - time.monotonic())
+        )
+    except Exception:
+        log.exception("worker.alert_drain_failed")
+    tasks["alert-dispatcher"].cancel()
     await asyncio.gather(*tasks.values(), return_exceptions=True)
     await checks.stop(check_ctx)
     try:
@@ -215,6 +244,7 @@ async def _shutdown(
         cancelled_checks=cancelled,
         unflushed=len(writer),
         dropped_total=writer.dropped,
+        cut_alerts=cut_alerts,
     )
 
 

@@ -95,6 +95,24 @@ class WorkerMetrics:
         self.claims = Counter(
             "vigil_worker_slots_claimed", "Slots claimed from the schedule.", registry=r
         )
+        # Alerting (docs/alerting.md). Named as the spec names them, without `worker_`: they
+        # count what this worker's dispatcher did; pending deliveries are the API's (from the
+        # database, so that several workers do not duplicate them).
+        self.alert_notifications = Counter(
+            "vigil_notifications",
+            "Alert deliveries by channel kind and outcome: sent, retry (a temporary failure, "
+            "tried again later), failed, suppressed (recorded, not sent), collapsed (into a "
+            "digest).",
+            ["channel_kind", "outcome"],
+            registry=r,
+        )
+        self.alert_attempt_duration = Histogram(
+            "vigil_notification_attempt_duration_seconds",
+            "Wall time of one attempt to send an alert delivery, by channel kind.",
+            ["channel_kind"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
 
     def exposition(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)

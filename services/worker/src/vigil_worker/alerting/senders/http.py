@@ -20,7 +20,7 @@ import msgspec
 
 from vigil_core.text import storable
 
-from .base import SENT, Outcome, SendContext, redacted
+from .base import Outcome, SendContext, redacted
 
 ERROR_BODY_CHARS = 300
 READ_CAP = 64 * 1024
@@ -49,7 +49,7 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
 def outcome_of(status: int, body: str, headers: Any = None) -> Outcome:
     """The Outcome of an HTTP answer (see the module's docstring)."""
     if 200 <= status < 300:
-        return SENT
+        return Outcome(ok=True, status=status)
     text = storable(" ".join(body.split())[:ERROR_BODY_CHARS])
     error = f"http {status}: {text}" if text else f"http {status}"
     if status == 429 or status >= 500:
