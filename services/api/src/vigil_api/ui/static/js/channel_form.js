@@ -3,9 +3,9 @@
 // Secrets come back from the API as ******** and go back as ******** unless the user types a
 // new value, which tells the API to keep the stored one.
 
-import { api, ApiError } from "./api.js";
+import { api } from "./api.js";
 import { h, replace } from "./dom.js";
-import { FieldError, check, clearErrors, field, linesToMap, mapToLines, number, showErrors, text, toNumber } from "./fields.js";
+import { check, field, linesToMap, mapToLines, number, onSubmit, text, toNumber } from "./fields.js";
 
 export const KINDS = [
   ["webhook", "Webhook", "A JSON POST of each event to any URL, signed when a secret is set."],
@@ -170,28 +170,13 @@ export function channelForm({ channel, onSaved, onCancel }) {
     return { name: inputs.name.value.trim(), kind, config: cfg, enabled: inputs.enabled.checked };
   }
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form, banner);
-    const shown = (errors, fallback) => showErrors(form, banner, errors, { title: "The channel was not saved.", fallback });
-    let data;
-    try {
-      data = body();
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      shown(new Map([[err.field, [err.message]]]));
-      return;
-    }
-    submit.disabled = true;
-    try {
-      const saved = editing ? await api.put(`/channels/${channel.id}`, data) : await api.post("/channels", data);
-      onSaved(saved);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      shown(err.fieldErrors(), err.message);
-    } finally {
-      submit.disabled = false;
-    }
+  onSubmit(form, {
+    banner,
+    submit,
+    title: "The channel was not saved.",
+    body,
+    save: (data) => (editing ? api.put(`/channels/${channel.id}`, data) : api.post("/channels", data)),
+    onSaved: onSaved,
   });
 
   if (editing) {

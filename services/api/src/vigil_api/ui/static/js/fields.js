@@ -2,6 +2,7 @@
 // help and error lines, parsers for the text formats the forms use, and the API's field errors
 // placed next to the field they name.
 
+import { ApiError } from "./api.js";
 import { h, replace } from "./dom.js";
 
 /** A client-side parse error that names the field, shown like the API's own. */
@@ -126,4 +127,32 @@ export function showErrors(form, banner, errors, { title, fallback }) {
     first = first || banner;
   }
   first?.focus();
+}
+
+/** The submit step every form shares: read the body (a FieldError marks its field), save it
+ * through the API (its 400s land on the fields they name, the rest in `banner` after
+ * `title`), and hand what was saved to `onSaved`. The button is disabled while it saves. */
+export function onSubmit(form, { banner, submit, title, body, save, onSaved }) {
+  const shown = (errors, fallback) => showErrors(form, banner, errors, { title, fallback });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form, banner);
+    let data;
+    try {
+      data = body();
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      shown(new Map([[err.field, [err.message]]]));
+      return;
+    }
+    submit.disabled = true;
+    try {
+      onSaved(await save(data));
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      shown(err.fieldErrors(), err.message);
+    } finally {
+      submit.disabled = false;
+    }
+  });
 }

@@ -1,11 +1,9 @@
 // Create and edit targets of every kind. Validation is the API's: its field errors are shown
 // next to the field they name, so the UI never disagrees with what the API accepts.
 
-import { api, ApiError } from "./api.js";
+import { api } from "./api.js";
 import { h, replace } from "./dom.js";
-import {
-  FieldError, check, clearErrors, field, linesToMap, mapToLines, number, showErrors, showKinds, text, toNumber,
-} from "./fields.js";
+import { check, field, linesToMap, mapToLines, number, onSubmit, showKinds, text, toNumber } from "./fields.js";
 import { navigate } from "./router.js";
 
 const KINDS = [
@@ -90,7 +88,6 @@ export function renderForm(main, id) {
   form.addEventListener("change", (e) => {
     if (e.target.name === "kind") showKind();
   });
-  const shown = (errors, fallback) => showErrors(form, formError, errors, { title: "The target was not saved.", fallback });
 
   function body() {
     const kind = kindValue();
@@ -125,27 +122,13 @@ export function renderForm(main, id) {
     return out;
   }
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form, formError);
-    let data;
-    try {
-      data = body();
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      shown(new Map([[err.field, [err.message]]]));
-      return;
-    }
-    submit.disabled = true;
-    try {
-      const saved = editing ? await api.put(`/targets/${id}`, data) : await api.post("/targets", data);
-      navigate(`/targets/${saved.id}`);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      shown(err.fieldErrors(), err.message);
-    } finally {
-      submit.disabled = false;
-    }
+  onSubmit(form, {
+    banner: formError,
+    submit,
+    title: "The target was not saved.",
+    body,
+    save: (data) => (editing ? api.put(`/targets/${id}`, data) : api.post("/targets", data)),
+    onSaved: (saved) => navigate(`/targets/${saved.id}`),
   });
 
   function fill(t) {

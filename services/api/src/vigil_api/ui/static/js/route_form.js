@@ -1,9 +1,9 @@
 // The route create/edit form: which targets (labels), which channels, and when to send.
 
-import { api, ApiError } from "./api.js";
+import { api } from "./api.js";
 import { h } from "./dom.js";
 import { KIND_LABEL } from "./channel_form.js";
-import { FieldError, check, clearErrors, field, linesToMap, mapToLines, number, showErrors, text, toNumber } from "./fields.js";
+import { check, field, linesToMap, mapToLines, number, onSubmit, text, toNumber } from "./fields.js";
 
 const P = "rt-";
 
@@ -75,28 +75,13 @@ export function routeForm({ route, channels, onSaved, onCancel }) {
     };
   }
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form, banner);
-    const shown = (errors, fallback) => showErrors(form, banner, errors, { title: "The route was not saved.", fallback });
-    let data;
-    try {
-      data = body();
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      shown(new Map([[err.field, [err.message]]]));
-      return;
-    }
-    submit.disabled = true;
-    try {
-      const saved = editing ? await api.put(`/routes/${route.id}`, data) : await api.post("/routes", data);
-      onSaved(saved);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      shown(err.fieldErrors(), err.message);
-    } finally {
-      submit.disabled = false;
-    }
+  onSubmit(form, {
+    banner,
+    submit,
+    title: "The route was not saved.",
+    body,
+    save: (data) => (editing ? api.put(`/routes/${route.id}`, data) : api.post("/routes", data)),
+    onSaved: onSaved,
   });
 
   if (editing) {
