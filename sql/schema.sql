@@ -212,6 +212,22 @@ CREATE FUNCTION public.vigil_buckets_add(a integer[], b integer[], sign integer 
 $$;
 
 
+-- FUNCTION: vigil_delivery_blocked(text, bigint, bigint)
+
+CREATE FUNCTION public.vigil_delivery_blocked(kind text, incident bigint, channel bigint) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN EXISTS (
+        SELECT 1
+          FROM deliveries f
+          LEFT JOIN deliveries g ON g.id = f.digest_id
+         WHERE f.incident_id = incident AND f.channel_id = channel
+           AND (f.event_kind = 'firing' OR (kind = 'resolved' AND f.event_kind = 'reminder'))
+           AND (f.status IN ('pending', 'sending') OR g.status IN ('pending', 'sending')));
+END $$;
+
+
 -- FUNCTION: vigil_dependencies_lock_key()
 
 CREATE FUNCTION public.vigil_dependencies_lock_key() RETURNS bigint

@@ -1,5 +1,6 @@
 -- Rolls back 0011_alerting: the alert trigger, its functions and every alerting table, with
 -- their rows (channels, routes, dependencies, events and deliveries are gone).
+DROP FUNCTION vigil_delivery_blocked(text, bigint, bigint);
 DROP FUNCTION vigil_dependencies_lock_key();
 DROP TRIGGER incidents_alert ON incidents;
 DROP FUNCTION vigil_incidents_alert();

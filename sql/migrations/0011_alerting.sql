@@ -268,3 +268,21 @@ CREATE TRIGGER incidents_alert
 --    writes cannot close a cycle together (the worker's keys are 7236001 and 7236002, 0010).
 CREATE FUNCTION vigil_dependencies_lock_key() RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT 7236003::bigint';
+
+-- 10. The dispatchers' ordering rule, in one place: a resolve or reminder of an incident to a
+--     channel waits while the firing to that channel (or, for a resolve, a reminder) is pending
+--     or sending, itself or inside a digest that is. PL/pgSQL, so its plan is kept per session
+--     (a SQL function with a subquery is not inlined and would be planned on every call); the
+--     callers test event_kind first, so only resolves and reminders call it.
+CREATE FUNCTION vigil_delivery_blocked(kind text, incident bigint, channel bigint)
+    RETURNS boolean LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN EXISTS (
+        SELECT 1
+          FROM deliveries f
+          LEFT JOIN deliveries g ON g.id = f.digest_id
+         WHERE f.incident_id = incident AND f.channel_id = channel
+           AND (f.event_kind = 'firing' OR (kind = 'resolved' AND f.event_kind = 'reminder'))
+           AND (f.status IN ('pending', 'sending') OR g.status IN ('pending', 'sending')));
+END $$;

@@ -621,8 +621,11 @@ async def test_a_firing_held_back_while_its_parent_went_down_is_suppressed(
         child = await target(db, "app", {"tier": "app"})
         await db.execute("INSERT INTO target_dependencies VALUES ($1, $2)", child, parent)
         async with dispatching(pool, db_url, metrics=metrics):
-            child_i = await open_incident(db, child)  # held back by delay_s ...
-            parent_i = await open_incident(db, parent)  # ... while its parent goes down
+            # One transaction, child first: its trigger does not see the parent down yet, so
+            # only the dispatcher can suppress the held-back firing, however slow this runs.
+            async with db.transaction():
+                child_i = await open_incident(db, child)  # held back by delay_s ...
+                parent_i = await open_incident(db, parent)  # ... while its parent goes down
             firing = await delivery(db, child_i)
             assert firing["status"] == "pending"
             suppressed = await until_status(db, firing["id"], "suppressed")

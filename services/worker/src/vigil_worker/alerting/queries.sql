@@ -3,9 +3,9 @@
 --
 -- "Due": a pending delivery whose next_attempt_at has passed, or a sending one whose lease
 -- expired (its worker died or lost the database between sending and marking).
--- "Blocked" (the ordering rule): a resolve or reminder of incident I to channel C is not sent
--- while the firing of I to C (or, for a resolve, a reminder) is pending or sending, itself or
--- inside a digest that is.
+-- "Blocked" (the ordering rule, vigil_delivery_blocked in 0011): a resolve or reminder of
+-- incident I to channel C is not sent while the firing of I to C (or, for a resolve, a
+-- reminder) is pending or sending, itself or inside a digest that is.
 
 -- name: make_reminders
 -- The latest due reminder of each open incident and route with repeat_interval_s whose firing
@@ -142,14 +142,8 @@ WITH ch AS (
       JOIN ch ON ch.id = d.channel_id
      WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.attempts = 0
        AND d.event_kind IN ('firing', 'resolved', 'reminder')
-       AND NOT (d.event_kind IN ('resolved', 'reminder') AND EXISTS (
-               SELECT 1
-                 FROM deliveries f
-                 LEFT JOIN deliveries g ON g.id = f.digest_id
-                WHERE f.incident_id = d.incident_id AND f.channel_id = d.channel_id
-                  AND (f.event_kind = 'firing'
-                       OR (d.event_kind = 'resolved' AND f.event_kind = 'reminder'))
-                  AND (f.status IN ('pending', 'sending') OR g.status IN ('pending', 'sending'))))
+       AND NOT (d.event_kind IN ('resolved', 'reminder')
+                AND vigil_delivery_blocked(d.event_kind, d.incident_id, d.channel_id))
        FOR UPDATE OF d SKIP LOCKED
 ), digests AS (
     INSERT INTO deliveries (channel_id, event_kind)
@@ -181,14 +175,8 @@ WITH picked AS (
             OR (d.status = 'sending' AND d.lease_until <= now()))
        AND NOT (d.attempts = 0 AND d.event_kind IN ('firing', 'resolved', 'reminder')
                 AND d.channel_id = ANY($4::bigint[]))
-       AND NOT (d.event_kind IN ('resolved', 'reminder') AND EXISTS (
-               SELECT 1
-                 FROM deliveries f
-                 LEFT JOIN deliveries g ON g.id = f.digest_id
-                WHERE f.incident_id = d.incident_id AND f.channel_id = d.channel_id
-                  AND (f.event_kind = 'firing'
-                       OR (d.event_kind = 'resolved' AND f.event_kind = 'reminder'))
-                  AND (f.status IN ('pending', 'sending') OR g.status IN ('pending', 'sending'))))
+       AND NOT (d.event_kind IN ('resolved', 'reminder')
+                AND vigil_delivery_blocked(d.event_kind, d.incident_id, d.channel_id))
      ORDER BY d.next_attempt_at
      LIMIT $1
        FOR UPDATE OF d SKIP LOCKED
