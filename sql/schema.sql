@@ -74,12 +74,15 @@ CREATE TABLE public.targets (
 CASE kind
     WHEN 'http'::text THEN (address ~* '^https?://[^/?#]+'::text)
     WHEN 'tcp'::text THEN ((address ~ '^(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):[0-9]{1,5}$'::text) AND ((("substring"(address, ':([0-9]{1,5})$'::text))::integer >= 1) AND (("substring"(address, ':([0-9]{1,5})$'::text))::integer <= 65535)))
+    WHEN 'tls'::text THEN ((address ~ '^(\[[0-9A-Fa-f:.]+\]|[^:/\[\]]+):[0-9]{1,5}$'::text) AND ((("substring"(address, ':([0-9]{1,5})$'::text))::integer >= 1) AND (("substring"(address, ':([0-9]{1,5})$'::text))::integer <= 65535)))
     WHEN 'icmp'::text THEN (address ~ '^[^/\[\]]+$'::text)
+    WHEN 'dns'::text THEN ((address ~ '^[^/\[\]:]+$'::text) AND (char_length(address) <= 254))
+    WHEN 'push'::text THEN (address = 'push'::text)
     ELSE true
 END)),
     CONSTRAINT targets_failure_threshold_valid CHECK (((failure_threshold >= 1) AND (failure_threshold <= 100))),
     CONSTRAINT targets_interval_valid CHECK (((interval_s >= (1)::double precision) AND (interval_s <= (86400)::double precision))),
-    CONSTRAINT targets_kind_valid CHECK ((kind = ANY (ARRAY['http'::text, 'tcp'::text, 'icmp'::text]))),
+    CONSTRAINT targets_kind_valid CHECK ((kind = ANY (ARRAY['http'::text, 'tcp'::text, 'icmp'::text, 'dns'::text, 'tls'::text, 'push'::text]))),
     CONSTRAINT targets_labels_object CHECK ((jsonb_typeof(labels) = 'object'::text)),
     CONSTRAINT targets_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name = btrim(name)))),
     CONSTRAINT targets_settings_object CHECK ((jsonb_typeof(settings) = 'object'::text)),
@@ -710,6 +713,8 @@ CREATE TABLE public.checks (
     error_class text,
     error_message text,
     timings jsonb,
+    details jsonb,
+    CONSTRAINT checks_details_object CHECK (((details IS NULL) OR (jsonb_typeof(details) = 'object'::text))),
     CONSTRAINT checks_error_class_when_failed CHECK ((ok OR (error_class IS NOT NULL))),
     CONSTRAINT checks_latency_valid CHECK (((latency_ms IS NULL) OR (latency_ms >= (0)::double precision)))
 )

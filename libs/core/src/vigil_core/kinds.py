@@ -17,6 +17,21 @@ Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 StatusRule = int | str
 
 
+JsonOp = Literal["==", "!=", "<", "<=", ">", ">=", "contains", "exists", "not_exists", "matches"]
+DnsRecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "CAA"]
+DnsRcode = Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"]
+StartTls = Literal["none", "smtp", "imap", "pop3", "ftp"]
+
+
+class JsonCondition(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One rule on an HTTP answer's JSON body: the JMESPath `path`, compared by `op` with
+    `value` (any JSON value; unused by exists/not_exists; a regular expression for matches)."""
+
+    path: str
+    op: JsonOp
+    value: Any = None
+
+
 class HttpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An HTTP(S) check: the request it sends and the rules that make the answer a success."""
 
@@ -30,21 +45,63 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     max_redirects: int = 10
     # Sent with the request (and again on a 307/308). The API does not expose it yet.
     body: str | None = None
+    keyword_regex: bool = False  # keyword and keyword_absent are regular expressions
+    json: tuple[JsonCondition, ...] = ()  # every condition must hold (error class `json`)
+    tls_min_days_valid: int | None = None  # https: fewer days left is `expiring`
+    max_latency_ms: float | None = None  # a slower answer is `slow`
 
 
 class TcpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A TCP check has no settings: host and port are the target's address (format_host_port)."""
+    """A TCP check: host and port are the target's address (format_host_port)."""
+
+    max_latency_ms: float | None = None
 
 
 class IcmpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An ICMP check has no settings: the host is the target's address."""
+    """An ICMP check: the host is the target's address."""
+
+    max_latency_ms: float | None = None
 
 
-KindSettings = HttpSettings | TcpSettings | IcmpSettings
+class DnsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A DNS check: the target's address is the name to resolve; `server` ("host[:port]", None
+    for the worker's resolvers) answers it over UDP, with TCP when the answer is truncated."""
+
+    record_type: DnsRecordType = "A"
+    server: str | None = None
+    expected_rcode: DnsRcode = "NOERROR"
+    # Values the answer must hold: any of them, all of them, or exactly these (as a set).
+    expected: tuple[str, ...] = ()
+    match: Literal["any", "all", "exact"] = "any"
+    max_latency_ms: float | None = None
+
+
+class TlsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A TLS check: the target's address is host:port; the handshake (after STARTTLS for the
+    protocols that have it) verifies the chain and host name, and fewer than min_days_valid
+    days left is `expiring`."""
+
+    starttls: StartTls = "none"
+    server_name: str | None = None  # SNI and the name verified; None: the address's host
+    min_days_valid: int = 14
+    max_latency_ms: float | None = None
+
+
+class PushSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A push (heartbeat) target: something calls its secret URL every interval_s (the period);
+    no successful ping within interval_s + grace_s of the last one is `missed`."""
+
+    grace_s: float = 60.0
+
+
+KindSettings = HttpSettings | TcpSettings | IcmpSettings | DnsSettings | TlsSettings | PushSettings
 SETTINGS: dict[str, type[KindSettings]] = {
     "http": HttpSettings,
     "tcp": TcpSettings,
     "icmp": IcmpSettings,
+    "dns": DnsSettings,
+    "tls": TlsSettings,
+    "push": PushSettings,
 }
 
 

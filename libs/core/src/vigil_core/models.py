@@ -20,3 +20,6 @@ class CheckResult(msgspec.Struct, kw_only=True, gc=False):
     error_message: str | None = None
     timings: dict[str, float] | None = None
     tls_expires_at: datetime | None = None
+    # What the check found besides its verdict (stored in checks.details): a DNS check's
+    # answers, a certificate's subject, issuer and SANs. None for most checks.
+    details: dict[str, object] | None = None

@@ -279,6 +279,7 @@ _CHECK_COLUMNS = (
     "error_class",
     "error_message",
     "timings",
+    "details",
 )
 _CHECK_ROW = attrgetter(*_CHECK_COLUMNS)  # COPY's columns are named: the same names
 

@@ -50,6 +50,7 @@ class CheckRunner:
                 error_message=outcome.error_message,
                 timings=outcome.timings,
                 tls_expires_at=outcome.tls_expires_at,
+                details=outcome.details,
             )
         )
         self._record(target, outcome, elapsed, latency_ms)

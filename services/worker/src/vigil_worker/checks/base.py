@@ -94,6 +94,7 @@ class Outcome:
     error_message: str | None = None
     timings: dict[str, float] | None = None
     tls_expires_at: datetime | None = None
+    details: dict[str, object] | None = None  # what it found: DNS answers, a certificate
 
 
 @dataclass(slots=True)
