@@ -14,6 +14,7 @@ from vigil_core.logging import configure_logging
 from .harness.lab import Lab
 from .scenarios import (
     accuracy,
+    alerting,
     api,
     reaction,
     scale,
@@ -34,6 +35,7 @@ SCENARIOS: dict[str, ModuleType] = {
         accuracy,
         api,
         scale,
+        alerting,
     )
 }
 

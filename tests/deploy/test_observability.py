@@ -27,6 +27,10 @@ CONTRACT_METRICS = {
     "vigil_target_up",
     "vigil_target_latency_seconds",
     "vigil_target_tls_expiry_timestamp_seconds",
+    "vigil_notifications_total",
+    "vigil_notification_attempt_duration_seconds",
+    "vigil_notifications_pending",
+    "vigil_notifications_oldest_pending_age_seconds",
     "vigil_worker_checks_total",
     "vigil_worker_check_errors_total",
     "vigil_worker_check_duration_seconds",
@@ -44,6 +48,7 @@ ALERTS = {
     "VigilScheduleLagHigh",
     "VigilResultsDropped",
     "VigilCertificateExpiringSoon",
+    "VigilNotificationsStuck",
 }
 # Grafana's range variables, replaced by a fixed window so promtool can parse the queries.
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
