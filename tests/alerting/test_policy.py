@@ -140,9 +140,28 @@ def test_more_than_20_in_the_window_is_a_storm(recent: int, storming: bool) -> N
 
 
 @pytest.mark.parametrize(
-    ("last_digest_age_s", "wait_s"),
-    [(None, 0.0), (0.0, 60.0), (45.0, 15.0), (60.0, 0.0), (3600.0, 0.0)],
-    ids=["never", "just sent", "15 s to go", "a minute ago", "long ago"],
+    ("last_digest_age_s", "oldest_held_age_s", "wait_s"),
+    [
+        (None, 0.0, 1.0),
+        (None, 0.4, 0.6),
+        (None, 5.0, 0.0),
+        (0.0, 5.0, 60.0),
+        (45.0, 5.0, 15.0),
+        (60.0, 0.0, 1.0),
+        (3600.0, 2.0, 0.0),
+    ],
+    ids=[
+        "a new storm gathers its burst",
+        "part of the wait passed",
+        "held long enough",
+        "just sent",
+        "15 s to go",
+        "a minute ago: a new storm",
+        "long ago",
+    ],
 )
-def test_one_digest_per_channel_a_minute(last_digest_age_s: float | None, wait_s: float) -> None:
-    assert StormPolicy().digest_in_s(last_digest_age_s) == pytest.approx(wait_s)
+def test_one_digest_per_channel_a_minute(
+    last_digest_age_s: float | None, oldest_held_age_s: float, wait_s: float
+) -> None:
+    wait = StormPolicy().digest_in_s(last_digest_age_s, oldest_held_age_s)
+    assert wait == pytest.approx(wait_s)

@@ -260,18 +260,20 @@ class Dispatcher:
         held: list[int] = []
         due_now: list[int] = []
         wait = math.inf
-        candidates = await self._fetch("storm_candidates", storm.threshold, storm.window_s)
+        candidates = await self._fetch(
+            "storm_candidates", storm.threshold, storm.window_s, storm.max_items
+        )
         for row in candidates:
             if not storm.storming(row["recent"]):
                 continue
             held.append(row["channel_id"])
-            in_s = storm.digest_in_s(row["last_digest_age_s"])
+            in_s = storm.digest_in_s(row["last_digest_age_s"], row["oldest_held_age_s"])
             if in_s <= 0:
                 due_now.append(row["channel_id"])
             else:
                 wait = min(wait, in_s)
         if due_now:
-            made = await self._fetch("make_digests", due_now, storm.digest_every_s)
+            made = await self._fetch("make_digests", due_now, storm.digest_every_s, storm.max_items)
             for row in made:
                 self._metrics.alert_notifications.labels(row["channel_kind"], "collapsed").inc(
                     row["items"]
@@ -289,7 +291,10 @@ class Dispatcher:
 
     async def _claim(self, free: int, held: list[int]) -> int:
         token = f"{self._claimer}/{uuid.uuid4().hex[:12]}"
-        rows = await self._fetch("claim", free, self._lease_s, token, held)
+        storm = self._storm
+        rows = await self._fetch(
+            "claim", free, self._lease_s, token, held, storm.threshold, storm.window_s
+        )
         claimed_at = time.monotonic()
         for row in rows:
             claim = Claim.from_record(row)

@@ -90,24 +90,39 @@ def decide(
 STORM_THRESHOLD = 20
 STORM_WINDOW_S = 60.0
 DIGEST_EVERY_S = 60.0
+# A storm's first digest waits this long after its oldest held delivery was written, so the
+# rest of a burst (targets that fail together are detected over about one interval) rides in
+# it instead of waiting a whole digest period for the next one. Measured with `bench
+# alerting` (100 of 1,000 targets at 1 s breaking at once): without it, 59-83 of 100 firings
+# waited the full minute.
+DIGEST_GROUP_WAIT_S = 1.0
+# Items in one digest at most: a receiver's body limit (nginx's default is 1 MiB) must not
+# turn a large storm into one permanent failure that loses every alert in it. A full digest
+# does not count toward the once-a-period limit: the rest follow at once.
+DIGEST_MAX_ITEMS = 100
 
 
 @dataclass(frozen=True)
 class StormPolicy:
     """More than `threshold` deliveries to one channel created within `window_s`: its due
-    deliveries go out as one digest per `digest_every_s` instead of one by one."""
+    deliveries go out as one digest per `digest_every_s` (of at most `max_items`) instead of
+    one by one; the first digest of a storm waits `group_wait_s` to gather the burst."""
 
     threshold: int = STORM_THRESHOLD
     window_s: float = STORM_WINDOW_S
     digest_every_s: float = DIGEST_EVERY_S
+    group_wait_s: float = DIGEST_GROUP_WAIT_S
+    max_items: int = DIGEST_MAX_ITEMS
 
     def storming(self, recent: int) -> bool:
         """`recent`: the channel's firing/resolved/reminder deliveries created in the window
         (counted up to threshold + 1, which is all the rule needs)."""
         return recent > self.threshold
 
-    def digest_in_s(self, last_digest_age_s: float | None) -> float:
-        """Seconds until a storming channel may get its next digest (0: now)."""
-        if last_digest_age_s is None:
-            return 0.0
-        return max(0.0, self.digest_every_s - last_digest_age_s)
+    def digest_in_s(self, last_digest_age_s: float | None, oldest_held_age_s: float = 0.0) -> float:
+        """Seconds until a storming channel may get its next digest (0: now). `last_digest_
+        age_s`: its latest digest that was not full (None: none); `oldest_held_age_s`: how long
+        its oldest delivery waiting for the digest has waited."""
+        if last_digest_age_s is None or last_digest_age_s >= self.digest_every_s:
+            return max(0.0, self.group_wait_s - oldest_held_age_s)  # a new storm
+        return self.digest_every_s - last_digest_age_s

@@ -98,16 +98,18 @@ RETURNING d.id, d.channel_id, c.kind AS channel_kind, d.event_kind, d.last_error
 -- Channels (enabled) with due deliveries never tried, with how many of their firing, resolved
 -- and reminder deliveries were created within $2 seconds, counted among the newest $1 + 1 by
 -- id (an index walk of $1 + 1 rows: "more than $1 in the window" needs no more), and, for
--- those over $1, the age in seconds of their latest digest (NULL: none; deliveries_digest_
--- latest_idx finds it in one index probe).
-SELECT s.channel_id, s.channel_kind, s.recent,
+-- those over $1, the age in seconds of their latest digest that held fewer than $3 items
+-- (NULL: none; deliveries_digest_latest_idx walks the channel's digests newest first, and
+-- full ones are rare) and of their oldest delivery waiting for one.
+SELECT s.channel_id, s.channel_kind, s.recent, s.oldest_held_age_s,
        CASE WHEN s.recent > $1 THEN (
            SELECT extract(epoch FROM now() - g.created_at)::double precision
              FROM deliveries g
             WHERE g.channel_id = s.channel_id AND g.event_kind = 'digest'
+              AND (SELECT count(*) FROM deliveries x WHERE x.digest_id = g.id) < $3
             ORDER BY g.created_at DESC
             LIMIT 1) END AS last_digest_age_s
-  FROM (SELECT due.channel_id, c.kind AS channel_kind,
+  FROM (SELECT due.channel_id, c.kind AS channel_kind, due.oldest_held_age_s,
                (SELECT count(*)
                   FROM (SELECT d.created_at
                           FROM deliveries d
@@ -116,15 +118,19 @@ SELECT s.channel_id, s.channel_kind, s.recent,
                          ORDER BY d.id DESC
                          LIMIT $1 + 1) newest
                  WHERE newest.created_at > now() - make_interval(secs => $2))::integer AS recent
-          FROM (SELECT DISTINCT d.channel_id
+          FROM (SELECT d.channel_id,
+                       extract(epoch FROM now() - min(d.created_at))::double precision
+                           AS oldest_held_age_s
                   FROM deliveries d
                  WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.attempts = 0
-                   AND d.event_kind IN ('firing', 'resolved', 'reminder')) due
+                   AND d.event_kind IN ('firing', 'resolved', 'reminder')
+                 GROUP BY d.channel_id) due
           JOIN channels c ON c.id = due.channel_id AND c.enabled) s;
 
 -- name: make_digests
--- One digest delivery per channel of $1 that has had none for $2 seconds, standing for all its due deliveries never tried that
--- are not blocked: they become `collapsed` with digest_id set. The channel row is locked (SKIP
+-- One digest delivery per channel of $1 that has had none with fewer than $3 items for $2
+-- seconds, standing for up to $3 of its due deliveries never tried that are not blocked
+-- (oldest first): they become `collapsed` with digest_id set. The channel row is locked (SKIP
 -- LOCKED) so two workers do not digest one channel at once; a channel with nothing to
 -- collapse gets no digest. Returns the digests made.
 WITH ch AS (
@@ -134,17 +140,23 @@ WITH ch AS (
        AND NOT EXISTS (SELECT 1
                          FROM deliveries g
                         WHERE g.channel_id = c.id AND g.event_kind = 'digest'
-                          AND g.created_at > now() - make_interval(secs => $2))
+                          AND g.created_at > now() - make_interval(secs => $2)
+                          AND (SELECT count(*) FROM deliveries x WHERE x.digest_id = g.id) < $3)
        FOR NO KEY UPDATE OF c SKIP LOCKED
 ), items AS (
     SELECT d.id, d.channel_id
-      FROM deliveries d
-      JOIN ch ON ch.id = d.channel_id
-     WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.attempts = 0
-       AND d.event_kind IN ('firing', 'resolved', 'reminder')
-       AND NOT (d.event_kind IN ('resolved', 'reminder')
-                AND vigil_delivery_blocked(d.event_kind, d.incident_id, d.channel_id))
-       FOR UPDATE OF d SKIP LOCKED
+      FROM ch
+     CROSS JOIN LATERAL (
+           SELECT d.id, d.channel_id
+             FROM deliveries d
+            WHERE d.channel_id = ch.id
+              AND d.status = 'pending' AND d.next_attempt_at <= now() AND d.attempts = 0
+              AND d.event_kind IN ('firing', 'resolved', 'reminder')
+              AND NOT (d.event_kind IN ('resolved', 'reminder')
+                       AND vigil_delivery_blocked(d.event_kind, d.incident_id, d.channel_id))
+            ORDER BY d.id
+            LIMIT $3
+              FOR UPDATE OF d SKIP LOCKED) d
 ), digests AS (
     INSERT INTO deliveries (channel_id, event_kind)
     SELECT channel_id, 'digest' FROM items GROUP BY channel_id
@@ -163,18 +175,36 @@ SELECT g.id, g.channel_id, ch.kind AS channel_kind,
   JOIN ch ON ch.id = g.channel_id;
 
 -- name: claim
--- Claims up to $1 due deliveries, oldest due first, skipping blocked ones and, on the
--- channels of $4 (storming, waiting for their digest), those never tried; leases them for $2
--- seconds to token $3 (unique to this claim: only its holder may mark them) and counts the
--- attempt. Returns what sending needs; a digest brings its items (the collapsed deliveries'
--- events, in order).
-WITH picked AS (
+-- Claims up to $1 due deliveries, oldest due first, skipping blocked ones and, on storming
+-- channels (waiting for their digest), those never tried; leases them for $2 seconds to
+-- token $3 (unique to this claim: only its holder may mark them) and counts the attempt.
+-- Storming: the channels of $4 (storm_candidates' verdict this round) and, seen by this
+-- statement's own snapshot, any channel with more than $5 such deliveries created within $6
+-- seconds: a burst that committed after storm_candidates ran is held too, not sent one by one.
+-- Returns what sending needs; a digest brings its items (the collapsed deliveries' events, in
+-- order).
+WITH storming AS (
+    SELECT due.channel_id
+      FROM (SELECT DISTINCT d.channel_id
+              FROM deliveries d
+             WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.attempts = 0
+               AND d.event_kind IN ('firing', 'resolved', 'reminder')) due
+     WHERE due.channel_id = ANY($4::bigint[])
+        OR (SELECT count(*)
+              FROM (SELECT d.created_at
+                      FROM deliveries d
+                     WHERE d.channel_id = due.channel_id
+                       AND d.event_kind IN ('firing', 'resolved', 'reminder')
+                     ORDER BY d.id DESC
+                     LIMIT $5 + 1) newest
+             WHERE newest.created_at > now() - make_interval(secs => $6)) > $5
+), picked AS (
     SELECT d.id, d.channel_id, d.event_id
       FROM deliveries d
      WHERE ((d.status = 'pending' AND d.next_attempt_at <= now())
             OR (d.status = 'sending' AND d.lease_until <= now()))
        AND NOT (d.attempts = 0 AND d.event_kind IN ('firing', 'resolved', 'reminder')
-                AND d.channel_id = ANY($4::bigint[]))
+                AND d.channel_id IN (SELECT channel_id FROM storming))
        AND NOT (d.event_kind IN ('resolved', 'reminder')
                 AND vigil_delivery_blocked(d.event_kind, d.incident_id, d.channel_id))
      ORDER BY d.next_attempt_at
