@@ -16,9 +16,11 @@ from .scenarios import (
     accuracy,
     alerting,
     api,
+    push,
     reaction,
     scale,
     schedule,
+    throughput_dns,
     throughput_http,
     throughput_icmp,
     throughput_tcp,
@@ -30,12 +32,14 @@ SCENARIOS: dict[str, ModuleType] = {
         throughput_http,
         throughput_icmp,
         throughput_tcp,
+        throughput_dns,
         reaction,
         schedule,
         accuracy,
         api,
         scale,
         alerting,
+        push,
     )
 }
 

@@ -85,6 +85,7 @@ END)),
     CONSTRAINT targets_kind_valid CHECK ((kind = ANY (ARRAY['http'::text, 'tcp'::text, 'icmp'::text, 'dns'::text, 'tls'::text, 'push'::text]))),
     CONSTRAINT targets_labels_object CHECK ((jsonb_typeof(labels) = 'object'::text)),
     CONSTRAINT targets_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name = btrim(name)))),
+    CONSTRAINT targets_push_grace_valid CHECK (((kind <> 'push'::text) OR ((settings -> 'grace_s'::text) IS NULL) OR (jsonb_typeof((settings -> 'grace_s'::text)) = 'null'::text) OR ((jsonb_typeof((settings -> 'grace_s'::text)) = 'number'::text) AND ((((settings ->> 'grace_s'::text))::double precision >= (0)::double precision) AND (((settings ->> 'grace_s'::text))::double precision <= (86400)::double precision))))),
     CONSTRAINT targets_settings_object CHECK ((jsonb_typeof(settings) = 'object'::text)),
     CONSTRAINT targets_success_threshold_valid CHECK (((success_threshold >= 1) AND (success_threshold <= 100))),
     CONSTRAINT targets_timeout_valid CHECK (((timeout_s > (0)::double precision) AND (timeout_s < interval_s)))
@@ -336,6 +337,36 @@ CREATE FUNCTION public.vigil_partitions_lock_key() RETURNS bigint
     AS $$SELECT 7236001::bigint$$;
 
 
+-- FUNCTION: vigil_push_grace_s(jsonb)
+
+CREATE FUNCTION public.vigil_push_grace_s(settings jsonb) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce((settings->>'grace_s')::double precision, 60) $$;
+
+
+-- FUNCTION: vigil_push_new_token()
+
+CREATE FUNCTION public.vigil_push_new_token() RETURNS text
+    LANGUAGE sql
+    AS $$ SELECT encode(sha256(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())), 'hex') $$;
+
+
+-- FUNCTION: vigil_push_token_sync()
+
+CREATE FUNCTION public.vigil_push_token_sync() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.kind = 'push' THEN
+        INSERT INTO push_tokens (target_id, token) VALUES (NEW.id, vigil_push_new_token())
+        ON CONFLICT (target_id) DO NOTHING;
+    ELSIF TG_OP = 'UPDATE' AND OLD.kind = 'push' THEN
+        DELETE FROM push_tokens WHERE target_id = NEW.id;
+    END IF;
+    RETURN NULL;
+END $$;
+
+
 -- FUNCTION: vigil_rollups_daily_rebuild(date, date)
 
 CREATE FUNCTION public.vigil_rollups_daily_rebuild(since date, until date) RETURNS bigint
@@ -483,6 +514,10 @@ $$;
 CREATE FUNCTION public.vigil_targets_sync() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
+DECLARE
+    wait interval := CASE WHEN NEW.kind = 'push'
+                          THEN make_interval(secs => vigil_push_grace_s(NEW.settings))
+                          ELSE interval '0' END;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO target_state (target_id) VALUES (NEW.id);
@@ -499,7 +534,12 @@ BEGIN
     ELSIF TG_OP = 'INSERT' OR NOT OLD.enabled
           OR (NEW.kind, NEW.address, NEW.interval_s, NEW.timeout_s, NEW.settings)
              IS DISTINCT FROM (OLD.kind, OLD.address, OLD.interval_s, OLD.timeout_s, OLD.settings) THEN
-        INSERT INTO schedule (target_id, anchor_at, next_check_at) VALUES (NEW.id, now(), now())
+        -- a push target: anchored after its grace, its first slot one period later
+        INSERT INTO schedule (target_id, anchor_at, next_check_at)
+        VALUES (NEW.id, now() + wait,
+                now() + CASE WHEN NEW.kind = 'push'
+                             THEN wait + make_interval(secs => NEW.interval_s)
+                             ELSE interval '0' END)
         ON CONFLICT (target_id) DO UPDATE SET anchor_at = EXCLUDED.anchor_at,
                                               next_check_at = EXCLUDED.next_check_at;
         IF TG_OP = 'UPDATE' AND NOT OLD.enabled THEN
@@ -774,6 +814,42 @@ ALTER TABLE public.incidents ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 
+-- TABLE: push_pings
+
+CREATE TABLE public.push_pings (
+    id bigint NOT NULL,
+    target_id bigint NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    ok boolean NOT NULL,
+    message text,
+    duration_ms double precision,
+    CONSTRAINT push_pings_duration_valid CHECK (((duration_ms >= (0)::double precision) AND (duration_ms <= (604800000)::double precision))),
+    CONSTRAINT push_pings_message_valid CHECK ((char_length(message) <= 500))
+);
+
+
+-- SEQUENCE: push_pings_id_seq
+
+ALTER TABLE public.push_pings ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.push_pings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+-- TABLE: push_tokens
+
+CREATE TABLE public.push_tokens (
+    target_id bigint NOT NULL,
+    token text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT push_tokens_token_valid CHECK ((token ~ '^[0-9a-f]{64}$'::text))
+);
+
+
 -- TABLE: route_channels
 
 CREATE TABLE public.route_channels (
@@ -892,6 +968,24 @@ ALTER TABLE ONLY public.deliveries
 
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: push_pings push_pings_pkey
+
+ALTER TABLE ONLY public.push_pings
+    ADD CONSTRAINT push_pings_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: push_tokens push_tokens_pkey
+
+ALTER TABLE ONLY public.push_tokens
+    ADD CONSTRAINT push_tokens_pkey PRIMARY KEY (target_id);
+
+
+-- CONSTRAINT: push_tokens push_tokens_token_key
+
+ALTER TABLE ONLY public.push_tokens
+    ADD CONSTRAINT push_tokens_token_key UNIQUE (token);
 
 
 -- CONSTRAINT: route_channels route_channels_pkey
@@ -1052,6 +1146,11 @@ CREATE TRIGGER incidents_alert AFTER INSERT OR UPDATE OF ended_at ON public.inci
 CREATE TRIGGER targets_notify AFTER INSERT OR DELETE OR UPDATE ON public.targets FOR EACH ROW EXECUTE FUNCTION public.vigil_targets_notify();
 
 
+-- TRIGGER: targets targets_push_token
+
+CREATE TRIGGER targets_push_token AFTER INSERT OR UPDATE OF kind ON public.targets FOR EACH ROW EXECUTE FUNCTION public.vigil_push_token_sync();
+
+
 -- TRIGGER: targets targets_spread_insert
 
 CREATE TRIGGER targets_spread_insert AFTER INSERT ON public.targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_targets_spread();
@@ -1125,6 +1224,18 @@ ALTER TABLE ONLY public.deliveries
 
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: push_pings push_pings_target_id_fkey
+
+ALTER TABLE ONLY public.push_pings
+    ADD CONSTRAINT push_pings_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: push_tokens push_tokens_target_id_fkey
+
+ALTER TABLE ONLY public.push_tokens
+    ADD CONSTRAINT push_tokens_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
 
 
 -- FK CONSTRAINT: route_channels route_channels_channel_id_fkey

@@ -15,9 +15,7 @@ from aiodns.error import DNSError
 from .common import count_window, parser, run_and_print
 
 
-async def run(
-    server: str, name: str, concurrency: int, warmup_s: float, duration_s: float
-) -> dict:
+async def run(server: str, name: str, concurrency: int, warmup_s: float, duration_s: float) -> dict:
     resolver = aiodns.DNSResolver(nameservers=[server], timeout=1.0, tries=3)
 
     async def once() -> bool:

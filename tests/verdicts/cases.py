@@ -35,6 +35,14 @@ ERROR_CLASSES = frozenset(
         "url",
         "internal",
         "unsupported",
+        "json",
+        "slow",
+        "expiring",
+        "nxdomain",
+        "servfail",
+        "mismatch",
+        "missed",
+        "push_down",
     }
 )
 BODY_CAP = 1 << 20  # VIGIL_WORKER_HTTP_BODY_CAP_BYTES' default; blackbox gets it as body_size_limit

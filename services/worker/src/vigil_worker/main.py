@@ -20,6 +20,7 @@ from .alerting.dispatcher import Dispatcher
 from .checks import CheckContext
 from .listener import Listener
 from .metrics import WorkerMetrics, start_http
+from .push import PushIntake
 from .results import ResultWriter
 from .scheduler import Scheduler
 
@@ -52,6 +53,7 @@ class Worker:
         self.listener: Listener | None = None
         self.checks: CheckContext | None = None
         self.dispatcher: Dispatcher | None = None
+        self.push: PushIntake | None = None
         self.dead_task: str | None = None  # a side task that died; the process is going down
 
     def health(self) -> tuple[bool, dict[str, object]]:
@@ -80,6 +82,8 @@ class Worker:
             ("result writer", w.bug),
             ("listener", li.bug),
             ("alert dispatcher", d.bug),
+            ("push intake", self.push.bug if self.push else None),
+            ("push listener", self.push.listener_bug if self.push else None),
         ):
             if bug:
                 problems.append(f"the {part} fails on a bug: {bug}")
@@ -93,6 +97,7 @@ class Worker:
             "buffered": len(w),
             "alerts_listener_connected": d.connected,
             "alerts_in_flight": d.in_flight,
+            "push_listener_connected": self.push.connected if self.push else None,
         }
         if problems:
             details["problems"] = problems
@@ -156,6 +161,17 @@ async def serve(
     # Alerts have their own LISTEN connection, HTTP session and concurrency: a slow receiver
     # costs a delivery slot, never a check's.
     dispatcher = worker.dispatcher = Dispatcher(pool, dsn, settings, m)
+    # Pings become results in this writer; a ping tells the scheduler its target re-anchored.
+    push = worker.push = PushIntake(
+        pool,
+        dsn,
+        writer,
+        m,
+        on_ping=scheduler.notify_changed,
+        buffer_capacity=settings.worker_result_buffer,
+        poll_s=settings.worker_poll_interval_s,
+        ping_s=settings.worker_listener_ping_s,
+    )
     tasks = {
         "scheduler": asyncio.create_task(scheduler.run(), name="scheduler"),
         "listener": asyncio.create_task(listener.run(), name="listener"),
@@ -165,6 +181,7 @@ async def serve(
             name="maintenance",
         ),
         "alert-dispatcher": asyncio.create_task(dispatcher.run(), name="alert-dispatcher"),
+        "push-intake": asyncio.create_task(push.run(), name="push-intake"),
     }
     stopper = asyncio.create_task(stop.wait(), name="stop")
     log.info("worker.started", concurrency=settings.worker_concurrency, metrics_port=port or None)
@@ -211,6 +228,13 @@ async def _shutdown(
     )
     for name in ("listener", "maintenance"):
         tasks[name].cancel()
+    # Stopped, not cancelled: pings it deleted are in the writer before the final flush.
+    assert worker.push is not None
+    worker.push.stop()
+    try:
+        await asyncio.wait_for(tasks["push-intake"], timeout=2)
+    except BaseException:
+        pass
     try:
         await asyncio.wait_for(tasks["scheduler"], timeout=2)
     except BaseException:

@@ -58,7 +58,11 @@ class OfflineContinuation:
     # -- the grids -----------------------------------------------------------------------
 
     def remember(self, target: ClaimedTarget[Any]) -> None:
-        """`target`'s slot is this worker's: offline, its grid goes on from the next slot."""
+        """`target`'s slot is this worker's: offline, its grid goes on from the next slot.
+        Not a push target's: its slots mean "no ping came", which only the database can tell
+        (the pings wait there while it is away), so offline it would record false misses."""
+        if target.kind == "push":
+            return
         self._grids[target.id] = Grid(target, target.due_at + timedelta(seconds=target.interval_s))
 
     def known_ids(self, among: Iterable[int] | None = None) -> list[int]:

@@ -17,13 +17,16 @@ from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 from vigil_core.text import storable
 
-from . import http, icmp, tcp
+from . import certificate, dns, http, icmp, push, tcp
 from .base import CheckContext, ClaimedTarget, Kind, Outcome, Unreadable, failure
 from .resolver import Resolver
 
 log = get_logger("vigil_worker.checks")
 
-REGISTRY: dict[str, Kind[Any, Any]] = {kind.name: kind for kind in (http.KIND, tcp.KIND, icmp.KIND)}
+REGISTRY: dict[str, Kind[Any, Any]] = {
+    kind.name: kind
+    for kind in (http.KIND, tcp.KIND, icmp.KIND, dns.KIND, certificate.KIND, push.KIND)
+}
 
 
 async def start(settings: Settings, *, resolver: Resolver | None = None) -> CheckContext:
@@ -74,13 +77,16 @@ async def run_check(target: ClaimedTarget[Any], ctx: CheckContext) -> Outcome:
 
     The deadline's expiry is a `timeout` failure, and a check that raises (a bug, or a case
     the check did not foresee) is an `internal` failure, so a result is stored either way and
-    the target's state moves. Messages leave here storable (valid UTF-8, no NUL).
+    the target's state moves. A success slower than the kind's `max_latency_ms` becomes a
+    `slow` failure. Messages leave here storable (valid UTF-8, no NUL).
     """
     kind = REGISTRY.get(target.kind)
     if kind is None:
         return failure("unsupported", f"no check for kind {target.kind!r}")
     if not isinstance(target.settings, kind.settings):
         return _unreadable(target)
+    clock = asyncio.get_running_loop().time
+    started = clock()
     try:
         async with asyncio.timeout(target.timeout_s):
             outcome = await kind.check(target, ctx)
@@ -89,9 +95,31 @@ async def run_check(target: ClaimedTarget[Any], ctx: CheckContext) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - any failure of a check is a stored result
         _log_once(target, exc)
         return failure("internal", storable(f"the check failed: {type(exc).__name__}: {exc}"))
+    if outcome.ok:
+        _latency_limit(target.settings, outcome, (clock() - started) * 1000.0)
     if outcome.error_message is not None:
         outcome.error_message = storable(outcome.error_message)
     return outcome
+
+
+def _latency_limit(settings: object, outcome: Outcome, wall_ms: float) -> None:
+    """Turn a success slower than the settings' max_latency_ms into a `slow` failure, keeping
+    what it measured (latency, timings, status, details, certificate expiry)."""
+    # Every kind that measures a latency has the field; a push target has none.
+    limit = getattr(settings, "max_latency_ms", None)
+    if limit is None:
+        return
+    # The check's own measure when it has one (HTTP total, TCP connect, ICMP round trip).
+    latency = outcome.latency_ms if outcome.latency_ms is not None else wall_ms
+    if latency <= limit:
+        return
+    outcome.latency_ms = latency  # the figure the message names is the one stored
+    outcome.ok, outcome.error_class = False, "slow"
+    outcome.error_message = f"slow: {_ms(latency)} ms > {_ms(limit)} ms"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.3g}"
 
 
 def _unreadable(target: ClaimedTarget[Any]) -> Outcome:

@@ -4,7 +4,8 @@ Redirects are followed here rather than by aiohttp, so the limit, the method rul
 that lives for one check and the headers another origin may see are decided in one place.
 Bodies are read raw and decoded here in pieces of at most 16 KiB: the body cap counts decoded
 bytes, a gzip bomb is never inflated further than the cap, a keyword is searched with a rolling
-window, and a body that does not decode is `decode` with the status the server really sent.
+window (an RE2 pattern and the JSON conditions over the body read so far, at most the cap), and a
+body that does not decode is `decode` with the status the server really sent.
 
 Phases come from an aiohttp TraceConfig (DNS, connection, first byte). aiohttp reports the
 TCP connect and the TLS handshake as one "connection create" phase, so the connector below marks
@@ -24,7 +25,8 @@ import zlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, Protocol
 
@@ -39,8 +41,9 @@ from yarl import URL
 from vigil_core.kinds import HttpSettings, StatusRule
 from vigil_core.text import storable
 
+from . import conditions
 from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms
-from .tls import certificate_not_after
+from .tls import certificate_not_after, expiring
 
 # Exactly what the decoders below undo; a server may still send anything.
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -216,9 +219,27 @@ async def check_http(target: ClaimedTarget[HttpSettings], ctx: CheckContext) -> 
         _PROBE.reset(token)
     if outcome.tls_expires_at is None and probe.peer_cert is not None:
         outcome.tls_expires_at = certificate_not_after(probe.peer_cert)
+    min_days = target.settings.tls_min_days_valid
+    if outcome.ok and min_days is not None:
+        outcome = _certificate_rule(outcome, min_days, target.address)
     if outcome.error_message is not None:
         outcome.error_message = storable(outcome.error_message)  # a target wrote part of it
     return outcome
+
+
+def _certificate_rule(outcome: Outcome, min_days: int, address: str) -> Outcome:
+    """A successful answer over a certificate with fewer than `min_days` days left is
+    `expiring` (the tls kind's rule); its status, timings and latency stay as they were."""
+    expires = outcome.tls_expires_at
+    if expires is None:
+        if address[:6].lower() != "https:":
+            return outcome  # plain HTTP all the way: there is no certificate to judge
+        why = "the certificate's expiry cannot be read, so tls_min_days_valid cannot be checked"
+        return replace(outcome, ok=False, error_class="tls", error_message=why)
+    message = expiring(URL(address).host or address, expires, min_days, datetime.now(UTC))
+    if message is None:
+        return outcome
+    return replace(outcome, ok=False, error_class="expiring", error_message=message)
 
 
 async def _follow(target: ClaimedTarget[HttpSettings], ctx: CheckContext, probe: _Probe) -> Outcome:
@@ -347,8 +368,11 @@ async def _verdict(
 ) -> Outcome:
     if not status_ok(resp.status, settings.expected_status):
         return failure("status", f"unexpected status {resp.status}")
+    rules = _body_rules(settings)
+    if isinstance(rules, Outcome):
+        return rules
     try:
-        failed = await _judge_body(resp, _BodyRules(settings), cap, probe)
+        failed = await _judge_body(resp, rules, cap, probe)
     except _TRANSPORT_ERRORS as exc:
         return _error(exc, probe)
     return failed or Outcome(ok=True)
@@ -367,7 +391,7 @@ async def _judge_body(
             if rules.wanted
             else None
         )
-    seen, truncated = 0, False
+    seen, truncated, complete = 0, False, False
     try:
         async with aclosing(_decoded(resp.content, decoder)) as pieces:
             async for piece in pieces:
@@ -380,8 +404,10 @@ async def _judge_body(
             else:
                 if _ends_at_close(resp) and probe.reset():
                     return failure("reset", "connection reset by peer while reading the body")
+                complete = True
     except _DecodeError as exc:
         return failure("decode", f"the body does not decode as Content-Encoding {coding!r}: {exc}")
+    rules.finish(complete)
     return rules.verdict(truncated, cap)
 
 
@@ -393,61 +419,148 @@ def _ends_at_close(resp: aiohttp.ClientResponse) -> bool:
 
 
 class _Search:
-    """Finds `needle` in a stream of pieces, keeping only len(needle) - 1 bytes between them."""
+    """Finds a plain keyword in a stream of pieces, keeping only len(keyword) - 1 bytes between them."""
 
-    __slots__ = ("needle", "found", "_tail")
+    __slots__ = ("keyword", "found", "_needle", "_tail")
+    what = "keyword"
 
-    def __init__(self, needle: str) -> None:
-        self.needle, self.found, self._tail = needle.encode(), False, b""
+    def __init__(self, keyword: str) -> None:
+        self.keyword, self.found = keyword, False
+        self._needle, self._tail = keyword.encode(), b""
 
     def feed(self, piece: bytes) -> None:
         if self.found:
             return
         window = self._tail + piece
-        self.found = self.needle in window
-        keep = len(self.needle) - 1
+        self.found = self._needle in window
+        keep = len(self._needle) - 1
         self._tail = window[-keep:] if keep and not self.found else b""
+
+    def finish(self, complete: bool) -> None:
+        pass
+
+
+class _RegexSearch:
+    """Searches an RE2 pattern in the body read so far (up to the cap, held by _BodyRules).
+
+    The whole body rather than a window: a match may be of any length and span any number of
+    pieces, and ^ and $ mean the body's start and end. It searches again each time the body
+    has doubled, so a match early in a long body still ends the read, and the work stays
+    linear in the body; and once more at the end.
+    """
+
+    __slots__ = ("keyword", "found", "_pattern", "_body", "_next")
+    what = "keyword pattern"
+
+    def __init__(self, keyword: str, pattern: Any, body: bytearray) -> None:
+        self.keyword, self.found = keyword, False
+        self._pattern, self._body, self._next = pattern, body, _PIECE
+
+    def feed(self, piece: bytes) -> None:
+        if not self.found and len(self._body) >= self._next:
+            self._next = 2 * len(self._body)
+            self._search(complete=False)
+
+    def finish(self, complete: bool) -> None:
+        if not self.found:
+            self._search(complete)
+
+    def _search(self, complete: bool) -> None:
+        match = self._pattern.search(self._body)
+        # Before the end, a match reaching the last byte read may hang on what follows it
+        # ($, \b): only one that ends earlier is a match in the whole body too.
+        self.found = match is not None and (complete or match.end() < len(self._body))
+
+
+def _body_rules(settings: HttpSettings) -> _BodyRules | Outcome:
+    """The check's body rules (patterns and paths compiled once per target, then cached), or
+    the failure of settings that do not compile."""
+    try:
+        rules = _BodyRules(settings)
+    except conditions.PatternError as exc:
+        return failure("keyword", f"keyword: {exc}")
+    if rules.json is not None and rules.json.error is not None:
+        return failure("json", rules.json.error)
+    return rules
 
 
 class _BodyRules:
-    """`keyword` (must appear) and `keyword_absent` (must not), searched as the body streams."""
+    """`keyword` (must appear) and `keyword_absent` (must not), plain or RE2 patterns, searched
+    as the body streams; and the JSON conditions, which need the whole body."""
 
     def __init__(self, settings: HttpSettings) -> None:
-        self.present = _Search(settings.keyword) if settings.keyword else None
-        self.absent = _Search(settings.keyword_absent) if settings.keyword_absent else None
+        self.json = conditions.compiled(settings.json) if settings.json else None
+        # Only RE2 patterns and JSON need what was read so far; plain keywords keep a window.
+        needs_body = self.json is not None or (
+            settings.keyword_regex and bool(settings.keyword or settings.keyword_absent)
+        )
+        self.body = bytearray() if needs_body else None
+        self.present = self._search(settings.keyword, settings.keyword_regex)
+        self.absent = self._search(settings.keyword_absent, settings.keyword_regex)
+        self._searches = tuple(s for s in (self.present, self.absent) if s is not None)
+
+    def _search(self, keyword: str | None, regex: bool) -> _Search | _RegexSearch | None:
+        if not keyword:
+            return None
+        if not regex:
+            return _Search(keyword)
+        assert self.body is not None
+        return _RegexSearch(keyword, conditions.compile_regex(keyword), self.body)
 
     @property
     def wanted(self) -> bool:
-        return self.present is not None or self.absent is not None
+        return bool(self._searches) or self.json is not None
 
     def feed(self, piece: bytes) -> None:
-        for search in (self.present, self.absent):
-            if search is not None:
-                search.feed(piece)
+        if self.body is not None:
+            self.body += piece
+        for search in self._searches:
+            search.feed(piece)
+
+    def finish(self, complete: bool) -> None:
+        """The body ended (`complete`) or stopped being read."""
+        for search in self._searches:
+            search.finish(complete)
 
     @property
     def decided(self) -> bool:
         """Whether more of the body cannot change the verdict."""
-        if self.absent is not None:
-            return self.absent.found
+        if self.absent is not None and self.absent.found:
+            return True
+        if self.absent is not None or self.json is not None:
+            return False
         return self.present is not None and self.present.found
 
     def verdict(self, truncated: bool, cap: int) -> Outcome | None:
-        if self.absent is not None and self.absent.found:
-            return failure("keyword", f"unwanted keyword {self.absent.needle.decode()!r} found")
-        if self.present is not None and not self.present.found:
-            keyword = self.present.needle.decode()
+        failed = self._keywords(truncated, cap)
+        if failed is not None or self.json is None:
+            return failed
+        if truncated:
+            return failure(
+                "body_too_large",
+                f"body is longer than {cap} bytes; the JSON conditions need all of it",
+            )
+        assert self.body is not None
+        message = self.json.failure(bytes(self.body))
+        return failure("json", message) if message is not None else None
+
+    def _keywords(self, truncated: bool, cap: int) -> Outcome | None:
+        absent, present = self.absent, self.present
+        if absent is not None and absent.found:
+            return failure("keyword", f"unwanted {absent.what} {absent.keyword!r} found")
+        if present is not None and not present.found:
             if truncated:
                 return failure(
                     "body_too_large",
-                    f"keyword {keyword!r} not in the first {cap} bytes and the body is longer",
+                    f"{present.what} {present.keyword!r} not in the first {cap} bytes "
+                    "and the body is longer",
                 )
-            return failure("keyword", f"keyword {keyword!r} not found")
-        if self.absent is not None and truncated:
+            return failure("keyword", f"{present.what} {present.keyword!r} not found")
+        if absent is not None and truncated:
             return failure(
                 "body_too_large",
                 f"body is longer than {cap} bytes; cannot tell "
-                f"whether {self.absent.needle.decode()!r} is absent",
+                f"whether {absent.keyword!r} is absent",
             )
         return None
 
