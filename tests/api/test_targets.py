@@ -183,7 +183,8 @@ async def test_list_pages_by_id_without_gaps(client) -> None:
 
 async def test_stored_settings_are_the_contract_the_worker_reads(client, db) -> None:
     """What the API writes into targets.settings: every HTTP option, defaults spelled out,
-    unset keywords left out; tcp and icmp have none."""
+    unset optional ones (keywords, tls_min_days_valid, max_latency_ms) left out; tcp and icmp
+    have none unless max_latency_ms is set."""
     web = await create(client, keyword="ok", headers={"X-Probe": "vigil"})
     resp = await client.post(
         "/api/v1/targets", json={"name": "db", "kind": "tcp", "host": "::1", "port": 5432}
@@ -198,6 +199,8 @@ async def test_stored_settings_are_the_contract_the_worker_reads(client, db) -> 
         "verify_tls": True,
         "follow_redirects": True,
         "max_redirects": 10,
+        "keyword_regex": False,
+        "json": [],
     }
     assert (rows[db_target["id"]]["address"], rows[db_target["id"]]["settings"]) == (
         "[::1]:5432",
@@ -214,6 +217,10 @@ HTTP_DEFAULTS = {
     "verify_tls": True,
     "follow_redirects": True,
     "max_redirects": 10,
+    "keyword_regex": False,
+    "json": [],
+    "tls_min_days_valid": None,
+    "max_latency_ms": None,
 }
 
 

@@ -26,6 +26,7 @@ from .health import healthz, readyz
 from .incidents.controller import IncidentController
 from .metrics import ApiMetrics, metrics_endpoint
 from .openapi import openapi_config
+from .push.controller import PushController
 from .results.controller import CheckController
 from .routes.controller import RouteController
 from .summary.cache import Cached
@@ -69,7 +70,13 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
         if message["type"] == "http.response.start" and scope.get("method") not in READ_METHODS:
             summary_counts.invalidate()
 
-    state = {"db": db, "metrics": metrics, "hub": None, "summary_counts": summary_counts}
+    state = {
+        "db": db,
+        "metrics": metrics,
+        "hub": None,
+        "summary_counts": summary_counts,
+        "settings": settings,
+    }
     if sse_heartbeat_s is not None:
         state["sse_heartbeat_s"] = sse_heartbeat_s
 
@@ -86,6 +93,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             ChannelController,
             RouteController,
             DeliveryController,
+            PushController,
             SummaryController,
             EventController,
             UIController,

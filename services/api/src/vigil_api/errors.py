@@ -77,6 +77,12 @@ class DatabaseUnavailable(Exception):
 RETRY_AFTER_S = 1
 
 
+def _path(request: Request) -> str:
+    """The route a request matched, for logs (`/api/v1/push/{token}`), not its URL: a push
+    URL's path is its secret. A request that matched no route logs its raw path."""
+    return str(request.scope.get("path_template") or request.url.path)
+
+
 def problem(
     status: int,
     title: str,
@@ -169,7 +175,7 @@ def on_invalid(request: Request, exc: InvalidInput) -> Response:
 def on_http(request: Request, exc: HTTPException) -> Response:
     if exc.status_code >= 500:
         log.warning(
-            "api.http_error", status=exc.status_code, detail=exc.detail, path=request.url.path
+            "api.http_error", status=exc.status_code, detail=exc.detail, path=_path(request)
         )
     detail = str(exc.detail)
     if exc.status_code == 413:
@@ -187,7 +193,7 @@ def on_conflict(request: Request, exc: Conflict) -> Response:
 
 
 def on_database_unavailable(request: Request, exc: DatabaseUnavailable) -> Response:
-    log.warning("db.unavailable", fault=DbFault.LOST.value, error=str(exc), path=request.url.path)
+    log.warning("db.unavailable", fault=DbFault.LOST.value, error=str(exc), path=_path(request))
     return _unavailable(DbFault.LOST)
 
 
@@ -196,7 +202,7 @@ def on_error(request: Request, exc: Exception) -> Response:
     gone or busy is 503, bad data is 400 (409 for a duplicate), a bug is 500."""
     fault = classify(exc)
     if fault in (DbFault.LOST, DbFault.BUSY):
-        log.warning("db.unavailable", fault=fault.value, error=describe(exc), path=request.url.path)
+        log.warning("db.unavailable", fault=fault.value, error=describe(exc), path=_path(request))
         return _unavailable(fault)
     if fault is DbFault.DATA:
         return _rejected(request, exc)
@@ -224,7 +230,7 @@ def _rejected(request: Request, exc: Exception) -> Response:
         )
     constraint = getattr(exc, "constraint_name", None) or ""
     rule = constraint or getattr(exc, "sqlstate", None) or describe(exc)
-    log.warning("db.rejected", constraint=constraint, error=describe(exc), path=request.url.path)
+    log.warning("db.rejected", constraint=constraint, error=describe(exc), path=_path(request))
     field = _CONSTRAINT_FIELDS.get(constraint, "body")
     return problem(
         400,
@@ -246,7 +252,7 @@ _CONSTRAINT_FIELDS = {
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("api.unhandled", path=request.url.path, error=describe(exc), exc_info=exc)
+    log.error("api.unhandled", path=_path(request), error=describe(exc), exc_info=exc)
     return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
 
 

@@ -15,7 +15,16 @@ from msgspec import UNSET, Meta, UnsetType
 
 from ..channels.schemas import ChannelCreate
 from ..routes.schemas import DelayS, MatchLabels, RepeatIntervalS, ShortOutage
-from ..targets.schemas import MAX_DEPENDENCIES, HttpFields, IcmpFields, Name, TcpFields
+from ..targets.schemas import (
+    MAX_DEPENDENCIES,
+    DnsFields,
+    HttpFields,
+    IcmpFields,
+    Name,
+    PushFields,
+    TcpFields,
+    TlsFields,
+)
 
 MAX_TARGETS = 20_000
 MAX_CHANNELS = 1_000
@@ -54,7 +63,33 @@ class IcmpApplyTarget(IcmpFields, tag="icmp"):
     depends_on: TargetNames = msgspec.field(default_factory=list)
 
 
-ApplyTarget = HttpApplyTarget | TcpApplyTarget | IcmpApplyTarget
+class DnsApplyTarget(DnsFields, tag="dns"):
+    """A DNS target as POST /api/v1/targets takes it, `depends_on` by name."""
+
+    depends_on: TargetNames = msgspec.field(default_factory=list)
+
+
+class TlsApplyTarget(TlsFields, tag="tls"):
+    """A TLS target as POST /api/v1/targets takes it, `depends_on` by name."""
+
+    depends_on: TargetNames = msgspec.field(default_factory=list)
+
+
+class PushApplyTarget(PushFields, tag="push"):
+    """A push target as POST /api/v1/targets takes it, `depends_on` by name. Re-applying it
+    keeps its push URL; the URL is never in apply's answer (GET the target for it)."""
+
+    depends_on: TargetNames = msgspec.field(default_factory=list)
+
+
+ApplyTarget = (
+    HttpApplyTarget
+    | TcpApplyTarget
+    | IcmpApplyTarget
+    | DnsApplyTarget
+    | TlsApplyTarget
+    | PushApplyTarget
+)
 
 
 class ApplyRoute(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -31,6 +31,7 @@ _META = {
     "last_error_class",
     "tls_expires_at",
     "depends_on",
+    "push_url",  # a secret, and not configuration: the target keeps its token
 }
 
 

@@ -34,6 +34,9 @@ class Check(msgspec.Struct, kw_only=True):
     error_class: str | None
     error_message: str | None
     timings: dict[str, Any] | None
+    # What the check found besides its verdict: a DNS check's answers, a certificate's
+    # subject, issuer, SANs and expiry; null for most checks.
+    details: dict[str, Any] | None
 
 
 class CheckPage(msgspec.Struct, kw_only=True):

@@ -11,6 +11,7 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 
 from vigil_core.db import load_queries
+from vigil_core.kinds import SETTINGS
 from vigil_core.text import storable
 
 from ..database import PoolDep
@@ -24,6 +25,7 @@ Q = load_queries(__package__)
 # The statuses a client sees (vigil_target_status(), migration 0009); Counts has a field for each.
 STATES = ("up", "down", "pending", "paused")
 STATE_PATTERN = f"^({'|'.join(STATES)})$"
+KIND_PATTERN = f"^({'|'.join(SETTINGS)})$"
 
 
 class Counts(msgspec.Struct, kw_only=True):
@@ -50,7 +52,8 @@ class SummaryItem(msgspec.Struct, kw_only=True):
     last_latency_ms: float | None
     last_error_class: str | None
     uptime_24h: float | None
-    # The certificate's notAfter from the last HTTPS check; null for plain HTTP, TCP and ICMP.
+    # The certificate's notAfter from the last HTTPS or TLS check; null for other kinds.
+    # `address` is a push target's word `push`, never its secret URL.
     tls_expires_at: datetime | None = None
 
 
@@ -139,7 +142,9 @@ class SummaryController(Controller):
                 name="state", pattern=STATE_PATTERN, description="Only targets in this state"
             ),
         ] = None,
-        kind: Annotated[str | None, QueryParameter(pattern="^(http|tcp|icmp)$")] = None,
+        kind: Annotated[
+            str | None, QueryParameter(pattern=KIND_PATTERN, description="Only this kind")
+        ] = None,
         label: Annotated[
             list[str] | None,
             QueryParameter(description="key:value; repeat to require several", max_items=20),

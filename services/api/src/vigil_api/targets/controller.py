@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post, put
+import asyncpg
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from vigil_core.db import Conn
 from vigil_core.kinds import SETTINGS
 
 from ..body import StrictBody
@@ -19,11 +21,20 @@ from ..database import PoolDep
 from ..errors import NotFound, responses
 from ..pagination import decode_cursor, encode_cursor
 from ..params import TargetId
+from ..push.controller import push_url
 from . import rules, service
 from .schemas import Target, TargetCreate, TargetPage, TargetUpdate
 
 KIND_PATTERN = f"^({'|'.join(SETTINGS)})$"
 WRITE_ERRORS = responses(400, 404, 409, 413, 503)
+
+
+async def _answer(conn: Conn, request: Request, row: asyncpg.Record) -> Target:
+    """One target as its own answer shows it: with a push target's secret URL."""
+    token = await service.push_token(conn, row)
+    if token is None:
+        return service.to_target(row)
+    return service.to_target(row, push_url=push_url(request, token))
 
 
 class TargetController(Controller):
@@ -38,12 +49,13 @@ class TargetController(Controller):
         return_dto=None,
         responses=responses(400, 409, 413, 503),
     )
-    async def create(self, data: JSONBody[TargetCreate], pool: PoolDep) -> Target:
+    async def create(self, data: JSONBody[TargetCreate], pool: PoolDep, request: Request) -> Target:
         """Create a target; `kind` selects its fields. The worker is notified in the same
-        transaction and checks it at once."""
+        transaction and checks it at once. A push target's answer holds its secret
+        `push_url`."""
         target = rules.check(data)
         async with pool.acquire() as conn:
-            return service.to_target(await service.insert(conn, target))
+            return await _answer(conn, request, await service.insert(conn, target))
 
     @get("/", operation_id="listTargets", summary="List targets", responses=responses(400, 503))
     async def list_targets(
@@ -57,7 +69,8 @@ class TargetController(Controller):
             str | None, QueryParameter(pattern=KIND_PATTERN, description="Only this kind")
         ] = None,
     ) -> TargetPage:
-        """Targets in creation order (by id), a page at a time."""
+        """Targets in creation order (by id), a page at a time. `push_url` is null here: a
+        push target's secret is only in the answers about that one target."""
         after = decode_cursor(cursor, int)[0] if cursor else 0
         rows = await pool.fetch(service.Q["list_targets"], after, limit + 1, kind)
         items = [service.to_target(r) for r in rows[:limit]]
@@ -71,11 +84,13 @@ class TargetController(Controller):
         summary="Get a target",
         responses=responses(400, 404, 503),
     )
-    async def get_target(self, target_id: TargetId, pool: PoolDep) -> Target:
-        row = await pool.fetchrow(service.Q["get_target"], target_id)
-        if row is None:
-            raise NotFound("target", target_id)
-        return service.to_target(row)
+    async def get_target(self, target_id: TargetId, pool: PoolDep, request: Request) -> Target:
+        """The target, with its state; a push target's with its secret `push_url`."""
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(service.Q["get_target"], target_id)
+            if row is None:
+                raise NotFound("target", target_id)
+            return await _answer(conn, request, row)
 
     @put(
         "/{target_id:int}",
@@ -86,12 +101,13 @@ class TargetController(Controller):
         responses=WRITE_ERRORS,
     )
     async def replace(
-        self, target_id: TargetId, data: JSONBody[TargetCreate], pool: PoolDep
+        self, target_id: TargetId, data: JSONBody[TargetCreate], pool: PoolDep, request: Request
     ) -> Target:
-        """Replace every field of a target; fields left out take their defaults."""
+        """Replace every field of a target; fields left out take their defaults. A push
+        target keeps its push URL."""
         target = rules.check(data)
         async with pool.acquire() as conn:
-            return service.to_target(await service.replace(conn, target_id, target))
+            return await _answer(conn, request, await service.replace(conn, target_id, target))
 
     @patch(
         "/{target_id:int}",
@@ -102,12 +118,12 @@ class TargetController(Controller):
         responses=WRITE_ERRORS,
     )
     async def update(
-        self, target_id: TargetId, data: JSONBody[TargetUpdate], pool: PoolDep
+        self, target_id: TargetId, data: JSONBody[TargetUpdate], pool: PoolDep, request: Request
     ) -> Target:
         """Change only the fields sent (null clears keyword or keyword_absent). `enabled: false`
         pauses the target. A new interval or address takes effect in the worker at once."""
         async with pool.acquire() as conn:
-            return service.to_target(await service.patch(conn, target_id, data))
+            return await _answer(conn, request, await service.patch(conn, target_id, data))
 
     @post(
         "/{target_id:int}/pause",
@@ -116,10 +132,10 @@ class TargetController(Controller):
         status_code=200,
         responses=responses(400, 404, 503),
     )
-    async def pause(self, target_id: TargetId, pool: PoolDep) -> Target:
+    async def pause(self, target_id: TargetId, pool: PoolDep, request: Request) -> Target:
         """Stop checking the target (same as PATCH {"enabled": false}); its history is kept."""
         async with pool.acquire() as conn:
-            return service.to_target(await service.set_enabled(conn, target_id, False))
+            return await _answer(conn, request, await service.set_enabled(conn, target_id, False))
 
     @post(
         "/{target_id:int}/resume",
@@ -128,10 +144,10 @@ class TargetController(Controller):
         status_code=200,
         responses=responses(400, 404, 503),
     )
-    async def resume(self, target_id: TargetId, pool: PoolDep) -> Target:
+    async def resume(self, target_id: TargetId, pool: PoolDep, request: Request) -> Target:
         """Check the target again, starting at once (same as PATCH {"enabled": true})."""
         async with pool.acquire() as conn:
-            return service.to_target(await service.set_enabled(conn, target_id, True))
+            return await _answer(conn, request, await service.set_enabled(conn, target_id, True))
 
     @delete(
         "/{target_id:int}",

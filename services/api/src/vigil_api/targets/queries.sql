@@ -37,3 +37,7 @@ SELECT t.*, vigil_target_status(t.enabled, s.status) AS status, s.since,
 
 -- name: target_exists
 SELECT EXISTS (SELECT 1 FROM targets WHERE id = $1);
+
+-- name: push_token
+-- A push target's secret (migration 0013 makes one for every push target).
+SELECT token FROM push_tokens WHERE target_id = $1;

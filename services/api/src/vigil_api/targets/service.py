@@ -22,13 +22,19 @@ from ..target_writes import DELETE_TARGET, INSERT_TARGET, REPLACE_TARGET
 from . import dependencies, rules
 from .schemas import (
     ADDRESS_FIELDS,
+    CREATE_FIELDS,
+    DEFAULT_TIMEOUT_S,
     KIND_FIELDS,
+    SCHEDULE_FIELDS,
+    DnsFields,
     HttpFields,
+    PushFields,
     Target,
     TargetCreate,
     TargetFields,
     TargetUpdate,
     TcpFields,
+    TlsFields,
 )
 
 Q = load_queries(__package__)
@@ -50,8 +56,10 @@ COLUMNS = (
 )
 # Each kind's options in the API form, by the names of its settings struct's fields.
 _OPTIONS: dict[str, frozenset[str]] = {
-    kind: fields - ADDRESS_FIELDS for kind, fields in KIND_FIELDS.items()
+    kind: fields - ADDRESS_FIELDS - SCHEDULE_FIELDS for kind, fields in KIND_FIELDS.items()
 }
+# A push target's address: its secret URL is in push_tokens, not in the row.
+PUSH_ADDRESS = "push"
 # An option of one kind is null in the API form of another.
 _NO_OPTIONS = dict.fromkeys(frozenset().union(*_OPTIONS.values()))
 
@@ -60,22 +68,15 @@ def to_row(target: TargetFields) -> dict[str, Any]:
     """The row of a validated target (timeout resolved by rules.check), by column; its
     dependencies are rows of their own (dependencies.write)."""
     kind = str(target.__struct_config__.tag)
-    if isinstance(target.timeout_s, msgspec.UnsetType):
-        raise ValueError("to_row() takes a target that rules.check() returned")
-    if isinstance(target, HttpFields):
-        address = target.url
-    elif isinstance(target, TcpFields):
-        address = kinds.format_host_port(target.host, target.port)
-    else:
-        address = target.host
-    options = {name: getattr(target, name) for name in _OPTIONS[kind]}
+    interval_s, timeout_s = _schedule(target)
+    options = msgspec.to_builtins({name: getattr(target, name) for name in _OPTIONS[kind]})
     settings = msgspec.convert(options, kinds.SETTINGS[kind])
     return {
         "name": target.name,
         "kind": kind,
-        "address": address,
-        "interval_s": float(target.interval_s),
-        "timeout_s": float(target.timeout_s),
+        "address": _address(target),
+        "interval_s": interval_s,
+        "timeout_s": timeout_s,
         "enabled": target.enabled,
         "settings": kinds.encode(settings),
         "failure_threshold": target.failure_threshold,
@@ -84,27 +85,41 @@ def to_row(target: TargetFields) -> dict[str, Any]:
     }
 
 
+def _address(target: TargetFields) -> str:
+    if isinstance(target, HttpFields):
+        return target.url
+    if isinstance(target, TcpFields | TlsFields):
+        return kinds.format_host_port(target.host, target.port)
+    if isinstance(target, DnsFields):
+        return target.query_name
+    if isinstance(target, PushFields):
+        return PUSH_ADDRESS
+    return target.host
+
+
+def _schedule(target: TargetFields) -> tuple[float, float]:
+    """interval_s and timeout_s. A push target's interval is its period; its timeout bounds no
+    check, and is stored only because the schema wants one below the interval."""
+    if isinstance(target, PushFields):
+        return float(target.period_s), min(DEFAULT_TIMEOUT_S, target.period_s / 2)
+    if isinstance(target.timeout_s, msgspec.UnsetType):
+        raise ValueError("to_row() takes a target that rules.check() returned")
+    return float(target.interval_s), float(target.timeout_s)
+
+
 def params(row: dict[str, Any]) -> tuple[Any, ...]:
     """A to_row() row as insert_target's parameters (replace_target's after the id)."""
     return tuple(row[column] for column in COLUMNS)
 
 
-def to_target(row: asyncpg.Record | dict) -> Target:
-    kind, address = row["kind"], row["address"]
-    url = host = port = None
-    if kind == "http":
-        url = address
-    elif kind == "tcp":
-        host, port = kinds.parse_host_port(address)
-    else:
-        host = address
+def to_target(row: asyncpg.Record | dict, push_url: str | None = None) -> Target:
+    """A row as the API shows it. `push_url` only for an answer about this one target: it is
+    the secret a push target's pings authenticate with."""
     return Target(
         id=row["id"],
         name=row["name"],
-        kind=kind,
-        url=url,
-        host=host,
-        port=port,
+        kind=row["kind"],
+        **_address_fields(row["kind"], row["address"], row["interval_s"]),
         **_options(row),
         interval_s=row["interval_s"],
         timeout_s=row["timeout_s"],
@@ -121,7 +136,33 @@ def to_target(row: asyncpg.Record | dict) -> Target:
         last_latency_ms=row.get("last_latency_ms"),
         last_error_class=row.get("last_error_class"),
         tls_expires_at=row.get("tls_expires_at"),
+        push_url=push_url,
     )
+
+
+def _address_fields(kind: str, address: str, interval_s: float) -> dict[str, Any]:
+    """url, host, port and query_name (each null unless the kind has it), and a push target's
+    period_s."""
+    fields: dict[str, Any] = dict.fromkeys(ADDRESS_FIELDS | SCHEDULE_FIELDS)
+    if kind == "http":
+        fields["url"] = address
+    elif kind in ("tcp", "tls"):
+        fields["host"], fields["port"] = kinds.parse_host_port(address)
+    elif kind == "dns":
+        fields["query_name"] = address
+    elif kind == "push":
+        fields["period_s"] = interval_s
+    else:
+        fields["host"] = address
+    return fields
+
+
+async def push_token(conn: Conn, row: asyncpg.Record) -> str | None:
+    """A push target's token (push_tokens, migration 0013); None for other kinds."""
+    if row["kind"] != "push":
+        return None
+    token: str | None = await conn.fetchval(Q["push_token"], row["id"])
+    return token
 
 
 def _options(row: asyncpg.Record | dict) -> dict[str, Any]:
@@ -142,17 +183,7 @@ def _options(row: asyncpg.Record | dict) -> dict[str, Any]:
 def spec_of(target: Target) -> dict[str, Any]:
     """A stored target as the create document that would produce it."""
     spec = msgspec.to_builtins(target)
-    allowed = KIND_FIELDS[target.kind] | {
-        "kind",
-        "name",
-        "interval_s",
-        "timeout_s",
-        "failure_threshold",
-        "success_threshold",
-        "labels",
-        "enabled",
-        "depends_on",
-    }
+    allowed = CREATE_FIELDS[target.kind]
     return {k: v for k, v in spec.items() if k in allowed and v is not None}
 
 
@@ -162,12 +193,18 @@ def merge(current: Target, patch: TargetUpdate) -> TargetCreate:
         f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not msgspec.UNSET
     }
     spec = spec_of(current)
-    if changes.get("kind", current.kind) != current.kind:
-        # A new kind keeps only the common fields; its own fields must come with the patch.
-        spec = {k: v for k, v in spec.items() if k not in KIND_FIELDS[current.kind]}
+    kind = changes.get("kind", current.kind)
+    if kind != current.kind:
+        # A new kind keeps only the common fields it has (a push target has no interval_s);
+        # its own fields must come with the patch.
+        spec = {
+            k: v
+            for k, v in spec.items()
+            if k not in KIND_FIELDS[current.kind] and k in CREATE_FIELDS[kind]
+        }
     if "interval_s" in changes and "timeout_s" not in changes:
         # Keep the old timeout only if it still fits the new interval; else use the default.
-        if spec["timeout_s"] >= changes["interval_s"]:
+        if spec.get("timeout_s", 0) >= changes["interval_s"]:
             spec.pop("timeout_s")
     spec.update(changes)
     spec = {k: v for k, v in spec.items() if v is not None}

@@ -1,12 +1,14 @@
-// A target's page: status, uptime, response-time chart, 90 days of daily uptime, incidents,
-// its alerts' deliveries, checks.
+// A target's page: status, uptime, what the newest checks saw (DNS answers, a certificate) or a
+// push target's URL, response-time chart, 90 days of daily uptime, incidents, its alerts'
+// deliveries, checks.
 
 import { api } from "./api.js";
 import { dailyBars, latencyChart, sparkline, timingBar } from "./charts.js";
+import { detailsCard, pushCard, targetAddress } from "./check_details.js";
 import { confirmAction } from "./confirm.js";
 import { h, replace, throttle } from "./dom.js";
 import { subscribe } from "./events.js";
-import { address, ago, duration, fullDate, ms, pct, uptimeClass, when } from "./format.js";
+import { ago, duration, fullDate, ms, pct, uptimeClass, when } from "./format.js";
 import { badge } from "./dashboard.js";
 import { deliveriesTable, inFlight } from "./deliveries.js";
 import { navigate } from "./router.js";
@@ -43,23 +45,45 @@ function dependsOn(names) {
     h("a", { href: `/targets/${depId}`, "data-link": true }, name ?? `#${depId}`)]);
 }
 
+// Each kind's own settings, as [name, value] rows.
+const KIND_ROWS = {
+  http: (t) => [
+    ["Method", t.method || "GET"],
+    ["Expected status", (t.expected_status || []).join(", ") || "any 2xx or 3xx"],
+    t.keyword ? [t.keyword_regex ? "Body must match" : "Body must contain", t.keyword] : null,
+    t.keyword_absent ? [t.keyword_regex ? "Body must not match" : "Body must not contain", t.keyword_absent] : null,
+    (t.json || []).length ? ["JSON conditions", h("ul", { class: "plain-list" }, t.json.map((c) =>
+      h("li", {}, h("code", {}, [c.path, c.op, c.value === undefined || c.value === null ? "" : JSON.stringify(c.value)].join(" ").trim()))))] : null,
+    ["Verify TLS", t.verify_tls === false ? "no" : "yes"],
+    t.tls_min_days_valid != null ? ["Certificate valid for", `at least ${t.tls_min_days_valid} days`] : null,
+    ["Redirects", t.follow_redirects === false ? "not followed" : `followed (max ${t.max_redirects ?? 10})`],
+  ].filter(Boolean),
+  dns: (t) => [
+    ["Record type", t.record_type || "A"],
+    ["Server", t.server || "system resolver"],
+    ["Expected code", t.expected_rcode || "NOERROR"],
+    ["Expected values", (t.expected || []).length ? `${t.match || "any"} of ${t.expected.join(", ")}` : "any answer"],
+  ],
+  tls: (t) => [
+    ["STARTTLS", t.starttls && t.starttls !== "none" ? t.starttls.toUpperCase() : "none"],
+    ["Server name", t.server_name || "the host"],
+    ["Valid for", `at least ${t.min_days_valid ?? 14} days`],
+  ],
+  push: (t) => [["Grace", `${t.grace_s ?? 60} s`]],
+};
+
 function settingsList(t, depends) {
+  const push = t.kind === "push";
   const rows = [
     ["Kind", t.kind.toUpperCase()],
-    ["Address", address(t)],
-    ["Interval", `${t.interval_s} s`],
-    ["Timeout", `${t.timeout_s} s`],
+    ["Address", targetAddress(t)],
+    [push ? "Expected every" : "Interval", `${t.period_s ?? t.interval_s} s`],
+    push ? null : ["Timeout", `${t.timeout_s} s`],
     ["Down after", `${t.failure_threshold} failed check(s)`],
     ["Up after", `${t.success_threshold} good check(s)`],
-  ];
-  if (t.kind === "http") {
-    rows.push(["Method", t.method || "GET"]);
-    rows.push(["Expected status", (t.expected_status || []).join(", ") || "any 2xx or 3xx"]);
-    if (t.keyword) rows.push(["Body must contain", t.keyword]);
-    if (t.keyword_absent) rows.push(["Body must not contain", t.keyword_absent]);
-    rows.push(["Verify TLS", t.verify_tls === false ? "no" : "yes"]);
-    rows.push(["Redirects", t.follow_redirects === false ? "not followed" : `followed (max ${t.max_redirects ?? 10})`]);
-  }
+  ].filter(Boolean);
+  rows.push(...(KIND_ROWS[t.kind] || (() => []))(t));
+  if (t.max_latency_ms != null) rows.push(["Slow above", `${t.max_latency_ms} ms`]);
   const labels = Object.entries(t.labels || {});
   return h("dl", { class: "settings" },
     rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
@@ -83,6 +107,9 @@ export function renderTarget(main, id) {
   const checksSpark = h("div", { class: "checks-spark" });
   const checksBox = h("div", { class: "table-wrap" });
   const settingsBox = h("div");
+  const pushBox = h("div");
+  const detailsBox = h("div");
+  let shownPushUrl = null;
   const errorEl = h("p", { class: "alert", role: "alert", hidden: true });
   let chartPoints = null;
   let chartRange = null;
@@ -90,7 +117,7 @@ export function renderTarget(main, id) {
 
   replace(main, h("article", { class: "target-page" },
     h("a", { class: "back", href: "/", "data-link": true }, "← All targets"),
-    head, errorEl, stats,
+    head, errorEl, stats, pushBox, detailsBox,
     section("Response time", tabs, chartBox),
     section("Uptime, last 90 days", barsBox),
     h("div", { class: "two-col" },
@@ -144,12 +171,17 @@ export function renderTarget(main, id) {
         h("h1", {}, target.name),
         h("p", { class: "meta" }, badge(status),
           h("span", { class: "kind" }, target.kind),
-          h("span", { class: "addr" }, address(target)),
+          h("span", { class: "addr" }, targetAddress(target)),
           target.since ? h("span", { class: "muted" }, `${status === "paused" ? "" : "for " + duration((Date.now() - new Date(target.since)) / 1000)}`) : null)),
       h("div", { class: "actions" },
         h("a", { class: "button", href: `/targets/${id}/edit`, "data-link": true }, "Edit"),
         h("button", { class: "button", type: "button", on: { click: actionPause } }, target.enabled ? "Pause" : "Resume"),
         h("button", { class: "button danger", type: "button", on: { click: actionDelete } }, "Delete")));
+    // Drawn again only when the URL changes, so a selection made to copy it is kept.
+    if (target.kind === "push" && target.push_url !== shownPushUrl) {
+      shownPushUrl = target.push_url;
+      replace(pushBox, pushCard(target));
+    }
     replace(settingsBox, settingsList(target, await dependencyNames(target.depends_on || [])));
     const [u24, u7, u30] = await Promise.all(WINDOWS.map((w) => api.get(`/targets/${id}/uptime`, { window: w }, signal)));
     const tls = target.tls_expires_at;
@@ -233,6 +265,8 @@ export function renderTarget(main, id) {
   async function loadChecks() {
     const data = await api.get(`/targets/${id}/checks`, { limit: 60 }, signal);
     const items = data.items || data;
+    if (!target) await headLoaded;
+    replace(detailsBox, detailsCard(target, items));
     replace(checksSpark, sparkline(items.slice().reverse(), { width: Math.min(600, checksBox.clientWidth || 600), height: 40 }));
     if (!items.length) {
       replace(checksBox, h("p", { class: "muted" }, "No checks yet."));
@@ -246,7 +280,7 @@ export function renderTarget(main, id) {
         return h("tr", { class: c.ok ? "" : "failed" },
           h("td", { title: fullDate(c.checked_at) }, when(c.checked_at)),
           h("td", {}, h("span", { class: `badge b-${c.ok ? "up" : "down"}` }, c.ok ? "OK" : "Fail")),
-          h("td", {}, c.status_code ?? "–"),
+          h("td", {}, c.status_code ?? c.details?.rcode ?? "–"),
           h("td", { class: "num" }, ms(c.latency_ms)),
           h("td", { class: "wrap" }, c.error_class ? h("strong", { class: "err-class" }, c.error_class) : "–",
             c.error_message ? h("span", { class: "err-msg" }, " ", c.error_message) : null),
@@ -254,7 +288,11 @@ export function renderTarget(main, id) {
       }))));
   }
 
-  const loadAll = () => Promise.all([loadHead(), loadChart(), loadDaily(), loadIncidents(), loadDeliveries(), loadChecks()]).catch(fail);
+  let headLoaded = null;
+  const loadAll = () => {
+    headLoaded = loadHead();
+    return Promise.all([headLoaded, loadChart(), loadDaily(), loadIncidents(), loadDeliveries(), loadChecks()]).catch(fail);
+  };
   const liveChecks = throttle(() => loadChecks().catch(fail), 1000);
   // A change of state is news at once; a new result only moves the figures a little.
   const liveHead = throttle(() => Promise.all([loadHead(), loadIncidents(), loadDeliveries()]).catch(fail), 1000);

@@ -1,0 +1,1 @@
+"""Push (heartbeat) targets: the open ping endpoint, its rate limit and token rotation."""
