@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
-import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from typing import Any
 from vigil_core.kinds import TlsSettings, parse_host_port
 
 from . import starttls
-from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms, resolve
+from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms
+from .tcp import connect_socket
 from .tls import CertificateFacts, certificate_facts, days_left, expiring, iso
 
 # How long closing waits for the server's close_notify before it drops the connection; the
@@ -243,32 +243,22 @@ async def connect(
 
     No StreamWriter: one left behind after start_tls would close the plain transport when it is
     collected, under the TLS transport's close_notify."""
-    host, port = parse_host_port(address)
-    loop = asyncio.get_running_loop()
-    resolved = await resolve(ctx.resolver, host, port, socket.SOCK_STREAM, timeout_s)
-    if isinstance(resolved, Outcome):
-        return resolved
-    family, sockaddr, dns_s = resolved
-    started = time.perf_counter()
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setblocking(False)
+    connected = await connect_socket(ctx, address, timeout_s)
+    if isinstance(connected, Outcome):
+        return connected
+    sock, dns_s, connect_s = connected
+    reader = asyncio.StreamReader(limit=starttls.LINE_MAX)
     try:
-        await loop.sock_connect(sock, sockaddr)
-        connected = time.perf_counter()
-        reader = asyncio.StreamReader(limit=starttls.LINE_MAX)
-        transport, _ = await loop.create_connection(
+        transport, _ = await asyncio.get_running_loop().create_connection(
             lambda: asyncio.StreamReaderProtocol(reader), sock=sock
         )
-    except ConnectionRefusedError:
-        sock.close()
-        return failure("refused", f"connection to {address} refused")
     except OSError as exc:
         sock.close()
         return failure("connect", f"cannot connect to {address}: {exc.strerror or exc}")
     except BaseException:
         sock.close()  # the caller's deadline (CancelledError) must not leak the socket
         raise
-    return reader, transport, {"dns": ms(dns_s), "connect": ms(connected - started)}
+    return reader, transport, {"dns": ms(dns_s), "connect": ms(connect_s)}
 
 
 KIND: Kind[TlsSettings, Contexts] = Kind("tls", TlsSettings, check_tls, start=_start)

@@ -11,10 +11,14 @@ from vigil_core.kinds import TcpSettings, parse_host_port
 from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms, resolve
 
 
-async def check_tcp(target: ClaimedTarget[TcpSettings], ctx: CheckContext) -> Outcome:
-    host, port = parse_host_port(target.address)
+async def connect_socket(
+    ctx: CheckContext, address: str, timeout_s: float
+) -> tuple[socket.socket, float, float] | Outcome:
+    """A connected non-blocking socket to host:port with the lookup's and the connect's
+    seconds, or the failure (dns, refused, connect). The tcp and tls kinds share it."""
+    host, port = parse_host_port(address)
     loop = asyncio.get_running_loop()
-    resolved = await resolve(ctx.resolver, host, port, socket.SOCK_STREAM, target.timeout_s)
+    resolved = await resolve(ctx.resolver, host, port, socket.SOCK_STREAM, timeout_s)
     if isinstance(resolved, Outcome):
         return resolved
     family, sockaddr, dns_s = resolved
@@ -23,16 +27,23 @@ async def check_tcp(target: ClaimedTarget[TcpSettings], ctx: CheckContext) -> Ou
     sock.setblocking(False)
     try:
         await loop.sock_connect(sock, sockaddr)
-        connected = time.perf_counter()
     except ConnectionRefusedError:
         sock.close()
-        return failure("refused", f"connection to {target.address} refused")
+        return failure("refused", f"connection to {address} refused")
     except OSError as exc:
         sock.close()
-        return failure("connect", f"cannot connect to {target.address}: {exc.strerror or exc}")
+        return failure("connect", f"cannot connect to {address}: {exc.strerror or exc}")
     except BaseException:
         sock.close()  # the caller's deadline (CancelledError) must not leak the socket
         raise
+    return sock, dns_s, time.perf_counter() - started
+
+
+async def check_tcp(target: ClaimedTarget[TcpSettings], ctx: CheckContext) -> Outcome:
+    connected = await connect_socket(ctx, target.address, target.timeout_s)
+    if isinstance(connected, Outcome):
+        return connected
+    sock, dns_s, connect_s = connected
     # A clean close: FIN, not RST, so the target's logs show a normal disconnect.
     try:
         sock.shutdown(socket.SHUT_RDWR)
@@ -41,8 +52,8 @@ async def check_tcp(target: ClaimedTarget[TcpSettings], ctx: CheckContext) -> Ou
     sock.close()
     timings = {
         "dns": ms(dns_s),
-        "connect": ms(connected - started),
-        "total": ms(dns_s + connected - started),
+        "connect": ms(connect_s),
+        "total": ms(dns_s + connect_s),
     }
     return Outcome(ok=True, latency_ms=timings["connect"], timings=timings)
 
