@@ -121,3 +121,20 @@ async def test_check_records_expiry(
     assert outcome.tls_expires_at == expiry
     if ok:
         assert outcome.status_code == 200 and outcome.timings["tls"] > 0
+
+
+async def test_an_https_check_records_its_certificate_for_the_target_page(
+    tls_servers: dict[str, str], ctx: CheckContext
+) -> None:
+    outcome = await run_check(
+        target("http", tls_servers["expired"] + "/ok", 5, verify_tls=False), ctx
+    )
+    assert outcome.ok and outcome.details is not None
+    cert = outcome.details["tls"]
+    assert cert["not_after"] == EXPIRED.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert cert["days_left"] < 0 and cert["subject"] and cert["issuer"]
+    # a certificate whose dates do not parse has no facts to show, and the check still passes
+    odd = await run_check(
+        target("http", tls_servers["malformed-date"] + "/ok", 5, verify_tls=False), ctx
+    )
+    assert odd.ok and odd.details is None

@@ -16,7 +16,7 @@ from vigil_core.kinds import TlsSettings, parse_host_port
 from . import starttls
 from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms
 from .tcp import connect_socket
-from .tls import CertificateFacts, certificate_facts, days_left, expiring, iso
+from .tls import CertificateFacts, certificate_facts, expiring, facts_details
 
 # How long closing waits for the server's close_notify before it drops the connection; the
 # close runs after the verdict, so a server that never answers costs the worker, not the check.
@@ -111,12 +111,7 @@ def _details(session: _Session, facts: CertificateFacts, *, verified: bool) -> d
     """checks.details of a handshake: the leaf's facts and the connection's parameters."""
     cipher = session.ssl_object.cipher()
     return {
-        "subject": facts.subject,
-        "issuer": facts.issuer,
-        "sans": list(facts.sans),
-        "not_before": iso(facts.not_before),
-        "not_after": iso(facts.not_after),
-        "days_left": days_left(facts.not_after, datetime.now(UTC)),
+        **facts_details(facts, datetime.now(UTC)),
         "protocol": session.ssl_object.version(),
         "cipher": cipher[0] if cipher else None,
         "verified": verified,

@@ -43,7 +43,7 @@ from vigil_core.text import storable
 
 from . import conditions
 from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms
-from .tls import certificate_not_after, expiring
+from .tls import certificate_facts, certificate_not_after, expiring, facts_details
 
 # Exactly what the decoders below undo; a server may still send anything.
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -217,8 +217,15 @@ async def check_http(target: ClaimedTarget[HttpSettings], ctx: CheckContext) -> 
         outcome = _error(exc, probe)
     finally:
         _PROBE.reset(token)
-    if outcome.tls_expires_at is None and probe.peer_cert is not None:
-        outcome.tls_expires_at = certificate_not_after(probe.peer_cert)
+    if probe.peer_cert is not None:
+        # The last hop's certificate, for the target page; its expiry unless the check set one.
+        facts = certificate_facts(probe.peer_cert)
+        if facts is not None:
+            outcome.details = {"tls": facts_details(facts, datetime.now(UTC))}
+        if outcome.tls_expires_at is None:
+            outcome.tls_expires_at = (
+                facts.not_after if facts else certificate_not_after(probe.peer_cert)
+            )
     min_days = target.settings.tls_min_days_valid
     if outcome.ok and min_days is not None:
         outcome = _certificate_rule(outcome, min_days, target.address)

@@ -58,6 +58,18 @@ def certificate_facts(der: bytes) -> CertificateFacts | None:
         return None
 
 
+def facts_details(facts: CertificateFacts, now: datetime) -> dict[str, object]:
+    """A certificate's part of checks.details, the same for the tls kind and https targets."""
+    return {
+        "subject": facts.subject,
+        "issuer": facts.issuer,
+        "sans": list(facts.sans),
+        "not_before": iso(facts.not_before),
+        "not_after": iso(facts.not_after),
+        "days_left": days_left(facts.not_after, now),
+    }
+
+
 def _sans(cert: x509.Certificate) -> tuple[str, ...]:
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
