@@ -208,6 +208,16 @@ async def test_push_target_shows_its_url_copies_it_and_goes_up_when_pinged(
         await expect(page.locator(".target-head .badge")).to_have_text(
             "Up", timeout=LIVE_DEADLINE_MS
         )
+        if clipboard:  # once is enough: replacing the URL after a confirmation
+            await card.get_by_role("button", name="Replace URL").click()
+            await page.locator("#confirm-ok").click()
+            await expect(url_box).not_to_have_value(url)
+            new_url = await url_box.input_value()
+            async with aiohttp.ClientSession() as s:
+                async with s.get(url) as r:
+                    assert r.status == 404  # the old URL stopped working at once
+                async with s.get(new_url) as r:
+                    assert r.status < 300, await r.text()
         watch.assert_clean()
     finally:
         await ctx.close()

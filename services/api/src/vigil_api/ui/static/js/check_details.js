@@ -138,8 +138,9 @@ function copyButton(label, text, el, status) {
   return h("button", { class: "button small", type: "button", "aria-label": label, on: { click: () => copy(text, el, status) } }, "Copy");
 }
 
-/** A push target's card: its secret URL with a Copy button, and an example crontab line. */
-export function pushCard(t) {
+/** A push target's card: its secret URL with a Copy button, an example crontab line, and
+ * (with `onRotate`) a button that replaces the URL. */
+export function pushCard(t, { onRotate = null } = {}) {
   const url = pushUrl(t);
   if (!url) return card("Heartbeat", "push", h("p", { class: "muted" }, "This target has no push URL."));
   const status = h("span", { class: "copy-status", role: "status" });
@@ -156,5 +157,8 @@ export function pushCard(t) {
     h("p", { class: "group-label", id: "crontab-label" }, "Example crontab line"),
     h("div", { class: "copy-row" }, h("pre", { class: "crontab-wrap", "aria-labelledby": "crontab-label" }, code),
       copyButton("Copy crontab line", line, code, status)),
-    h("p", { class: "help" }, `The job pings only when it succeeds, so a failed or missing run is noticed ${t.grace_s ?? 60} s after it was due.`));
+    h("p", { class: "help" }, `The job pings only when it succeeds, so a failed or missing run is noticed ${t.grace_s ?? 60} s after it was due.`),
+    onRotate ? h("p", {},
+      h("button", { class: "button", type: "button", on: { click: onRotate } }, "Replace URL"),
+      h("span", { class: "help" }, " The old URL stops working at once (for a URL that leaked).")) : null);
 }

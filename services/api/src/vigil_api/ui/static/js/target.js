@@ -146,6 +146,23 @@ export function renderTarget(main, id) {
     }
   }
 
+  async function rotatePushUrl() {
+    const ok = await confirmAction({
+      title: `Replace the push URL of ${target.name}?`,
+      text: "The current URL stops working at once: update every job that pings it.",
+      action: "Replace URL",
+    });
+    if (!ok) return;
+    try {
+      const { push_url: url } = await api.post(`/targets/${id}/push-token`);
+      target.push_url = url;
+      shownPushUrl = url;
+      replace(pushBox, pushCard(target, { onRotate: rotatePushUrl }));
+    } catch (err) {
+      fail(err);
+    }
+  }
+
   async function actionDelete() {
     const ok = await confirmAction({
       title: `Delete ${target.name}?`,
@@ -180,7 +197,7 @@ export function renderTarget(main, id) {
     // Drawn again only when the URL changes, so a selection made to copy it is kept.
     if (target.kind === "push" && target.push_url !== shownPushUrl) {
       shownPushUrl = target.push_url;
-      replace(pushBox, pushCard(target));
+      replace(pushBox, pushCard(target, { onRotate: rotatePushUrl }));
     }
     replace(settingsBox, settingsList(target, await dependencyNames(target.depends_on || [])));
     const [u24, u7, u30] = await Promise.all(WINDOWS.map((w) => api.get(`/targets/${id}/uptime`, { window: w }, signal)));
