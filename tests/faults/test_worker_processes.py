@@ -13,10 +13,12 @@ pytestmark = pytest.mark.timeout(120)
 
 INTERVAL = dt.timedelta(seconds=1)
 # The listener's backend: its last statement is a LISTEN or its own ping (listener_ping).
-LISTENER_BACKEND = r"""
+# The scheduler's listener (the alert dispatcher and the push intake have their own, named
+# after their events as this one is).
+LISTENER_BACKEND = """
 SELECT pid FROM pg_stat_activity
  WHERE datname = current_database() AND pid <> pg_backend_pid()
-   AND (query ~* '^\s*LISTEN\s' OR query ~* '^\s*SELECT pg_notify\(\$1, \$2\)')
+   AND application_name = 'vigil listener'
 """
 
 

@@ -514,7 +514,7 @@ async def test_tls_min_days_valid(
     assert outcome.tls_expires_at is not None and outcome.timings["tls"] > 0
     if error_class == "expiring":
         assert outcome.status_code == 200 and outcome.latency_ms == outcome.timings["total"]
-        assert outcome.error_message.startswith("certificate for 127.0.0.1 expires ")
+        assert outcome.error_message.startswith("certificate for 127.0.0.1 expire")
 
 
 async def test_tls_min_days_valid_on_plain_http_has_nothing_to_judge(

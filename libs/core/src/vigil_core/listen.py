@@ -111,7 +111,12 @@ class ListenConnection:
     async def _session(self) -> bool:
         """One connection, from connect to its loss; True if it got as far as listening."""
         try:
-            conn = await connect(self._dsn, timeout=self._connect_timeout_s)
+            # Named after its events, so pg_stat_activity tells a process's listeners apart.
+            conn = await connect(
+                self._dsn,
+                timeout=self._connect_timeout_s,
+                server_settings={"application_name": f"vigil {self._events}"},
+            )
         except Exception as exc:  # noqa: BLE001 - classified in _failed
             self._failed("connect_failed", exc, lost=False, connecting=True)
             return False
