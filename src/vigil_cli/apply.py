@@ -57,7 +57,7 @@ def load_document(path: str) -> dict[str, Any]:
         raise ApplyError(f"cannot read {path}: {exc.strerror}") from None
     name = "<stdin>" if path == "-" else path
     try:
-        doc = _load_expanded(text, name, os.environ)
+        doc = load_expanded(text, name, os.environ)
     except yaml.YAMLError as exc:
         raise ApplyError(f"{path} is not valid YAML or JSON: {exc}") from None
     if isinstance(doc, list):
@@ -74,7 +74,7 @@ def load_document(path: str) -> dict[str, Any]:
     return doc
 
 
-def _load_expanded(text: str, name: str, env: Mapping[str, str]) -> Any:
+def load_expanded(text: str, name: str, env: Mapping[str, str]) -> Any:
     """Parse YAML, replace variables in its strings (keys too), then build the document."""
     loader = yaml.SafeLoader(text)
     try:

@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .apply import add_parser as add_apply_parser
 
     add_apply_parser(sub)
+    from .importers import add_parser as add_import_parser
+
+    add_import_parser(sub)
     return parser
 
 
