@@ -115,6 +115,7 @@ RAW_MODULES = {
     "http": "bench.baselines.raw_client",
     "tcp": "bench.baselines.raw_client",
     "icmp": "bench.baselines.raw_icmp",
+    "dns": "bench.baselines.raw_dns",
 }
 LOOPS = ("asyncio", "uvloop")
 
