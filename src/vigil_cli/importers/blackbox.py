@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import re2
 import yaml
+
+from vigil_core.patterns import PatternError, compile_re2
 
 from .common import InputError, Note, Result, Severity, line_of, load_yaml
 
@@ -219,8 +220,6 @@ _ACTIONS = (
 _NEEDS_TARGET = frozenset(
     {"replace", "hashmod", "lowercase", "uppercase", "keepequal", "dropequal"}
 )
-_RE2 = re2.Options()
-_RE2.log_errors = False
 
 
 @dataclass(frozen=True)
@@ -442,8 +441,8 @@ def _rule(raw: Any, keys: tuple[str | int, ...]) -> _Rule:
         raise _Malformed(keys, f"a {action} relabel_config needs a target_label")
     pattern = _text(rule.get("regex", "(.*)"))
     try:
-        regex = re2.compile(f"^(?s:{pattern})$", options=_RE2)
-    except re2.error:
+        regex = compile_re2(f"^(?s:{pattern})$")
+    except PatternError:
         raise _Malformed((*keys, "regex"), f"regex {pattern!r} is not valid RE2") from None
     modulus = rule.get("modulus", 0)
     if action == "hashmod" and (not isinstance(modulus, int) or modulus < 1):
@@ -818,8 +817,8 @@ def _patterns(s: _Settings, key: str, says: _Says) -> list[str]:
     patterns = []
     for i, pattern in enumerate(_text(p) for p in s.sequence(key)):
         try:
-            re2.compile(pattern, options=_RE2)
-        except re2.error:
+            compile_re2(pattern)
+        except PatternError:
             raise _Malformed(
                 (*s.keys, key, i), f"{pattern!r} is not a regular expression (RE2, as Go's)"
             ) from None

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import jmespath
 import jmespath.exceptions
 import msgspec
-import re2
 
+from vigil_core.patterns import PatternError, compile_re2
 from vigil_core.settings import dns_servers
 
 from ..errors import FieldError, InvalidInput
@@ -36,10 +36,6 @@ from .schemas import (
 T = TypeVar("T", bound=TargetFields)
 Bad = Callable[[str, str], None]
 
-# RE2 matches in linear time whatever the pattern (no backtracking), which is why keyword and
-# `matches` patterns are RE2's syntax; its own logging of a bad pattern would only be noise.
-_RE2 = re2.Options()
-_RE2.log_errors = False
 _ORDERED_OPS = frozenset({"<", "<=", ">", ">="})
 _VALUELESS_OPS = frozenset({"exists", "not_exists"})
 
@@ -151,11 +147,8 @@ def _is_number(value: Any) -> bool:
 def regex_error(pattern: str) -> str | None:
     """Why RE2 (the engine the worker matches with) rejects `pattern`, or None."""
     try:
-        re2.compile(pattern, options=_RE2)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
+        compile_re2(pattern)
+    except PatternError as reason:
         return (
             f"is not a regular expression RE2 accepts ({reason}); RE2 has no backreferences"
             " or lookaround"

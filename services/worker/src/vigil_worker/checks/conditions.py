@@ -9,35 +9,23 @@ from typing import Any
 
 import jmespath
 import msgspec
-import re2
 from jmespath.exceptions import JMESPathError
 
 from vigil_core.kinds import JsonCondition
+from vigil_core.patterns import PatternError, compile_re2
 
-# RE2 runs in time linear in the text whatever the pattern, so a target's body cannot make a
-# pattern backtrack. It reports a bad pattern as an exception; not also as a line on stderr.
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
 _SHOWN = 100  # characters of a value a message shows
 _CACHE_MAX = 4096
 
 
-class PatternError(ValueError):
-    """A regular expression RE2 does not accept (stored settings the API did not write)."""
-
-
 @functools.lru_cache(maxsize=_CACHE_MAX)
 def compile_regex(pattern: str) -> Any:
-    """The compiled RE2 pattern (cached: a target's pattern compiles once); raises PatternError."""
+    """The compiled RE2 pattern (cached: a target's pattern compiles once); raises PatternError
+    (stored settings the API did not write)."""
     try:
-        return re2.compile(pattern, _RE2_OPTIONS)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, bytes):
-            reason = reason.decode(errors="replace")
-        raise PatternError(
-            f"{pattern!r} is not a regular expression RE2 accepts: {reason}"
-        ) from None
+        return compile_re2(pattern)
+    except PatternError as exc:
+        raise PatternError(f"{pattern!r} is not a regular expression RE2 accepts: {exc}") from None
 
 
 def render(value: Any) -> str:
