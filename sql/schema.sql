@@ -203,6 +203,139 @@ CREATE FUNCTION public.vigil_apply_lock_key() RETURNS bigint
     AS $$SELECT 1496507848::bigint$$;
 
 
+-- FUNCTION: vigil_audit(jsonb, text, text, text, text, jsonb, jsonb)
+
+CREATE FUNCTION public.vigil_audit(context jsonb, action text, object_kind text, object_id text, object_name text, before jsonb, after jsonb) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO audit_log (actor, actor_kind, address, via, action, object_kind, object_id,
+                           object_name, before, after)
+    VALUES (coalesce(context->>'actor', 'unknown'), coalesce(context->>'actor_kind', 'system'),
+            context->>'address', context->>'via', action, object_kind, object_id, object_name,
+            before, after)
+$$;
+
+
+-- FUNCTION: vigil_audit_mask(text, jsonb)
+
+CREATE FUNCTION public.vigil_audit_mask(object_kind text, r jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    mask constant jsonb := '"********"';
+    secret_fields text[];
+    f text;
+BEGIN
+    IF r IS NULL THEN
+        RETURN NULL;
+    END IF;
+    CASE object_kind
+    WHEN 'target' THEN
+        IF jsonb_typeof(r->'settings'->'headers') = 'object' THEN
+            r := jsonb_set(r, '{settings,headers}', coalesce(
+                (SELECT jsonb_object_agg(key, mask) FROM jsonb_each(r->'settings'->'headers')),
+                '{}'));
+        END IF;
+        IF r ? 'address' THEN
+            r := jsonb_set(r, '{address}', to_jsonb(regexp_replace(
+                r->>'address', '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#@]*@', '\1:********@')));
+        END IF;
+    WHEN 'channel' THEN
+        secret_fields := CASE r->>'kind'
+            WHEN 'webhook' THEN ARRAY['secret', 'headers']
+            WHEN 'slack' THEN ARRAY['url']
+            WHEN 'discord' THEN ARRAY['url']
+            WHEN 'teams' THEN ARRAY['url']
+            WHEN 'telegram' THEN ARRAY['bot_token']
+            WHEN 'ntfy' THEN ARRAY['token']
+            WHEN 'pagerduty' THEN ARRAY['routing_key']
+            WHEN 'email' THEN ARRAY['password']
+            WHEN 'apprise' THEN ARRAY['urls']
+            ELSE ARRAY[]::text[] END;
+        FOREACH f IN ARRAY secret_fields LOOP
+            IF r->'config' ? f AND r->'config'->f <> 'null' THEN
+                r := jsonb_set(r, ARRAY['config', f], mask);
+            END IF;
+        END LOOP;
+    WHEN 'token' THEN
+        r := r - 'hash';
+    WHEN 'user' THEN
+        r := (r - 'password_hash') || jsonb_build_object('password', mask);
+    WHEN 'push_token' THEN
+        r := jsonb_set(r, '{token}', mask);
+    ELSE
+        NULL;
+    END CASE;
+    RETURN r;
+END $$;
+
+
+-- FUNCTION: vigil_audit_row()
+
+CREATE FUNCTION public.vigil_audit_row() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    context jsonb := current_setting('vigil.audit', true)::jsonb;
+    kind text := TG_ARGV[0];
+    bookkeeping constant text[] := ARRAY['created_at', 'updated_at', 'last_used_at',
+                                         'last_login_at', 'last_seen_at'];
+    old_row jsonb;
+    new_row jsonb;
+    ref jsonb;
+    changed text[];
+    action text := CASE TG_OP WHEN 'INSERT' THEN 'create' ELSE lower(TG_OP) END;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        old_row := to_jsonb(OLD) - bookkeeping;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        new_row := to_jsonb(NEW) - bookkeeping;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        SELECT array_agg(n.key) INTO changed
+        FROM jsonb_each(new_row) n WHERE n.value IS DISTINCT FROM old_row->n.key;
+        IF changed IS NULL THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    ref := coalesce(new_row, old_row);
+    old_row := vigil_audit_mask(kind, old_row);
+    new_row := vigil_audit_mask(kind, new_row);
+    IF TG_OP = 'UPDATE' THEN
+        -- A masked secret's key (password_hash -> password) is kept when its source changed.
+        IF kind = 'user' AND 'password_hash' = ANY (changed) THEN
+            changed := changed || 'password'::text;
+        END IF;
+        old_row := (SELECT jsonb_object_agg(key, value) FROM jsonb_each(old_row)
+                    WHERE key = ANY (changed));
+        new_row := (SELECT jsonb_object_agg(key, value) FROM jsonb_each(new_row)
+                    WHERE key = ANY (changed));
+    END IF;
+    PERFORM vigil_audit(
+        context, action, kind,
+        CASE
+            WHEN ref ? 'id' THEN ref->>'id'
+            WHEN ref ? 'channel_id' THEN (ref->>'route_id') || '/' || (ref->>'channel_id')
+            WHEN ref ? 'depends_on_id' THEN (ref->>'target_id') || '/' || (ref->>'depends_on_id')
+            ELSE ref->>'target_id'
+        END,
+        ref->>'name', old_row, new_row);
+    RETURN NULL;
+END $$;
+
+
+-- FUNCTION: vigil_auth_changed()
+
+CREATE FUNCTION public.vigil_auth_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('vigil_auth', '');
+    RETURN NULL;
+END $$;
+
+
 -- FUNCTION: vigil_buckets_add(integer[], integer[], integer)
 
 CREATE FUNCTION public.vigil_buckets_add(a integer[], b integer[], sign integer DEFAULT 1) RETURNS integer[]
@@ -581,6 +714,68 @@ ALTER TABLE public.alert_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
 );
 
 
+-- TABLE: api_tokens
+
+CREATE TABLE public.api_tokens (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    prefix text NOT NULL,
+    hash bytea NOT NULL,
+    scope text NOT NULL,
+    created_by text NOT NULL,
+    created_by_user_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT api_tokens_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 100)) AND (name = btrim(name)))),
+    CONSTRAINT api_tokens_scope_valid CHECK ((scope = ANY (ARRAY['read'::text, 'write'::text, 'admin'::text])))
+);
+
+
+-- SEQUENCE: api_tokens_id_seq
+
+ALTER TABLE public.api_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.api_tokens_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+-- TABLE: audit_log
+
+CREATE TABLE public.audit_log (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    actor text NOT NULL,
+    actor_kind text NOT NULL,
+    address text,
+    via text,
+    action text NOT NULL,
+    object_kind text NOT NULL,
+    object_id text,
+    object_name text,
+    before jsonb,
+    after jsonb,
+    CONSTRAINT audit_log_actor_kind_valid CHECK ((actor_kind = ANY (ARRAY['user'::text, 'token'::text, 'cli'::text, 'system'::text, 'anonymous'::text])))
+);
+
+
+-- SEQUENCE: audit_log_id_seq
+
+ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
 -- TABLE: channels
 
 CREATE TABLE public.channels (
@@ -814,6 +1009,15 @@ ALTER TABLE public.incidents ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 
+-- TABLE: login_failures
+
+CREATE TABLE public.login_failures (
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    username text NOT NULL,
+    address text NOT NULL
+);
+
+
 -- TABLE: push_pings
 
 CREATE TABLE public.push_pings (
@@ -901,6 +1105,33 @@ CREATE TABLE public.schedule (
 );
 
 
+-- TABLE: sessions
+
+CREATE TABLE public.sessions (
+    id bigint NOT NULL,
+    hash bytea NOT NULL,
+    user_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    address text,
+    user_agent text
+);
+
+
+-- SEQUENCE: sessions_id_seq
+
+ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sessions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
 -- TABLE: target_dependencies
 
 CREATE TABLE public.target_dependencies (
@@ -922,10 +1153,55 @@ ALTER TABLE public.targets ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 
+-- TABLE: users
+
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    role text NOT NULL,
+    password_hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_login_at timestamp with time zone,
+    CONSTRAINT users_name_valid CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$'::text)),
+    CONSTRAINT users_role_valid CHECK ((role = ANY (ARRAY['viewer'::text, 'editor'::text, 'admin'::text])))
+);
+
+
+-- SEQUENCE: users_id_seq
+
+ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.users_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
 -- CONSTRAINT: alert_events alert_events_pkey
 
 ALTER TABLE ONLY public.alert_events
     ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: api_tokens api_tokens_hash_key
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_hash_key UNIQUE (hash);
+
+
+-- CONSTRAINT: api_tokens api_tokens_pkey
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: audit_log audit_log_pkey
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
 
 -- CONSTRAINT: channels channels_name_key
@@ -1012,6 +1288,18 @@ ALTER TABLE ONLY public.schedule
     ADD CONSTRAINT schedule_pkey PRIMARY KEY (target_id);
 
 
+-- CONSTRAINT: sessions sessions_hash_key
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_hash_key UNIQUE (hash);
+
+
+-- CONSTRAINT: sessions sessions_pkey
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+
 -- CONSTRAINT: target_dependencies target_dependencies_pkey
 
 ALTER TABLE ONLY public.target_dependencies
@@ -1036,6 +1324,18 @@ ALTER TABLE ONLY public.targets
     ADD CONSTRAINT targets_pkey PRIMARY KEY (id);
 
 
+-- CONSTRAINT: users users_name_key
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_name_key UNIQUE (name);
+
+
+-- CONSTRAINT: users users_pkey
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+
 -- INDEX: alert_events_once
 
 CREATE UNIQUE INDEX alert_events_once ON public.alert_events USING btree (incident_id, kind) WHERE (kind = ANY (ARRAY['firing'::text, 'resolved'::text]));
@@ -1049,6 +1349,26 @@ CREATE UNIQUE INDEX alert_events_reminder_once ON public.alert_events USING btre
 -- INDEX: alert_events_target_idx
 
 CREATE INDEX alert_events_target_idx ON public.alert_events USING btree (target_id, id DESC);
+
+
+-- INDEX: api_tokens_active_name_idx
+
+CREATE UNIQUE INDEX api_tokens_active_name_idx ON public.api_tokens USING btree (name) WHERE (revoked_at IS NULL);
+
+
+-- INDEX: audit_log_actor_idx
+
+CREATE INDEX audit_log_actor_idx ON public.audit_log USING btree (actor, id DESC);
+
+
+-- INDEX: audit_log_at_idx
+
+CREATE INDEX audit_log_at_idx ON public.audit_log USING btree (at DESC, id DESC);
+
+
+-- INDEX: audit_log_object_idx
+
+CREATE INDEX audit_log_object_idx ON public.audit_log USING btree (object_kind, object_id, id DESC);
 
 
 -- INDEX: checks_target_time_key
@@ -1106,6 +1426,16 @@ CREATE INDEX incidents_started_idx ON public.incidents USING btree (started_at D
 CREATE INDEX incidents_target_started_idx ON public.incidents USING btree (target_id, started_at DESC);
 
 
+-- INDEX: login_failures_address_idx
+
+CREATE INDEX login_failures_address_idx ON public.login_failures USING btree (address, at);
+
+
+-- INDEX: login_failures_username_idx
+
+CREATE INDEX login_failures_username_idx ON public.login_failures USING btree (username, at);
+
+
 -- INDEX: route_channels_channel_idx
 
 CREATE INDEX route_channels_channel_idx ON public.route_channels USING btree (channel_id);
@@ -1114,6 +1444,16 @@ CREATE INDEX route_channels_channel_idx ON public.route_channels USING btree (ch
 -- INDEX: schedule_next_check_at_idx
 
 CREATE INDEX schedule_next_check_at_idx ON public.schedule USING btree (next_check_at);
+
+
+-- INDEX: sessions_expires_idx
+
+CREATE INDEX sessions_expires_idx ON public.sessions USING btree (expires_at);
+
+
+-- INDEX: sessions_user_idx
+
+CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
 
 
 -- INDEX: target_dependencies_parent_idx
@@ -1131,14 +1471,64 @@ CREATE INDEX target_state_status_idx ON public.target_state USING btree (status)
 CREATE INDEX targets_disabled_idx ON public.targets USING btree (id) WHERE (NOT enabled);
 
 
+-- TRIGGER: api_tokens api_tokens_audit
+
+CREATE TRIGGER api_tokens_audit AFTER INSERT OR DELETE OR UPDATE ON public.api_tokens FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('token');
+
+
+-- TRIGGER: api_tokens api_tokens_auth_changed
+
+CREATE TRIGGER api_tokens_auth_changed AFTER DELETE OR UPDATE OF revoked_at, scope, expires_at ON public.api_tokens FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_auth_changed();
+
+
+-- TRIGGER: channels channels_audit
+
+CREATE TRIGGER channels_audit AFTER INSERT OR DELETE OR UPDATE ON public.channels FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('channel');
+
+
 -- TRIGGER: check_rollups_hourly check_rollups_daily_sync
 
 CREATE TRIGGER check_rollups_daily_sync AFTER INSERT OR DELETE OR UPDATE ON public.check_rollups_hourly FOR EACH ROW EXECUTE FUNCTION public.vigil_rollups_daily_sync();
 
 
+-- TRIGGER: deliveries deliveries_audit
+
+CREATE TRIGGER deliveries_audit AFTER INSERT OR UPDATE ON public.deliveries FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('delivery');
+
+
 -- TRIGGER: incidents incidents_alert
 
 CREATE TRIGGER incidents_alert AFTER INSERT OR UPDATE OF ended_at ON public.incidents FOR EACH ROW EXECUTE FUNCTION public.vigil_incidents_alert();
+
+
+-- TRIGGER: push_tokens push_tokens_audit
+
+CREATE TRIGGER push_tokens_audit AFTER INSERT OR DELETE OR UPDATE ON public.push_tokens FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('push_token');
+
+
+-- TRIGGER: route_channels route_channels_audit
+
+CREATE TRIGGER route_channels_audit AFTER INSERT OR DELETE OR UPDATE ON public.route_channels FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('route_channel');
+
+
+-- TRIGGER: routes routes_audit
+
+CREATE TRIGGER routes_audit AFTER INSERT OR DELETE OR UPDATE ON public.routes FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('route');
+
+
+-- TRIGGER: sessions sessions_auth_changed
+
+CREATE TRIGGER sessions_auth_changed AFTER DELETE OR UPDATE OF revoked_at, expires_at ON public.sessions FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_auth_changed();
+
+
+-- TRIGGER: target_dependencies target_dependencies_audit
+
+CREATE TRIGGER target_dependencies_audit AFTER INSERT OR DELETE OR UPDATE ON public.target_dependencies FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('target_dependency');
+
+
+-- TRIGGER: targets targets_audit
+
+CREATE TRIGGER targets_audit AFTER INSERT OR DELETE OR UPDATE ON public.targets FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('target');
 
 
 -- TRIGGER: targets targets_notify
@@ -1166,6 +1556,16 @@ CREATE TRIGGER targets_spread_update AFTER UPDATE ON public.targets REFERENCING 
 CREATE TRIGGER targets_sync AFTER INSERT OR UPDATE ON public.targets FOR EACH ROW EXECUTE FUNCTION public.vigil_targets_sync();
 
 
+-- TRIGGER: users users_audit
+
+CREATE TRIGGER users_audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('user');
+
+
+-- TRIGGER: users users_auth_changed
+
+CREATE TRIGGER users_auth_changed AFTER DELETE OR UPDATE OF role, password_hash ON public.users FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_auth_changed();
+
+
 -- FK CONSTRAINT: alert_events alert_events_incident_id_fkey
 
 ALTER TABLE ONLY public.alert_events
@@ -1182,6 +1582,12 @@ ALTER TABLE ONLY public.alert_events
 
 ALTER TABLE ONLY public.alert_events
     ADD CONSTRAINT alert_events_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: api_tokens api_tokens_created_by_user_id_fkey
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_created_by_user_id_fkey FOREIGN KEY (created_by_user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 -- FK CONSTRAINT: deliveries deliveries_channel_id_fkey
@@ -1254,6 +1660,12 @@ ALTER TABLE ONLY public.route_channels
 
 ALTER TABLE ONLY public.schedule
     ADD CONSTRAINT schedule_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: sessions sessions_user_id_fkey
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 -- FK CONSTRAINT: target_dependencies target_dependencies_depends_on_id_fkey

@@ -8,6 +8,9 @@ import msgspec
 
 TARGETS_CHANNEL = "vigil_targets"
 STATUS_CHANNEL = "vigil_status"
+# A credential was revoked, or a user's role or password changed (0014): API replicas drop
+# their credential caches.
+AUTH_CHANNEL = "vigil_auth"
 
 
 class TargetChanged(msgspec.Struct, frozen=True):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 import msgspec
+
+from .tokens import Keyring
 
 
 class SettingsError(ValueError):
@@ -32,15 +35,35 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Authentication (docs/security.md). The server secret keys the stored hashes of tokens and
+    # sessions and signs CSRF tokens: from VIGIL_SECRET_KEY or a file (containers' secrets);
+    # older keys stay accepted while rotating.
+    secret_key: str | None = None
+    secret_key_file: str | None = None
+    secret_key_previous: str = ""
+    # Host names the API answers to (comma-separated; `*.example.com`, `*` for any). Empty: only
+    # localhost names when the API listens on loopback, which stops DNS rebinding on a laptop.
+    api_allowed_hosts: str = ""
+    metrics_public: bool = False
+    # Session cookie: Secure when the request came over https ("auto"), or always ("true",
+    # behind a TLS-terminating proxy); idle and absolute lifetimes.
+    session_cookie_secure: Literal["auto", "true", "false"] = "auto"
+    session_idle_timeout_s: float = 43200.0
+    session_max_age_s: float = 604800.0
+    # Creates the user `admin` with the password in this file while no user exists.
+    initial_admin_password_file: str | None = None
     # Worker: the safety-net wake-up when no NOTIFY arrives.
     worker_poll_interval_s: float = 30.0
     worker_concurrency: int = 1000
     worker_claim_batch: int = 500
     worker_result_buffer: int = 100_000
     retention_days: int = 30
+    # How long the audit log keeps who changed what (the worker's maintenance deletes older rows).
+    audit_retention_days: int = 365
     # Worker (vigil_worker): /metrics and /healthz (port 0 disables), shutdown grace, the claim
     # lookahead, the listener's self-ping period, maintenance period, HTTP body cap, ICMP socket.
-    worker_metrics_host: str = "0.0.0.0"  # Prometheus scrapes it from elsewhere, like any exporter
+    # Loopback outside containers; images and manifests set 0.0.0.0 for Prometheus to scrape.
+    worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 9100
     worker_grace_s: float = 20.0
     worker_lookahead_s: float = 0.5
@@ -81,6 +104,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "worker_claim_batch": self.worker_claim_batch >= 1,
             "worker_result_buffer": self.worker_result_buffer >= 1,
             "retention_days": self.retention_days >= 1,
+            "audit_retention_days": self.audit_retention_days >= 1,
             "worker_metrics_port": 0 <= self.worker_metrics_port <= 65535,
             "worker_grace_s": self.worker_grace_s > 0,
             "worker_lookahead_s": 0 <= self.worker_lookahead_s <= 10,
@@ -94,6 +118,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "worker_alert_timeout_s": 0 < self.worker_alert_timeout_s <= 300,
             "worker_alert_lease_s": self.worker_alert_lease_s > self.worker_alert_timeout_s,
             "worker_alert_poll_s": self.worker_alert_poll_s > 0,
+            "session_idle_timeout_s": self.session_idle_timeout_s >= 60,
+            "session_max_age_s": self.session_max_age_s >= self.session_idle_timeout_s,
             "public_url": self.public_url is None
             or self.public_url.startswith(("http://", "https://")),
         }
@@ -118,6 +144,44 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "statement_timeout_s": self.db_statement_timeout_s,
             "lock_timeout_s": self.db_lock_timeout_s,
         }
+
+    def keyring(self) -> Keyring:
+        """The server secret (and older ones while rotating) as a Keyring."""
+        current = self.secret_key
+        if self.secret_key_file:
+            try:
+                current = Path(self.secret_key_file).read_text().strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"VIGIL_SECRET_KEY_FILE={self.secret_key_file!r} cannot be read: {exc.strerror}"
+                ) from None
+        if not current:
+            raise SettingsError(
+                "VIGIL_SECRET_KEY is not set; the API keys token hashes and signs sessions with "
+                "it. Make one with `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+                " and set VIGIL_SECRET_KEY (or VIGIL_SECRET_KEY_FILE)"
+            )
+        previous = [k.strip() for k in self.secret_key_previous.split(",") if k.strip()]
+        for name, key in [("VIGIL_SECRET_KEY", current)] + [
+            ("VIGIL_SECRET_KEY_PREVIOUS", k) for k in previous
+        ]:
+            if len(key) < MIN_SECRET_KEY_LENGTH:
+                raise SettingsError(
+                    f"{name} is {len(key)} characters long; use at least "
+                    f"{MIN_SECRET_KEY_LENGTH} random characters"
+                )
+        return Keyring(current.encode(), tuple(k.encode() for k in previous))
+
+    def allowed_hosts(self) -> frozenset[str] | None:
+        """Host names the API answers to, lower case; None: any."""
+        names = {h.strip().lower() for h in self.api_allowed_hosts.split(",") if h.strip()}
+        if "*" in names:
+            return None
+        if names:
+            return frozenset(names)
+        if _is_loopback(self.api_host):
+            return LOOPBACK_HOSTS
+        return None
 
     def require_database_url(self) -> str:
         if not self.database_url:
@@ -153,6 +217,19 @@ def dns_servers(value: str) -> list[str]:
         # c-ares reads a bare "::1:53" as an IPv6 address, so IPv6 always goes in brackets.
         servers.append(f"[{ip}]:{int(port)}" if ip.version == 6 else f"{ip}:{int(port)}")
     return servers
+
+
+MIN_SECRET_KEY_LENGTH = 32
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 PREFIX = "VIGIL_"

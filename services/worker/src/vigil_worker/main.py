@@ -177,7 +177,12 @@ async def serve(
         "listener": asyncio.create_task(listener.run(), name="listener"),
         "result-writer": asyncio.create_task(writer.run(), name="result-writer"),
         "maintenance": asyncio.create_task(
-            maintenance.run(pool, settings.retention_days, settings.worker_maintenance_interval_s),
+            maintenance.run(
+                pool,
+                settings.retention_days,
+                settings.worker_maintenance_interval_s,
+                settings.audit_retention_days,
+            ),
             name="maintenance",
         ),
         "alert-dispatcher": asyncio.create_task(dispatcher.run(), name="alert-dispatcher"),

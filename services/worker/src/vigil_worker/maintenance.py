@@ -1,5 +1,6 @@
 """History upkeep: daily partitions of `checks` created ahead and dropped after retention, and
-alert events and digests past retention deleted.
+alert events and digests past retention deleted, and ended sessions, old failed logins and
+audit rows past the audit retention deleted.
 
 Any number of workers run this loop; a transaction-level advisory lock lets one of them do
 the work each round and the others skip it.
@@ -21,7 +22,9 @@ log = get_logger("vigil_worker.maintenance")
 DAYS_AHEAD = 7
 
 
-async def run_once(pool: asyncpg.Pool, retention_days: int) -> dict[str, int] | None:
+async def run_once(
+    pool: asyncpg.Pool, retention_days: int, audit_retention_days: int = 365
+) -> dict[str, int] | None:
     """One round; returns what it did, or None when another worker holds the lock."""
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval(Q["maintenance_lock"]):
@@ -33,21 +36,35 @@ async def run_once(pool: asyncpg.Pool, retention_days: int) -> dict[str, int] | 
         deleted = await conn.fetchrow(Q["drop_old_alerts"], retention_days)
         assert deleted is not None  # an aggregate returns one row
         events, digests = deleted
+        credentials = await conn.fetchrow(Q["drop_old_credentials"], audit_retention_days)
+        assert credentials is not None  # an aggregate returns one row
+        sessions, audit_rows, _ = credentials
     log.info(
         "maintenance.done",
         partitions_created=created,
         partitions_dropped=dropped,
         alert_events_deleted=events,
         digests_deleted=digests,
+        sessions_deleted=sessions,
+        audit_rows_deleted=audit_rows,
         retention_days=retention_days,
     )
-    return {"created": created, "dropped": dropped, "alert_events": events, "digests": digests}
+    return {
+        "created": created,
+        "dropped": dropped,
+        "alert_events": events,
+        "digests": digests,
+        "sessions": sessions,
+        "audit_rows": audit_rows,
+    }
 
 
-async def run(pool: asyncpg.Pool, retention_days: int, every_s: float) -> None:
+async def run(
+    pool: asyncpg.Pool, retention_days: int, every_s: float, audit_retention_days: int = 365
+) -> None:
     while True:
         try:
-            await run_once(pool, retention_days)
+            await run_once(pool, retention_days, audit_retention_days)
             delay = every_s
         except Exception as exc:  # noqa: BLE001 - classified right below
             if is_retryable(exc):

@@ -173,3 +173,17 @@ old_events AS (
                         WHERE d.event_id = e.id AND d.status IN ('pending', 'sending'))
     RETURNING 1)
 SELECT (SELECT count(*) FROM old_events)::integer, (SELECT count(*) FROM old_digests)::integer;
+
+-- name: drop_old_credentials
+-- Sessions that ended (expired or logged out) a day ago, failed logins older than the rate
+-- limit's window by far, and audit rows past the audit retention ($1 days).
+WITH old_sessions AS (
+    DELETE FROM sessions
+     WHERE expires_at < now() - interval '1 day' OR revoked_at < now() - interval '1 day'
+    RETURNING 1),
+old_failures AS (
+    DELETE FROM login_failures WHERE at < now() - interval '1 day' RETURNING 1),
+old_audit AS (
+    DELETE FROM audit_log WHERE at < now() - make_interval(days => $1) RETURNING 1)
+SELECT (SELECT count(*) FROM old_sessions)::integer, (SELECT count(*) FROM old_audit)::integer,
+       (SELECT count(*) FROM old_failures)::integer;
