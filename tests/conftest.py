@@ -97,3 +97,11 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def admin_headers(db_url: str) -> dict[str, str]:
+    """Authorization headers with a new admin token in the test's database."""
+    from .support import bearer, mint_token
+
+    return bearer(await mint_token(db_url, "admin"))

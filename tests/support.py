@@ -13,6 +13,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from vigil_core import accounts
+from vigil_core.db import connect
+from vigil_core.tokens import Keyring
+
+# The server secret of every API the tests run (in process, or `vigil` children).
+TEST_SECRET_KEY = "vigil-test-secret-key-0123456789abcdef"
+TEST_KEYRING = Keyring(TEST_SECRET_KEY.encode())
+
 
 def database_url_for(server_url: str, database: str) -> str:
     """The same server and credentials as `server_url`, another database."""
@@ -30,7 +38,7 @@ def spawn_vigil(args: list[str], env: Mapping[str, str]) -> subprocess.Popen:
     """Run `vigil ARGS` as a real child process, as compose or Kubernetes would."""
     return subprocess.Popen(
         [sys.executable, "-m", "vigil_cli", *args],
-        env={**os.environ, **env},
+        env={**os.environ, "VIGIL_SECRET_KEY": TEST_SECRET_KEY, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -47,6 +55,35 @@ def stop_process(proc: subprocess.Popen, timeout: float = 15) -> str:
         proc.kill()
         out, _ = proc.communicate()
     return out or ""
+
+
+async def mint_token(
+    db_url: str,
+    scope: str = "admin",
+    *,
+    name: str | None = None,
+    expires_at: object = None,
+    user_id: int | None = None,
+) -> str:
+    """A new API token in the database at `db_url`, as `vigil token create` makes one."""
+    conn = await connect(db_url)
+    try:
+        token, _ = await accounts.create_token(
+            conn,
+            TEST_KEYRING,
+            name=name or f"test-{scope}-{os.urandom(4).hex()}",
+            scope=scope,
+            expires_at=expires_at,  # type: ignore[arg-type]
+            created_by="tests",
+            created_by_user_id=user_id,
+        )
+    finally:
+        await conn.close()
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def wait_http_ok(

@@ -42,7 +42,7 @@ async def loopback_http():
 
 
 @pytest.fixture
-async def running_system(db_url: str) -> AsyncIterator[str]:
+async def running_system(db_url: str, admin_headers: dict[str, str]) -> AsyncIterator[str]:
     """`vigil api` and `vigil worker` as real processes; the worker's safety-net poll is 60 s."""
     port, metrics_port = free_port(), free_port()
     env = {
@@ -56,7 +56,9 @@ async def running_system(db_url: str) -> AsyncIterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_http_ok(f"{base}/readyz", proc=api)
-        await _wait_worker_idle(worker, base, f"http://127.0.0.1:{metrics_port}/healthz", port)
+        await _wait_worker_idle(
+            worker, base, f"http://127.0.0.1:{metrics_port}/healthz", port, admin_headers
+        )
         yield base
     finally:
         for proc in (api, worker):
@@ -64,13 +66,13 @@ async def running_system(db_url: str) -> AsyncIterator[str]:
 
 
 async def _wait_worker_idle(
-    worker: subprocess.Popen, base: str, healthz: str, api_port: int
+    worker: subprocess.Popen, base: str, healthz: str, api_port: int, admin_headers: dict[str, str]
 ) -> None:
     """Until the worker LISTENs and has checked a warm-up target (interval 300 s): from then on
     it sleeps for its 60 s poll, and only a NOTIFY can wake it."""
     await wait_http_ok(healthz, proc=worker)
     end = time.monotonic() + 20
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=admin_headers) as http:
         while not (await (await http.get(healthz)).json())["listener_connected"]:
             assert time.monotonic() < end, "the worker's listener did not connect within 20 s"
             await asyncio.sleep(0.05)
@@ -91,10 +93,10 @@ async def _wait_worker_idle(
 
 
 async def test_posted_target_is_checked_within_two_seconds(
-    running_system: str, loopback_http
+    running_system: str, loopback_http, admin_headers: dict[str, str]
 ) -> None:
     target_url, hits = loopback_http
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=admin_headers) as http:
         target = await create_target(
             http,
             running_system,
@@ -119,9 +121,11 @@ async def test_posted_target_is_checked_within_two_seconds(
     print(f"POST -> first visible check: {elapsed * 1000:.1f} ms")
 
 
-async def test_failed_target_is_recorded_with_error_class(running_system: str) -> None:
+async def test_failed_target_is_recorded_with_error_class(
+    running_system: str, admin_headers: dict[str, str]
+) -> None:
     dead_port = free_port()  # nothing listens here
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=admin_headers) as http:
         target = await create_target(
             http,
             running_system,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 import uvicorn
 from litestar import Litestar
@@ -17,11 +18,14 @@ from vigil_api.app import create_app
 from vigil_core.settings import Settings
 
 from ..conftest import database_from_template
-from ..support import free_port
+from ..support import TEST_SECRET_KEY, bearer, free_port, mint_token
 
 
-def make_app(db_url: str, **kwargs: Any) -> Litestar:
-    return create_app(Settings(database_url=db_url, db_pool_max_size=5), **kwargs)
+def make_app(db_url: str, settings: dict[str, Any] | None = None, **kwargs: Any) -> Litestar:
+    options: dict[str, Any] = {"db_pool_max_size": 5, **(settings or {})}
+    return create_app(
+        Settings(database_url=db_url, secret_key=TEST_SECRET_KEY, **options), **kwargs
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +51,8 @@ async def db_url(module_db_url: str) -> str:
 TRUNCATE = (
     "DELETE FROM targets; DELETE FROM checks; DELETE FROM check_rollups_hourly;"
     " DELETE FROM check_rollups_daily; DELETE FROM alert_events; DELETE FROM routes;"
-    " DELETE FROM channels"
+    " DELETE FROM channels; DELETE FROM login_failures; DELETE FROM sessions; DELETE FROM users;"
+    " DELETE FROM api_tokens WHERE created_by <> 'tests'"
 )
 
 
@@ -57,22 +62,48 @@ async def app(module_db_url: str) -> Litestar:
 
 
 @pytest.fixture(scope="module")
-async def module_client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
+async def module_tokens(module_db_url: str) -> dict[str, str]:
+    """A token of each scope in the module's database (made once: they survive the emptying)."""
+    return {scope: await mint_token(module_db_url, scope) for scope in ("read", "write", "admin")}
+
+
+@pytest.fixture
+async def tokens(module_tokens: dict[str, str], db_url: str) -> dict[str, str]:
+    """{"read": token, "write": token, "admin": token} for the module's app."""
+    return module_tokens
+
+
+@pytest.fixture(scope="module")
+async def module_client(
+    app: Litestar, module_tokens: dict[str, str]
+) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as c:
+        c.headers.update(bearer(module_tokens["admin"]))
         yield c
 
 
 @pytest.fixture
 async def client(module_client: AsyncTestClient, db_url: str) -> AsyncTestClient:
-    """The module's app, in-process, over an emptied database."""
+    """The module's app, in-process, over an emptied database, with an admin token."""
     return module_client
+
+
+@pytest.fixture
+async def anon_client(
+    module_client: AsyncTestClient, db_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The module's app with no credentials at all (the same app and lifespan as `client`).
+    Not closed: closing it would close the transport it shares with `client`."""
+    yield httpx.AsyncClient(transport=module_client._transport, base_url="http://127.0.0.1")
 
 
 class LiveServer:
     """A real uvicorn server on 127.0.0.1 in this event loop."""
 
-    def __init__(self, app: Litestar) -> None:
+    def __init__(self, app: Litestar, token: str | None = None) -> None:
         self.port = free_port()
+        # An admin token for requests to it: `aiohttp.ClientSession(headers=live.headers)`.
+        self.headers = bearer(token) if token else {}
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
             uvicorn.Config(
@@ -102,8 +133,8 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-async def module_live(app: Litestar) -> AsyncIterator[LiveServer]:
-    async with LiveServer(app) as server:
+async def module_live(app: Litestar, module_tokens: dict[str, str]) -> AsyncIterator[LiveServer]:
+    async with LiveServer(app, module_tokens["admin"]) as server:
         yield server
 
 

@@ -21,8 +21,9 @@ class SSEMessage:
 
 
 class SSEStream:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.url = url
+        self.headers = headers or {}
         self._session: aiohttp.ClientSession | None = None
         self._resp: aiohttp.ClientResponse | None = None
 
@@ -30,7 +31,9 @@ class SSEStream:
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=None, sock_read=None)
         )
-        self._resp = await self._session.get(self.url, headers={"accept": "text/event-stream"})
+        self._resp = await self._session.get(
+            self.url, headers={"accept": "text/event-stream", **self.headers}
+        )
         assert self._resp.status == 200, await self._resp.text()
         assert self._resp.headers["content-type"].startswith("text/event-stream")
         return self

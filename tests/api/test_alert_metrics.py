@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from ..support import bearer, mint_token
 from .conftest import create, make_app
 from .test_metrics import promtool_check
 
@@ -26,7 +27,7 @@ async def no_channels(db: asyncpg.Connection) -> None:
 async def scrape(db_url: str) -> dict[str, float]:
     """One scrape of a fresh app (the series are cached for a few seconds per app)."""
     async with AsyncTestClient(make_app(db_url), base_url="http://127.0.0.1") as c:
-        resp = await c.get("/metrics")
+        resp = await c.get("/metrics", headers=bearer(await mint_token(db_url, "read")))
     assert resp.status_code == 200
     promtool_check(resp.text)
     return {

@@ -47,7 +47,10 @@ async def no_channels(db, monkeypatch) -> None:
 
 async def vigil_apply(live, path, env: dict[str, str], *flags: str) -> tuple[int, str]:
     """Run `vigil apply` as a child process; its exit code and what it printed."""
-    proc = spawn_vigil(["apply", "-f", str(path), "--api-url", live.url, *flags], env)
+    token = live.headers["Authorization"].removeprefix("Bearer ")
+    proc = spawn_vigil(
+        ["apply", "-f", str(path), "--api-url", live.url, *flags], {"VIGIL_TOKEN": token, **env}
+    )
     try:
         out, _ = await asyncio.to_thread(proc.communicate, timeout=60)
     except subprocess.TimeoutExpired:

@@ -395,11 +395,16 @@ async def test_a_test_writes_the_event_and_delivery_and_wakes_the_workers(
     assert got.json() == delivery
 
 
-async def test_a_test_waits_for_the_outcome_a_worker_writes(client, db, db_url) -> None:
+async def test_a_test_waits_for_the_outcome_a_worker_writes(
+    client, db, db_url, admin_headers
+) -> None:
     """The API only waits: the outcome is whatever the worker that claimed the row wrote.
     (Behind a real server: the in-process client holds the event loop for the whole request.)"""
     channel = await add_channel(client)
-    async with LiveServer(make_app(db_url)) as live, httpx.AsyncClient(timeout=30) as http:
+    async with (
+        LiveServer(make_app(db_url)) as live,
+        httpx.AsyncClient(timeout=30, headers=admin_headers) as http,
+    ):
         request = asyncio.create_task(
             http.post(f"{live.url}/api/v1/channels/{channel['id']}/test", params={"wait_s": 20})
         )
@@ -481,12 +486,14 @@ async def dispatcher(db_url: str) -> AsyncIterator[None]:
         await pool.close()
 
 
-async def test_a_test_reaches_the_receiver_and_answers_with_the_outcome(db_url) -> None:
+async def test_a_test_reaches_the_receiver_and_answers_with_the_outcome(
+    db_url, admin_headers
+) -> None:
     async with (
         Receiver() as rx,
         dispatcher(db_url),
         LiveServer(make_app(db_url)) as live,
-        httpx.AsyncClient(base_url=live.url, timeout=40) as http,
+        httpx.AsyncClient(base_url=live.url, timeout=40, headers=admin_headers) as http,
     ):
         body = {
             "name": "hook",

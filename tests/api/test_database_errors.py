@@ -19,6 +19,7 @@ from vigil_api.app import create_app
 from vigil_core.settings import Settings
 
 from ..conftest import database_from_template
+from ..support import TEST_SECRET_KEY, bearer, mint_token
 from .conftest import HTTP_TARGET, LiveServer
 
 pytestmark = pytest.mark.timeout(60)  # without the timeouts under test, these requests hang
@@ -41,8 +42,9 @@ class Api:
 
 
 async def _api(db_url: str, **settings: Any) -> AsyncIterator[Api]:
-    app = create_app(Settings(database_url=db_url, **settings))
-    async with LiveServer(app) as live, aiohttp.ClientSession() as http:
+    app = create_app(Settings(database_url=db_url, secret_key=TEST_SECRET_KEY, **settings))
+    headers = bearer(await mint_token(db_url, "admin"))
+    async with LiveServer(app) as live, aiohttp.ClientSession(headers=headers) as http:
         yield Api(live, http)
 
 

@@ -118,12 +118,17 @@ async def test_a_target_others_depend_on_can_be_deleted(client) -> None:
     assert (await get(client, web["id"]))["depends_on"] == []
 
 
-async def test_a_write_waits_for_a_concurrent_one_and_sees_its_edge(db, db_url) -> None:
+async def test_a_write_waits_for_a_concurrent_one_and_sees_its_edge(
+    db, db_url, admin_headers
+) -> None:
     # Another API process is writing B->A and has not committed: A->B alone looks valid, so
     # the PATCH must wait for that transaction (the dependencies lock) and then see the cycle.
     # Through a real server of its own: the in-process test client holds the event loop
     # during a call, and this module's app already runs under that client.
-    async with LiveServer(make_app(db_url)) as live, aiohttp.ClientSession(live.url) as http:
+    async with (
+        LiveServer(make_app(db_url)) as live,
+        aiohttp.ClientSession(live.url, headers=admin_headers) as http,
+    ):
         a = await create_target(http, live.url, {**HTTP_TARGET, "name": "a"})
         b = await create_target(http, live.url, {**HTTP_TARGET, "name": "b"})
         other = await connect(db_url)

@@ -18,7 +18,7 @@ from .sse import SSEStream
 
 async def create(live, **fields) -> dict:
     """Create a target through the live server (the in-process client would start a second app)."""
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=live.headers) as session:
         async with session.post(
             f"{live.url}/api/v1/targets", json={**HTTP_TARGET, **fields}
         ) as resp:
@@ -33,7 +33,7 @@ async def _connected(stream: SSEStream) -> None:
 
 async def test_state_change_reaches_the_stream_within_a_second(live, db) -> None:
     t = await create(live)
-    async with SSEStream(f"{live.url}/api/v1/events") as stream:
+    async with SSEStream(f"{live.url}/api/v1/events", headers=live.headers) as stream:
         await _connected(stream)
         start = time.monotonic()
         # what the worker sends in the transaction that changes the state
@@ -68,7 +68,7 @@ async def test_results_stored_sends_the_latest_result(live, db) -> None:
                         last_status_code = 503, last_error_class = 'status' WHERE target_id = $1""",
         t["id"],
     )
-    async with SSEStream(f"{live.url}/api/v1/events") as stream:
+    async with SSEStream(f"{live.url}/api/v1/events", headers=live.headers) as stream:
         await _connected(stream)
         await db.execute(
             "SELECT pg_notify($1, $2)", STATUS_CHANNEL, encode(ResultsStored(target_ids=[t["id"]]))
@@ -88,7 +88,9 @@ async def test_results_stored_sends_the_latest_result(live, db) -> None:
 
 async def test_target_filter_and_heartbeat(live, db) -> None:
     a, b = await create(live, name="a"), await create(live, name="b", url="http://127.0.0.1:13/")
-    async with SSEStream(f"{live.url}/api/v1/events?target_id={b['id']}") as stream:
+    async with SSEStream(
+        f"{live.url}/api/v1/events?target_id={b['id']}", headers=live.headers
+    ) as stream:
         await _connected(stream)
         for target in (a, b):
             await db.execute(
@@ -110,7 +112,7 @@ async def test_target_filter_and_heartbeat(live, db) -> None:
 
 
 async def test_one_listen_connection_for_many_subscribers(live, app, db) -> None:
-    streams = [SSEStream(f"{live.url}/api/v1/events") for _ in range(3)]
+    streams = [SSEStream(f"{live.url}/api/v1/events", headers=live.headers) for _ in range(3)]
     for s in streams:
         await s.__aenter__()
         await _connected(s)
@@ -154,7 +156,7 @@ async def test_slow_subscriber_is_dropped_not_buffered() -> None:
     assert hub.subscriber_count == 1 and hub.dropped_total == 1
 
 
-async def test_sigterm_stops_the_api_with_a_stream_open(db_url: str) -> None:
+async def test_sigterm_stops_the_api_with_a_stream_open(db_url: str, admin_headers) -> None:
     """An open browser tab must not hold `vigil api` up: SIGTERM ends it within the grace period."""
     from vigil_api.app import GRACEFUL_SHUTDOWN_S
 
@@ -164,7 +166,9 @@ async def test_sigterm_stops_the_api_with_a_stream_open(db_url: str) -> None:
     api = spawn_vigil(["api", "--port", str(port)], {"VIGIL_DATABASE_URL": db_url})
     try:
         await wait_http_ok(f"http://127.0.0.1:{port}/readyz", proc=api)
-        async with SSEStream(f"http://127.0.0.1:{port}/api/v1/events") as stream:
+        async with SSEStream(
+            f"http://127.0.0.1:{port}/api/v1/events", headers=admin_headers
+        ) as stream:
             await _connected(stream)
             started = time.monotonic()
             api.terminate()

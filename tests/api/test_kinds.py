@@ -17,7 +17,7 @@ from vigil_api.app import create_app
 from vigil_core import kinds
 from vigil_core.settings import Settings
 
-from .conftest import HTTP_TARGET, create
+from .conftest import HTTP_TARGET, create, make_app
 
 DNS = {"name": "resolver", "kind": "dns", "query_name": "example.com"}
 TLS = {"name": "cert", "kind": "tls", "host": "127.0.0.1", "port": 443}
@@ -155,6 +155,7 @@ VALID = [
             ],
             "tls_min_days_valid": 7,
             "max_latency_ms": 4999.0,
+            "allow_url_password": False,
         },
         {"keyword_regex": True, "tls_min_days_valid": 7, "max_latency_ms": 4999.0},
         id="http-json-regex-expiry-latency",
@@ -645,10 +646,9 @@ async def test_tls_expiry_metric_for_tls_and_https(client, db) -> None:
     assert datetime.fromisoformat(got["tls_expires_at"]) == before
 
 
-async def test_push_url_is_on_the_public_url_when_set(db_url) -> None:
-    app = create_app(
-        Settings(database_url=db_url, db_pool_max_size=2, public_url="https://vigil.example.com/")
-    )
+async def test_push_url_is_on_the_public_url_when_set(db_url, admin_headers) -> None:
+    app = make_app(db_url, {"db_pool_max_size": 2, "public_url": "https://vigil.example.com/"})
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
+        client.headers.update(admin_headers)
         t = (await client.post("/api/v1/targets", json=PUSH)).json()
     assert re.fullmatch(r"https://vigil\.example\.com/api/v1/push/[0-9a-f]{64}", t["push_url"])

@@ -18,6 +18,7 @@ import pytest
 from vigil_core import embedded_pg, migrations
 from vigil_core.notify import STATUS_CHANNEL, StateChanged, encode
 
+from ..support import bearer, mint_token
 from .conftest import HTTP_TARGET, LiveServer, make_app
 from .sse import SSEStream
 
@@ -83,10 +84,11 @@ async def _until(
 
 
 async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
+    headers = bearer(await mint_token(pg.url, "admin"))
     pg.stop()
     async with (
         LiveServer(make_app(pg.url, sse_heartbeat_s=0.5)) as live,
-        aiohttp.ClientSession() as s,
+        aiohttp.ClientSession(headers=headers) as s,
     ):
         base = live.url
         # down from the start: the process runs, says it is alive, and not ready
@@ -102,14 +104,15 @@ async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
             assert status == 503 and problem["title"] == "Database unavailable", (path, problem)
             assert time.monotonic() - started < 2, path  # at once, not after a connect timeout
         await _assert_retry_after(s, f"{base}/api/v1/targets")
-        assert (await _status(s, "GET", f"{base}/metrics"))[0] == 200
+        # A token never checked cannot be checked now: 503 too, not 401.
+        await _assert_retry_after(s, f"{base}/metrics")
 
         pg.start()
         await _until(s, f"{base}/readyz", 200)
         status, target = await _status(s, "POST", f"{base}/api/v1/targets", json=HTTP_TARGET)
         assert status == 201, target
 
-        async with SSEStream(f"{base}/api/v1/events") as stream:
+        async with SSEStream(f"{base}/api/v1/events", headers=headers) as stream:
             assert (await stream.next()).comment == "connected"
             await _until_listening(live)
 
@@ -119,6 +122,8 @@ async def test_api_starts_without_database_and_survives_a_restart(pg) -> None:
             assert status == 503 and problem["status"] == 503
             await _assert_retry_after(s, f"{base}/api/v1/targets/{target['id']}")
             assert (await _status(s, "GET", f"{base}/healthz"))[0] == 200
+            # The token was checked while the database was up, so Prometheus keeps scraping.
+            assert (await _status(s, "GET", f"{base}/metrics"))[0] == 200
             assert (await stream.next(timeout=3)).comment == "heartbeat"  # the stream stays open
 
             pg.start()

@@ -17,7 +17,7 @@ import pytest
 from vigil_core.notify import STATUS_CHANNEL, ResultsStored, encode
 
 from ..conftest import database_from_template
-from ..support import free_port, spawn_vigil, stop_process, wait_http_ok
+from ..support import bearer, free_port, mint_token, spawn_vigil, stop_process, wait_http_ok
 from .conftest import HTTP_TARGET
 from .sse import SSEStream
 
@@ -47,6 +47,7 @@ def _events(output: str, name: str) -> list[dict]:
 
 
 async def test_a_dead_results_fetcher_fails_healthz_and_is_logged(own_db_url) -> None:
+    headers = bearer(await mint_token(own_db_url, "admin"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     api = spawn_vigil(
@@ -66,13 +67,13 @@ async def test_a_dead_results_fetcher_fails_healthz_and_is_logged(own_db_url) ->
                 "INSERT INTO targets (name, kind, address, interval_s, timeout_s)"
                 " VALUES ('web', 'http', 'http://127.0.0.1:9/', 60, 5) RETURNING id"
             )
-            async with aiohttp.ClientSession() as http:
+            async with aiohttp.ClientSession(headers=headers) as http:
                 # A request that hits the bug is a 500; the process is still healthy.
                 status, problem = await _get(http, f"{base}/api/v1/targets/{target_id}")
                 assert status == 500, problem
                 assert (await _get(http, f"{base}/healthz"))[0] == 200
 
-                async with SSEStream(f"{base}/api/v1/events") as stream:
+                async with SSEStream(f"{base}/api/v1/events", headers=headers) as stream:
                     assert (await stream.next()).comment == "connected"
                     await conn.execute(
                         "SELECT pg_notify($1, $2)",
@@ -111,7 +112,7 @@ async def test_a_dead_results_fetcher_fails_healthz_and_is_logged(own_db_url) ->
 async def test_a_bad_id_in_a_notification_costs_nothing(live, db) -> None:
     """A NOTIFY is input from anyone who can reach the database: an id PostgreSQL cannot take
     must neither kill the fetcher nor drop the other ids of its batch."""
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=live.headers) as http:
         async with http.post(f"{live.url}/api/v1/targets", json=HTTP_TARGET) as resp:
             target = await resp.json()
         await db.execute(
@@ -119,7 +120,7 @@ async def test_a_bad_id_in_a_notification_costs_nothing(live, db) -> None:
             " WHERE target_id = $1",
             target["id"],
         )
-        async with SSEStream(f"{live.url}/api/v1/events") as stream:
+        async with SSEStream(f"{live.url}/api/v1/events", headers=live.headers) as stream:
             assert (await stream.next()).comment == "connected"
             await db.execute(
                 "SELECT pg_notify($1, $2)",

@@ -13,6 +13,7 @@ import pytest
 
 from vigil_core.db import connect
 
+from ..support import bearer, mint_token
 from ..worker.conftest import wait_for
 from .conftest import Api, OwnPostgres, Worker
 
@@ -66,9 +67,10 @@ async def test_postgres_restart_under_load(own_pg: OwnPostgres, healthy, certs) 
             lambda: _all_checked(own_pg.url), timeout=15, every=0.2, what="every target checked"
         )
 
+        headers = bearer(await mint_token(own_pg.url, "read"))
         await own_pg.stop()
         answers: list[tuple[int, float]] = []
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=headers) as http:
             end = time.monotonic() + OUTAGE_S
             while time.monotonic() < end:
                 answers.append(await _get(http, targets_url))

@@ -14,7 +14,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from ..support import free_port, spawn_vigil, stop_process, wait_for_checks, wait_http_ok
+from ..support import (
+    bearer,
+    free_port,
+    mint_token,
+    spawn_vigil,
+    stop_process,
+    wait_for_checks,
+    wait_http_ok,
+)
 
 GATUS_CONFIG = """\
 alerting:
@@ -107,12 +115,13 @@ def vigil(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 async def test_import_apply_then_first_checks(
-    running_system: str, loopback_servers: tuple[int, int], tmp_path: Path
+    running_system: str, loopback_servers: tuple[int, int], tmp_path: Path, db_url: str
 ) -> None:
     http_port, tcp_port = loopback_servers
     config = tmp_path / "config.yaml"
     config.write_text(GATUS_CONFIG.format(http_port=http_port, tcp_port=tcp_port))
-    env = {"SLACK_WEBHOOK_URL": "http://127.0.0.1:9/services/T0/B0/e2e"}
+    token = await mint_token(db_url, "admin")
+    env = {"SLACK_WEBHOOK_URL": "http://127.0.0.1:9/services/T0/B0/e2e", "VIGIL_TOKEN": token}
 
     done = await asyncio.to_thread(
         vigil, "import", "gatus", str(config), "--apply", "--api-url", running_system, env=env
@@ -122,7 +131,7 @@ async def test_import_apply_then_first_checks(
     assert "+ api" in done.stdout and "+ cache" in done.stdout
     assert "+ channel gatus-slack" in done.stdout and "+ route gatus-slack" in done.stdout
 
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=bearer(token)) as http:
         async with http.get(f"{running_system}/api/v1/targets") as resp:
             targets = {t["name"]: t for t in (await resp.json())["items"]}
         assert set(targets) == {"api", "cache"}

@@ -3,6 +3,7 @@ lifespan, the error map, metrics and the OpenAPI document."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,11 @@ from vigil_core.logging import get_logger
 from vigil_core.settings import Settings
 
 from .apply.controller import ApplyController
+from .audit.controller import AuditController
+from .auth.bootstrap import ensure_initial_admin
+from .auth.controller import AuthController
+from .auth.credentials import Authenticator
+from .auth.middleware import AuthMiddleware
 from .channels.controller import ChannelController
 from .database import Database
 from .deliveries.controller import DeliveryController
@@ -32,8 +38,10 @@ from .routes.controller import RouteController
 from .summary.cache import Cached
 from .summary.controller import Counts, SummaryController
 from .targets.controller import TargetController
+from .tokens.controller import TokenController
 from .ui.controller import UIController
 from .uptime.controller import UptimeController
+from .users.controller import UserController
 
 log = get_logger("vigil_api")
 
@@ -47,17 +55,28 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
     db = Database.from_settings(settings)
     metrics = ApiMetrics()
     summary_counts: Cached[Counts] = Cached()
+    authenticator = Authenticator(
+        settings.keyring(), idle_timeout_s=settings.session_idle_timeout_s
+    )
+    if settings.allowed_hosts() is None and not settings.api_allowed_hosts:
+        log.warning(
+            "api.allowed_hosts_unset",
+            detail="any Host header is answered; set VIGIL_API_ALLOWED_HOSTS to the names "
+            "clients use",
+        )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        hub = EventHub(db, on_change=summary_counts.mark_stale)
+        hub = EventHub(db, on_change=summary_counts.mark_stale, on_auth_change=authenticator.clear)
         app.state.hub = hub
         hub.start()  # its side tasks are watched: a death fails /healthz
         await db.warm()
+        bootstrap = asyncio.create_task(ensure_initial_admin(db, settings))
         log.info("api.started", db_ready=db.pool_or_none is not None)
         try:
             yield
         finally:
+            bootstrap.cancel()
             await hub.stop()
             await summary_counts.close()
             await db.close()
@@ -76,6 +95,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
         "hub": None,
         "summary_counts": summary_counts,
         "settings": settings,
+        "authenticator": authenticator,
     }
     if sse_heartbeat_s is not None:
         state["sse_heartbeat_s"] = sse_heartbeat_s
@@ -96,12 +116,17 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             PushController,
             SummaryController,
             EventController,
+            AuthController,
+            TokenController,
+            UserController,
+            AuditController,
             UIController,
         ],
         dependencies={"pool": Provide(provide_pool)},
         lifespan=[lifespan],
         state=State(state),
-        middleware=[metrics.middleware],
+        # The metrics middleware is outermost, so it counts refusals with their status.
+        middleware=[metrics.middleware, AuthMiddleware(settings, db, authenticator)],
         before_send=[invalidate_on_write],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextvars import ContextVar
 from typing import TypeAlias
 
 import asyncpg
@@ -37,14 +38,29 @@ CONNECT_RETRY_S = 0.5
 SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
 
 
+# Who the current request's writes are made by (JSON for the `vigil.audit` setting that 0014's
+# triggers read), set by the auth middleware for unsafe requests. Each connection handed out
+# while it is set carries it, and loses it again when it goes back to the pool.
+AUDIT_CONTEXT: ContextVar[str | None] = ContextVar("vigil_audit_context", default=None)
+_SET_AUDIT = "SELECT set_config('vigil.audit', $1, false)"
+
+
+async def _audit_setup(conn: asyncpg.Connection) -> None:
+    if (context := AUDIT_CONTEXT.get()) is not None:
+        await conn.execute(_SET_AUDIT, context)
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Return a connection to the pool as it is.
+    """Return a connection to the pool as it is, but for the audit context of a write.
 
     asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
     on every release: a round trip per request. The API leaves none of that behind (its
-    advisory lock is transaction-scoped, it never SETs, LISTENs only on the hub's own
-    connection, opens no cursors), and asyncpg still rolls back an open transaction first.
+    advisory lock is transaction-scoped, its only SET is the audit context, it LISTENs only on
+    the hub's own connection, opens no cursors), and asyncpg still rolls back an open
+    transaction first.
     """
+    if AUDIT_CONTEXT.get() is not None:
+        await conn.execute(_SET_AUDIT, "")
 
 
 def cannot_connect(exc: BaseException) -> bool:
@@ -100,6 +116,7 @@ class Database:
                         max_size=self.max_size,
                         timeout=CONNECT_TIMEOUT_S,
                         server_settings=SERVER_SETTINGS,
+                        setup=_audit_setup,
                         reset=_keep_session,
                         **self.timeouts,
                     )

@@ -28,6 +28,7 @@ def _dead_tasks(request: Request) -> str | None:
 
 @get(
     "/healthz",
+    opt={"access": "health"},
     operation_id="healthz",
     summary="The process is alive",
     tags=["operations"],
@@ -41,6 +42,7 @@ async def healthz(request: Request) -> Response[dict[str, str] | Problem]:
 
 @get(
     "/readyz",
+    opt={"access": "health"},
     operation_id="readyz",
     summary="The database answers",
     tags=["operations"],

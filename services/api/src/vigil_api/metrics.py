@@ -201,6 +201,7 @@ class ApiMetrics:
 
 @get(
     "/metrics",
+    opt={"access": "metrics"},
     operation_id="getMetrics",
     summary="Prometheus metrics",
     media_type=CONTENT_TYPE,

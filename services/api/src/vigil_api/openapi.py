@@ -19,9 +19,12 @@ from litestar.openapi.spec import Tag
 from vigil_core.channels import CONFIGS
 
 from .apply.controller import ApplyDocument
+from .auth.schemas import Login
 from .channels.schemas import ChannelCreate, ChannelUpdate
 from .routes.schemas import RouteCreate, RouteUpdate
 from .targets.schemas import TargetCreate, TargetUpdate
+from .tokens.schemas import TokenCreate
+from .users.schemas import UserCreate, UserUpdate
 
 # The channel config structs are documented too: a channel's `config` is one of them, picked by
 # its `kind` (validated by the server after it resolves echoed masks, hence not in the body's
@@ -34,6 +37,10 @@ REQUEST_MODELS: tuple[Any, ...] = (
     ChannelUpdate,
     RouteCreate,
     RouteUpdate,
+    Login,
+    TokenCreate,
+    UserCreate,
+    UserUpdate,
     *CONFIGS.values(),
 )
 
@@ -50,6 +57,14 @@ TAGS = [
     Tag(name="routes", description="Which targets' alerts (by label) reach which channels"),
     Tag(name="deliveries", description="Every alert to every channel: status, attempts, retry"),
     Tag(name="operations", description="Health, readiness and Prometheus metrics"),
+    Tag(
+        name="auth",
+        description="Logging in and out (a session cookie for the UI), and who the credentials"
+        " belong to. Everything else needs `Authorization: Bearer <token>` or a session.",
+    ),
+    Tag(name="tokens", description="API tokens (admin): shown once when made, revoked by id"),
+    Tag(name="users", description="Users and their roles (admin)"),
+    Tag(name="audit", description="Who changed what, when and from where (admin)"),
 ]
 
 

@@ -2,7 +2,8 @@
 
 The hub LISTENs on `vigil_status` (sent by the worker), turns each notification into events,
 and puts them on each subscriber's bounded queue; it also LISTENs on `vigil_targets` so that
-the summary's cached counts are dropped on any write. A subscriber whose queue is full is too slow:
+the summary's cached counts are dropped on any write, and on `vigil_auth` so that the credential
+cache forgets revoked tokens and sessions. A subscriber whose queue is full is too slow:
 it is dropped (its stream ends) rather than buffered without bound. The connection's lifecycle is
 vigil_core.listen's: it proves it is alive by a NOTIFY to itself, and after it is lost the hub
 reconnects with backoff, re-LISTENs, drops the cached counts and tells subscribers to `resync`
@@ -27,6 +28,7 @@ from vigil_core.dberrors import DbFault, classify, describe
 from vigil_core.listen import Backoff, ListenConnection
 from vigil_core.logging import get_logger
 from vigil_core.notify import (
+    AUTH_CHANNEL,
     STATUS_CHANNEL,
     TARGETS_CHANNEL,
     ResultsStored,
@@ -72,8 +74,12 @@ class EventHub:
         *,
         queue_size: int = QUEUE_SIZE,
         on_change: Callable[[], None] | None = None,
+        on_auth_change: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
+        # Called when a credential is revoked or a user changes, and on (re)connect: the
+        # credential cache drops what may be stale.
+        self._on_auth_change = on_auth_change or (lambda: None)
         # Called on every state change and target write heard, and on (re)connect, when some
         # may have been missed (the summary's cached counts).
         self._on_change = on_change or (lambda: None)
@@ -84,7 +90,11 @@ class EventHub:
         # A bug on the connection raises, so that the task dies and fails /healthz (_watch).
         self._listen = ListenConnection(
             db.dsn,
-            {STATUS_CHANNEL: self._on_notify, TARGETS_CHANNEL: self._on_target_changed},
+            {
+                STATUS_CHANNEL: self._on_notify,
+                TARGETS_CHANNEL: self._on_target_changed,
+                AUTH_CHANNEL: self._on_auth_changed,
+            },
             on_connect=self._on_connect,
             ping_s=PING_INTERVAL_S,
             connect_timeout_s=CONNECT_TIMEOUT_S,
@@ -168,8 +178,12 @@ class EventHub:
         # What changed while the hub was away was not heard: the cached counts may be stale,
         # and subscribers must re-read.
         self._on_change()
+        self._on_auth_change()
         if reconnected:
             self.publish(Event("resync", '{"reason":"reconnected"}'))
+
+    def _on_auth_changed(self, payload: str) -> None:
+        self._on_auth_change()
 
     def _on_target_changed(self, payload: str) -> None:
         self._on_change()

@@ -144,6 +144,7 @@ class PushController(Controller):
 
     @get(
         "/push/{token:str}",
+        opt={"access": "public"},
         operation_id="pushPing",
         summary="Record a heartbeat (GET)",
         responses=PING_RESPONSES,
@@ -164,6 +165,8 @@ class PushController(Controller):
 
     @post(
         "/push/{token:str}",
+        # The secret URL is the credential, and curl -d sends a form body: any body is fine.
+        opt={"access": "public", "any_body": True},
         operation_id="pushPingPost",
         summary="Record a heartbeat (POST)",
         status_code=200,

@@ -1,0 +1,1 @@
+"""API tokens: machine credentials an admin makes, lists and revokes (shown once, stored hashed)."""
