@@ -374,3 +374,31 @@ async def test_flushes_update_target_state_in_place(db, pool) -> None:
     assert await db.fetchval("SELECT pg_relation_size('target_state') / 8192") <= 2 * len(
         set(seen[3].values())
     )
+
+
+async def test_maintenance_deletes_ended_sessions_old_failures_and_old_audit_rows(db, pool) -> None:
+    user_id = await db.fetchval(
+        "INSERT INTO users (name, role, password_hash) VALUES ('u', 'viewer', 'x') RETURNING id"
+    )
+    await db.execute(
+        """INSERT INTO sessions (hash, user_id, expires_at, revoked_at) VALUES
+             ('\\x01', $1, now() - interval '2 days', NULL),
+             ('\\x02', $1, now() + interval '1 day', now() - interval '2 days'),
+             ('\\x03', $1, now() + interval '1 day', NULL),
+             ('\\x04', $1, now() + interval '1 day', now())""",
+        user_id,
+    )
+    await db.execute(
+        """INSERT INTO login_failures (at, username, address) VALUES
+             (now() - interval '2 days', 'u', 'a'), (now(), 'u', 'a')"""
+    )
+    await db.execute(
+        """INSERT INTO audit_log (at, actor, actor_kind, action, object_kind) VALUES
+             (now() - interval '400 days', 'u', 'user', 'login', 'session'),
+             (now() - interval '10 days', 'u', 'user', 'login', 'session')"""
+    )
+    done = await maintenance.run_once(pool, retention_days=30, audit_retention_days=365)
+    assert done["sessions"] == 2 and done["audit_rows"] == 1
+    assert await db.fetchval("SELECT count(*) FROM sessions") == 2  # live, and just logged out
+    assert await db.fetchval("SELECT count(*) FROM login_failures") == 1
+    assert await db.fetchval("SELECT count(*) FROM audit_log") == 1
