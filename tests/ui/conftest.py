@@ -16,8 +16,11 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from vigil_core import accounts
+from vigil_core.db import connect
+
 from ..conftest import database_from_template
-from ..support import free_port, spawn_vigil, stop_process, wait_http_ok
+from ..support import bearer, free_port, mint_token, spawn_vigil, stop_process, wait_http_ok
 
 CHROMIUM = os.environ.get("VIGIL_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
@@ -133,6 +136,23 @@ class Stack:
         self.api: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         self.with_worker = worker
+        self.token = ""  # an admin token, made at start
+        self.headers: dict[str, str] = {}
+
+    @staticmethod
+    def password(name: str) -> str:
+        """The password `user(name, ...)` gave the user."""
+        return f"{name}-test-password"
+
+    async def user(self, name: str, role: str) -> str:
+        """A user with that role (made once); returns the name."""
+        conn = await connect(self.db_url)
+        try:
+            if await accounts.get_user(conn, name) is None:
+                await accounts.create_user(conn, name, role, self.password(name))
+        finally:
+            await conn.close()
+        return name
 
     async def start_api(self) -> None:
         self.api = spawn_vigil(["api", "--port", str(self.port)], self.env)
@@ -144,6 +164,10 @@ class Stack:
         return out
 
     async def start(self) -> None:
+        if not self.token:
+            self.token = await mint_token(self.db_url, "admin")
+            self.headers = bearer(self.token)
+            await self.user("admin", "admin")
         await self.start_api()
         if self.with_worker:
             self.worker = spawn_vigil(["worker"], self.env)
@@ -156,7 +180,7 @@ class Stack:
 
     async def post(self, path: str, body: dict) -> dict:
         async with (
-            aiohttp.ClientSession() as s,
+            aiohttp.ClientSession(headers=self.headers) as s,
             s.post(self.base + "/api/v1" + path, json=body) as r,
         ):
             data = await r.json(content_type=None)
@@ -164,8 +188,21 @@ class Stack:
             return data
 
     async def get(self, path: str) -> tuple[int, object]:
-        async with aiohttp.ClientSession() as s, s.get(self.base + "/api/v1" + path) as r:
+        async with (
+            aiohttp.ClientSession(headers=self.headers) as s,
+            s.get(self.base + "/api/v1" + path) as r,
+        ):
             return r.status, await r.json(content_type=None)
+
+
+async def login(page: Page, stack: Stack, user: str = "admin") -> None:
+    """Log the page's browser context in as `user` (made by stack.user, or the stack's admin),
+    through the API the login form uses; the cookie is the context's from then on."""
+    resp = await page.context.request.post(
+        f"{stack.base}/api/v1/auth/login",
+        data={"username": user, "password": stack.password(user)},
+    )
+    assert resp.ok, f"login as {user} failed: {resp.status} {await resp.text()}"
 
 
 @asynccontextmanager

@@ -18,7 +18,7 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from ..dns_server import dns_server
 from ..faults.certs import make_certs
-from .conftest import LIVE_DEADLINE_MS, Loopback, Stack, watch_page
+from .conftest import LIVE_DEADLINE_MS, Loopback, Stack, login, watch_page
 
 KINDS = ["HTTP(S)", "TCP", "ICMP ping", "DNS", "TLS certificate", "Push (heartbeat)"]
 BAD_REQUEST = r"status of 400|HTTP 400: (POST|PUT) .*/api/v1/targets"
@@ -48,6 +48,7 @@ async def created_id(page: Page) -> int:
 async def test_dns_target_made_in_the_form_shows_the_servers_answers(
     stack: Stack, page: Page, artifacts: Path
 ) -> None:
+    await login(page, stack)
     async with dns_server() as dns:
         await new_target(page, stack, "DNS", unique("ui dns"))
         await expect(page.get_by_label("URL", exact=True)).to_be_hidden()
@@ -115,6 +116,7 @@ async def test_tls_target_made_in_the_form_shows_the_certificate(
     st.env["SSL_CERT_FILE"] = str(certs.ca)
     await st.start()
     try:
+        await login(page, st)
         await new_target(page, st, "TLS certificate", unique("ui tls"))
         await page.get_by_label("Host", exact=True).fill("127.0.0.1")
         await page.get_by_label("Port", exact=True).fill(str(port))
@@ -163,6 +165,7 @@ async def test_push_target_shows_its_url_copies_it_and_goes_up_when_pinged(
             await ctx.add_init_script(NO_CLIPBOARD)
         page = await ctx.new_page()
         watch = watch_page(page)
+        await login(page, stack)
         await new_target(page, stack, "Push (heartbeat)", unique("ui push"))
         await expect(page.get_by_label("Interval (seconds)")).to_be_hidden()
         await page.get_by_label("Expected every (seconds)").fill("300")
@@ -226,6 +229,7 @@ async def test_push_target_shows_its_url_copies_it_and_goes_up_when_pinged(
 async def test_json_conditions_reach_the_api_and_a_bad_path_is_marked_on_its_row(
     stack: Stack, loopback: Loopback, page: Page
 ) -> None:
+    await login(page, stack)
     page.watch.expect(BAD_REQUEST)
     name = unique("ui json")
     await new_target(page, stack, "HTTP(S)", name)
@@ -288,6 +292,7 @@ async def test_the_form_fits_a_400px_screen_for_every_kind(
     try:
         page = await ctx.new_page()
         watch = watch_page(page)
+        await login(page, stack)
         await page.goto(stack.base + "/targets/new")
         await page.get_by_role("button", name="Add condition").click()
         await page.get_by_role("button", name="Add condition").click()

@@ -8,7 +8,7 @@ import re
 
 from playwright.async_api import Page, expect
 
-from .conftest import LIVE_DEADLINE_MS, Loopback, Stack
+from .conftest import LIVE_DEADLINE_MS, Loopback, Stack, login
 
 NO_RELOAD = "window.__vigilTestMarker"
 
@@ -16,6 +16,7 @@ NO_RELOAD = "window.__vigilTestMarker"
 async def test_http_target_from_the_form_follows_its_server_live(
     stack: Stack, loopback: Loopback, page: Page
 ) -> None:
+    await login(page, stack)
     await page.goto(stack.base + "/")
     await page.evaluate(f"{NO_RELOAD} = 'same page'")
 
@@ -59,6 +60,7 @@ async def test_http_target_from_the_form_follows_its_server_live(
 async def test_page_reconnects_after_a_network_drop_and_an_api_restart(
     own_stack: Stack, loopback: Loopback, page: Page
 ) -> None:
+    await login(page, own_stack)
     stack = own_stack
     target = await stack.post(
         "/targets",

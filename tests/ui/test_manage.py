@@ -7,12 +7,13 @@ import re
 
 from playwright.async_api import Page, expect
 
-from .conftest import Stack
+from .conftest import Stack, login
 
 REFUSED_URL = "http://127.0.0.1:9/"  # the discard port: nothing listens on loopback
 
 
 async def test_edit_interval_pause_resume_and_delete(stack: Stack, page: Page) -> None:
+    await login(page, stack)
     target = await stack.post(
         "/targets",
         {
@@ -74,6 +75,7 @@ async def test_edit_interval_pause_resume_and_delete(stack: Stack, page: Page) -
 
 
 async def test_api_validation_errors_appear_next_to_their_field(stack: Stack, page: Page) -> None:
+    await login(page, stack)
     page.watch.expect(r"status of 400|HTTP 400: POST .*/api/v1/targets")
     await page.goto(stack.base + "/targets/new")
     await page.get_by_label("Name", exact=True).fill("bad input")
@@ -100,6 +102,7 @@ async def test_api_validation_errors_appear_next_to_their_field(stack: Stack, pa
 
 
 async def test_tcp_and_icmp_forms_send_their_own_fields(stack: Stack, page: Page) -> None:
+    await login(page, stack)
     for kind_label, name, fill in [
         ("TCP", "db port", {"Host": "127.0.0.1", "Port": "9"}),
         ("ICMP ping", "loopback ping", {"Host": "127.0.0.1"}),

@@ -16,7 +16,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 from vigil_core.db import connect
 
 from ..alerting.receivers import Answer, Receiver
-from .conftest import LIVE_DEADLINE_MS, Loopback, Stack, watch_page
+from .conftest import LIVE_DEADLINE_MS, Loopback, Stack, login, watch_page
 from .test_pages import snapshot
 
 MASK = "********"
@@ -55,6 +55,7 @@ def signature_ok(headers: dict[str, str], body: bytes, secret: str) -> bool:
 async def test_webhook_channel_made_in_the_form_sends_a_signed_test_and_keeps_its_secrets(
     stack: Stack, shared_db_url: str, page: Page
 ) -> None:
+    await login(page, stack)
     name = unique("ui hook")
     async with Receiver() as rx:
         await page.goto(stack.base + "/")
@@ -123,6 +124,7 @@ async def test_webhook_channel_made_in_the_form_sends_a_signed_test_and_keeps_it
 async def test_a_receiver_answering_410_shows_the_channel_broken_and_retry_tries_again(
     stack: Stack, page: Page
 ) -> None:
+    await login(page, stack)
     name = unique("gone hook")
     async with Receiver(default=Answer(status=410, body="this hook was removed")) as rx:
         await stack.post(
@@ -155,6 +157,7 @@ async def test_a_receiver_answering_410_shows_the_channel_broken_and_retry_tries
 async def test_channel_fields_follow_the_kind_and_api_errors_name_the_field(
     stack: Stack, page: Page
 ) -> None:
+    await login(page, stack)
     page.watch.expect(r"status of 400|HTTP 400: POST .*/api/v1/channels")
     await page.goto(stack.base + "/notifications")
     await page.get_by_role("button", name="New channel").click()
@@ -186,6 +189,7 @@ async def test_channel_fields_follow_the_kind_and_api_errors_name_the_field(
 
 
 async def test_a_route_is_created_with_its_channel_ticked(stack: Stack, page: Page) -> None:
+    await login(page, stack)
     wanted, other = unique("route pick"), unique("route skip")
     picked = await stack.post(
         "/channels", {"name": wanted, "kind": "slack", "config": {"url": "http://127.0.0.1:9/"}}
@@ -235,6 +239,7 @@ async def test_a_route_is_created_with_its_channel_ticked(stack: Stack, page: Pa
 async def test_depends_on_is_chosen_in_the_target_form_and_shown_by_name(
     stack: Stack, page: Page
 ) -> None:
+    await login(page, stack)
     parent_name = unique("parent")
     parent = await stack.post(
         "/targets",
@@ -264,6 +269,7 @@ async def test_depends_on_is_chosen_in_the_target_form_and_shown_by_name(
 async def test_a_target_that_goes_down_shows_its_delivery(
     stack: Stack, loopback: Loopback, page: Page
 ) -> None:
+    await login(page, stack)
     suite = uuid.uuid4().hex[:8]
     async with Receiver() as rx:
         channel = await stack.post(
@@ -326,6 +332,7 @@ async def test_notifications_page_fits_a_phone_and_works_by_keyboard(
     try:
         page = await ctx.new_page()
         watch = watch_page(page)
+        await login(page, stack)
         await page.goto(stack.base + "/#/notifications")  # the hash form of a link works too
         await expect(page).to_have_url(stack.base + "/notifications")
         await expect(channel_row(page, name)).to_be_visible()
@@ -414,6 +421,7 @@ async def test_screenshots(browser: Browser, api_only: Stack, artifacts: Path) -
         try:
             page = await ctx.new_page()
             watch = watch_page(page)
+            await login(page, api_only)
             await page.goto(api_only.base + "/notifications")
             await expect(page.locator("table.deliveries tbody tr")).to_have_count(2)
             await expect(page.locator("table.routes tbody tr")).to_have_count(2)
@@ -431,6 +439,7 @@ async def test_screenshots(browser: Browser, api_only: Stack, artifacts: Path) -
 
 
 async def test_html_in_channel_and_route_names_renders_as_text(stack: Stack, page: Page) -> None:
+    await login(page, stack)
     xss = f"<img src=x onerror=alert(1)> {uuid.uuid4().hex[:6]}"
     channel = await stack.post(
         "/channels", {"name": xss, "kind": "slack", "config": {"url": "http://127.0.0.1:9/"}}

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, expect
 
 from vigil_core.db import connect
 
-from .conftest import LIVE_DEADLINE_MS, Loopback, Stack, watch_page
+from .conftest import LIVE_DEADLINE_MS, Loopback, Stack, login, watch_page
 from .seed import seed_history, seed_many
 
 
@@ -28,6 +28,7 @@ async def wait_for_checks(stack: Stack, target_id: int, count: int, deadline_s: 
 
 
 async def test_every_page_loads_cleanly(stack: Stack, loopback: Loopback, page: Page) -> None:
+    await login(page, stack)
     target = await stack.post(
         "/targets",
         {
@@ -185,6 +186,7 @@ async def test_screenshots(browser: Browser, api_only: Stack, db_url: str, artif
         try:
             page = await ctx.new_page()
             watch = watch_page(page)
+            await login(page, api_only)
             await page.goto(api_only.base + "/")
             # Rows load their sparklines as they scroll into view; a full-page picture needs all.
             rows = page.locator("tbody tr[data-id]")
@@ -211,6 +213,7 @@ async def test_screenshots(browser: Browser, api_only: Stack, db_url: str, artif
 async def test_dashboard_first_rows_paint_within_a_second(
     api_only: Stack, db_url: str, count: int, page: Page
 ) -> None:
+    await login(page, api_only)
     conn = await connect(db_url)
     try:
         await seed_many(conn, count)

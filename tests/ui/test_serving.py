@@ -13,10 +13,13 @@ from vigil_api.app import create_app
 from vigil_api.ui.controller import ASSETS
 from vigil_core.settings import Settings
 
+from ..support import TEST_SECRET_KEY
+
 
 @pytest.fixture
 async def client(db_url: str) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app=create_app(Settings(database_url=db_url))) as c:
+    settings = Settings(database_url=db_url, secret_key=TEST_SECRET_KEY)
+    async with AsyncTestClient(app=create_app(settings), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -28,12 +31,28 @@ async def client(db_url: str) -> AsyncIterator[AsyncTestClient]:
         ("/targets/42", "text/html"),
         ("/targets/42/edit", "text/html"),
         ("/notifications", "text/html"),
+        ("/login", "text/html"),
+        ("/audit", "text/html"),
+        ("/access", "text/html"),
         ("/ui/js/app.js", "text/javascript"),
         ("/ui/style.css", "text/css"),
         ("/ui/favicon.svg", "image/svg+xml"),
         ("/favicon.ico", "image/svg+xml"),
     ],
-    ids=["dashboard", "new", "target", "edit", "notifications", "module", "css", "icon", "favicon"],
+    ids=[
+        "dashboard",
+        "new",
+        "target",
+        "edit",
+        "notifications",
+        "login",
+        "audit",
+        "access",
+        "module",
+        "css",
+        "icon",
+        "favicon",
+    ],
 )
 async def test_ui_routes_serve_with_csp(client: AsyncTestClient, path: str, media: str) -> None:
     resp = await client.get(path)

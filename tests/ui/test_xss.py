@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from .conftest import Stack
+from .conftest import Stack, login
 
 XSS = "<img src=x onerror=alert(1)>"
 
 
 async def test_html_in_a_name_renders_as_text_everywhere(stack: Stack, page: Page) -> None:
+    await login(page, stack)
     target = await stack.post(
         "/targets",
         {

@@ -3,6 +3,10 @@
 The UI is plain JS modules and SVG with no build step. Every asset ships inside the vigil-api
 wheel and is read into memory once, so serving needs no file system access per request and no
 path from a request ever reaches the file system.
+
+Everything here is public: the shell and the assets hold no data (the page reads it from the
+API with the session cookie, and goes to /login when it has none), and the login page must load
+before anyone has logged in. The Host check still applies (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -97,11 +101,12 @@ def _shell(request: Request) -> Response:
 
 
 class UIController(Controller):
-    """The dashboard, target pages and forms, and the notifications page. Routing happens in the
-    browser (History API)."""
+    """The dashboard, target pages and forms, the notifications page, the admins' audit and
+    access pages, and the login page. Routing happens in the browser (History API)."""
 
     path = "/"
     include_in_schema = False
+    opt = {"access": "public"}
 
     @get("/", operation_id="uiDashboard")
     async def dashboard(self, request: Request) -> Response:
@@ -121,6 +126,18 @@ class UIController(Controller):
 
     @get("/notifications", operation_id="uiNotifications")
     async def notifications(self, request: Request) -> Response:
+        return _shell(request)
+
+    @get("/audit", operation_id="uiAudit")
+    async def audit(self, request: Request) -> Response:
+        return _shell(request)
+
+    @get("/access", operation_id="uiAccess")
+    async def access(self, request: Request) -> Response:
+        return _shell(request)
+
+    @get("/login", operation_id="uiLogin")
+    async def login(self, request: Request) -> Response:
         return _shell(request)
 
     @get("/ui/{asset_path:path}", operation_id="uiAsset")

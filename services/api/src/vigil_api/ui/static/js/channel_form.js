@@ -1,11 +1,13 @@
 // The channel create/edit form: common fields, then the chosen kind's own config fields.
 // Validation is the API's (vigil_core.channels); its errors (`config.url`) appear at the field.
 // Secrets come back from the API as ******** and go back as ******** unless the user types a
-// new value, which tells the API to keep the stored one.
+// new value, which tells the API to keep the stored one. Changing a stored secret needs the
+// admin scope: an editor sees an existing channel's secret fields read-only.
 
 import { api } from "./api.js";
 import { h, replace } from "./dom.js";
 import { check, field, linesToMap, mapToLines, number, onSubmit, text, toNumber } from "./fields.js";
+import { can } from "./session.js";
 
 export const KINDS = [
   ["webhook", "Webhook", "A JSON POST of each event to any URL, signed when a secret is set."],
@@ -21,6 +23,8 @@ export const KINDS = [
 export const KIND_LABEL = Object.fromEntries(KINDS.map(([k, label]) => [k, label]));
 
 const SECRET_HELP = "Stored and never shown. Leave ******** to keep it, or type a new value.";
+const LOCKED_HELP = "Only an admin can change this secret; saving keeps it as stored.";
+const LOCKED_KIND_HELP = "Only an admin can change the kind: the new kind's secrets would have to be set.";
 
 // Each kind's config fields, in the order shown. `secret`: write-only (vigil_core.channels.SECRETS).
 const hookUrl = (placeholder) => [{ name: "url", label: "Webhook URL", type: "url", secret: true, placeholder }];
@@ -118,6 +122,8 @@ function writeValue(def, input, value) {
  */
 export function channelForm({ channel, onSaved, onCancel }) {
   const editing = channel !== null;
+  // Secrets are set freely on a new channel; an existing one's stay as they are for editors.
+  const locked = editing && !can("admin");
   const P = "ch-";
   const inputs = {
     name: text({ required: true, maxlength: 200 }),
@@ -136,13 +142,13 @@ export function channelForm({ channel, onSaved, onCancel }) {
     h("fieldset", {},
       h("legend", {}, "Channel"),
       field("name", "Name", inputs.name, "Routes pick channels by it; must be unique.", { prefix: P }),
-      field("kind", "Kind", inputs.kind, null, { prefix: P }),
+      field("kind", "Kind", inputs.kind, locked ? LOCKED_KIND_HELP : null, { prefix: P }),
       field("enabled", "Enabled (uncheck to stop sending to it)", inputs.enabled, null, { prefix: P, wide: true })),
     h("fieldset", {}, h("legend", {}, "Where it sends"), kindHelp, configBox),
     h("div", { class: "form-actions" },
       submit,
       h("button", { class: "button", type: "button", on: { click: () => onCancel() } }, "Cancel")));
-  inputs.kind.setAttribute("aria-describedby", `${P}kind-about ${P}e-kind`);
+  inputs.kind.setAttribute("aria-describedby", [locked && `${P}h-kind`, `${P}kind-about`, `${P}e-kind`].filter(Boolean).join(" "));
 
   function showConfig(kind) {
     config = {};
@@ -152,7 +158,11 @@ export function channelForm({ channel, onSaved, onCancel }) {
       config[def.name] = input;
       writeValue(def, input, stored[def.name]);
       const isSet = def.secret && stored[def.name] !== undefined && stored[def.name] !== null;
-      const help = isSet ? [def.help, SECRET_HELP].filter(Boolean).join(" ") : def.help;
+      let help = isSet ? [def.help, SECRET_HELP].filter(Boolean).join(" ") : def.help;
+      if (def.secret && locked) {
+        input.readOnly = true;
+        help = LOCKED_HELP;
+      }
       return field(`config.${def.name}`, def.label, input, help, { prefix: P, wide: ["headers", "lines", "url", "check"].includes(def.type) });
     });
     kindHelp.textContent = KINDS.find(([k]) => k === kind)[2];
@@ -183,6 +193,7 @@ export function channelForm({ channel, onSaved, onCancel }) {
     inputs.name.value = channel.name;
     inputs.kind.value = channel.kind;
     inputs.enabled.checked = channel.enabled !== false;
+    inputs.kind.disabled = locked;
   }
   showConfig(inputs.kind.value);
   return { form, focus: () => inputs.name.focus() };

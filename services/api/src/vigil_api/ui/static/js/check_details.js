@@ -1,6 +1,7 @@
 // What a target's page shows beyond the figures for the newer kinds: the latest DNS answers and
 // certificate (from the newest check's details), and a push target's URL with a crontab line.
 
+import { copyButton } from "./clipboard.js";
 import { h } from "./dom.js";
 import { fullDate, when } from "./format.js";
 
@@ -111,32 +112,6 @@ export const pushUrl = (t) => (t.push_url ? new URL(t.push_url, location.origin)
 
 /** The crontab line that pings `url` after each successful run. */
 export const crontabLine = (url) => `*/5 * * * * your-job && curl -fsS -m 10 --retry 3 ${url}`;
-
-// Copy `text`; without the async clipboard (an insecure origin, a denied permission) select
-// `el`'s text so that Ctrl+C copies it, and say so.
-async function copy(text, el, status) {
-  try {
-    await navigator.clipboard.writeText(text);
-    status.textContent = "Copied.";
-    return;
-  } catch {
-    // fall through to selecting it
-  }
-  if (el instanceof HTMLInputElement) {
-    el.focus();
-    el.select();
-  } else {
-    const range = document.createRange();
-    range.selectNodeContents(el);
-    getSelection().removeAllRanges();
-    getSelection().addRange(range);
-  }
-  status.textContent = "Selected: press Ctrl+C (⌘C) to copy.";
-}
-
-function copyButton(label, text, el, status) {
-  return h("button", { class: "button small", type: "button", "aria-label": label, on: { click: () => copy(text, el, status) } }, "Copy");
-}
 
 /** A push target's card: its secret URL with a Copy button, an example crontab line, and
  * (with `onRotate`) a button that replaces the URL. */

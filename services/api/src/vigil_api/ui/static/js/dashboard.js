@@ -4,6 +4,7 @@ import { api } from "./api.js";
 import { sparkline } from "./charts.js";
 import { debounce, h, replace, throttle } from "./dom.js";
 import { subscribe } from "./events.js";
+import { can } from "./session.js";
 import { STATUS_LABEL, address, ago, duration, ms, pct, uptimeClass } from "./format.js";
 
 const PAGE_SIZE = 50;
@@ -200,7 +201,7 @@ export function renderDashboard(main) {
       const anyFilter = Object.values(filters).some(Boolean);
       replace(tbody, h("tr", {}, h("td", { colspan: 7, class: "empty" },
         anyFilter ? "No target matches these filters." : h("span", {}, "No targets yet. ",
-          h("a", { href: "/targets/new", "data-link": true }, "Create the first one")))));
+          can("write") ? h("a", { href: "/targets/new", "data-link": true }, "Create the first one") : null))));
       return;
     }
     replace(tbody, items.map(renderRow));

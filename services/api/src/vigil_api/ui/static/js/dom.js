@@ -41,6 +41,12 @@ export function s(tag, attrs, ...children) {
   return el;
 }
 
+/** A card section: its heading (`id` labels the section), an action beside it, then `body`. */
+export function card(id, title, action, ...body) {
+  return h("section", { class: "card", "aria-labelledby": id },
+    h("div", { class: "card-head" }, h("h2", { id }, title), action), ...body);
+}
+
 /** Replace all children of `el`. */
 export function replace(el, ...children) {
   el.replaceChildren();

@@ -4,6 +4,9 @@
 // HTTP error (a proxy's 502 while the API restarts, say). Then a new one is opened with
 // backoff, so the page always comes back by itself. Events sent while disconnected are lost,
 // so subscribers get a "resync" message after every reconnect and re-read what they show.
+// The stream rides on the session cookie; when the session ends, the page goes to login.
+
+import { api } from "./api.js";
 
 const listeners = new Set();
 const STREAM_URL = "/api/v1/events";
@@ -69,6 +72,9 @@ function open() {
     show("reconnecting", "Reconnecting…");
     if (source.readyState === EventSource.CLOSED) {
       source.close();
+      // EventSource does not say why it gave up. Asking who we are does: a 401 (the session
+      // expired or was revoked) sends the page to login, as any other request would.
+      api.whoAmI().catch(() => {});
       retryTimer = setTimeout(open, backoff);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
@@ -77,6 +83,7 @@ function open() {
 
 export function start() {
   if (source) return;
+  document.getElementById("live").hidden = false;
   open();
   // A connection that died silently (laptop asleep, Wi-Fi switched) is replaced at once.
   window.addEventListener("online", () => {

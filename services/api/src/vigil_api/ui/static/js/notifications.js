@@ -5,10 +5,11 @@ import { api } from "./api.js";
 import { KIND_LABEL, channelForm } from "./channel_form.js";
 import { confirmAction } from "./confirm.js";
 import { CHANNEL_CLASS, deliveriesTable, errorText, inFlight, statusBadge } from "./deliveries.js";
-import { h, replace, throttle } from "./dom.js";
+import { card, h, replace, throttle } from "./dom.js";
 import { subscribe } from "./events.js";
 import { duration, fullDate, when } from "./format.js";
 import { routeForm } from "./route_form.js";
+import { can } from "./session.js";
 
 const DELIVERIES = 50;
 const REFRESH_MS = 5000;
@@ -28,11 +29,6 @@ function keepFocus(box, paint) {
   const key = box.contains(active) ? active.dataset.key : null;
   paint();
   if (key) (box.querySelector(`[data-key="${CSS.escape(key)}"]`) || box).focus();
-}
-
-function card(id, title, action, ...body) {
-  return h("section", { class: "card", "aria-labelledby": id },
-    h("div", { class: "card-head" }, h("h2", { id }, title), action), ...body);
 }
 
 function testResult(test) {
@@ -61,8 +57,10 @@ export function renderNotifications(main) {
   const channelsBox = h("div", { class: "table-wrap", tabindex: "-1" }, h("p", { class: "muted" }, "Loading…"));
   const routesBox = h("div", { class: "table-wrap", tabindex: "-1" }, h("p", { class: "muted" }, "Loading…"));
   const deliveriesBox = h("div", { class: "table-wrap", tabindex: "-1" }, h("p", { class: "muted" }, "Loading…"));
-  const newChannel = h("button", { class: "button primary", type: "button", on: { click: (e) => openChannel(null, e.currentTarget) } }, "New channel");
-  const newRoute = h("button", { class: "button", type: "button", on: { click: (e) => openRoute(null, e.currentTarget) } }, "New route");
+  // A viewer sees every table but none of the controls that change something.
+  const writer = can("write");
+  const newChannel = writer ? h("button", { class: "button primary", type: "button", on: { click: (e) => openChannel(null, e.currentTarget) } }, "New channel") : null;
+  const newRoute = writer ? h("button", { class: "button", type: "button", on: { click: (e) => openRoute(null, e.currentTarget) } }, "New route") : null;
 
   replace(main, h("section", { class: "notifications" },
     h("div", { class: "page-head" },
@@ -202,7 +200,7 @@ export function renderNotifications(main) {
         : "–"),
       // Absolute times: a table redrawn only when its data changes must not say "just now" for ever.
       h("td", { title: c.last_sent_at ? fullDate(c.last_sent_at) : null, dataset: { label: "Last sent" } }, c.last_sent_at ? when(c.last_sent_at) : "never"),
-      h("td", { class: "actions-cell" },
+      writer && h("td", { class: "actions-cell" },
         h("div", { class: "row-actions" },
           // A disabled channel sends nothing, tests included (the API answers 409).
           h("button", {
@@ -225,7 +223,7 @@ export function renderNotifications(main) {
         return;
       }
       replace(channelsBox, h("table", { class: "plain stack channels" },
-        h("thead", {}, h("tr", {}, ["Name", "Kind", "Status", "Last error", "Last sent", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Name", "Kind", "Status", "Last error", "Last sent", writer && "Actions"].filter(Boolean).map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, channels.map(channelRow))));
     });
   }
@@ -243,7 +241,7 @@ export function renderNotifications(main) {
       h("td", { dataset: { label: "Delay" } }, r.delay_s ? `${duration(r.delay_s)}${r.short_outage === "summary" ? ", then a summary" : ""}` : "none"),
       h("td", { dataset: { label: "Reminders" } }, r.repeat_interval_s ? `every ${duration(r.repeat_interval_s)}` : "none"),
       h("td", { dataset: { label: "Resolved" } }, r.send_resolved ? "sent" : "not sent"),
-      h("td", { class: "actions-cell" }, h("div", { class: "row-actions" },
+      writer && h("td", { class: "actions-cell" }, h("div", { class: "row-actions" },
         h("button", { class: "button small", type: "button", dataset: { key: key("edit") }, on: { click: (e) => openRoute(r, e.currentTarget) } }, "Edit"),
         h("button", { class: "button small danger", type: "button", dataset: { key: key("delete") }, on: { click: () => deleteRoute(r) } }, "Delete"))));
   }
@@ -259,7 +257,7 @@ export function renderNotifications(main) {
         return;
       }
       replace(routesBox, h("table", { class: "plain stack routes" },
-        h("thead", {}, h("tr", {}, ["Name", "Matches", "Channels", "Delay", "Reminders", "Resolved", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Name", "Matches", "Channels", "Delay", "Reminders", "Resolved", writer && "Actions"].filter(Boolean).map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, routes.map(routeRow))));
     });
   }
@@ -281,8 +279,8 @@ export function renderNotifications(main) {
     if (state === painted.deliveries) return;
     painted.deliveries = state;
     keepFocus(deliveriesBox, () => replace(deliveriesBox, list.length
-      ? deliveriesTable(list, { onRetry: retry })
-      : h("p", { class: "empty" }, "Nothing sent yet. Use “Send test” on a channel to try one.")));
+      ? deliveriesTable(list, { onRetry: writer ? retry : null })
+      : h("p", { class: "empty" }, writer ? "Nothing sent yet. Use “Send test” on a channel to try one." : "Nothing sent yet.")));
   }
 
   const loadAll = () => Promise.all([loadChannels(), loadRoutes(), loadDeliveries()])

@@ -12,6 +12,7 @@ import { ago, duration, fullDate, ms, pct, uptimeClass, when } from "./format.js
 import { badge } from "./dashboard.js";
 import { deliveriesTable, inFlight } from "./deliveries.js";
 import { navigate } from "./router.js";
+import { can } from "./session.js";
 
 const WINDOWS = ["24h", "7d", "30d"];
 const RECENT = 20;
@@ -157,7 +158,7 @@ export function renderTarget(main, id) {
       const { push_url: url } = await api.post(`/targets/${id}/push-token`);
       target.push_url = url;
       shownPushUrl = url;
-      replace(pushBox, pushCard(target, { onRotate: rotatePushUrl }));
+      replace(pushBox, pushCard(target, { onRotate: can("write") ? rotatePushUrl : null }));
     } catch (err) {
       fail(err);
     }
@@ -191,13 +192,16 @@ export function renderTarget(main, id) {
           h("span", { class: "addr" }, targetAddress(target)),
           target.since ? h("span", { class: "muted" }, `${status === "paused" ? "" : "for " + duration((Date.now() - new Date(target.since)) / 1000)}`) : null)),
       h("div", { class: "actions" },
-        h("a", { class: "button", href: `/targets/${id}/edit`, "data-link": true }, "Edit"),
-        h("button", { class: "button", type: "button", on: { click: actionPause } }, target.enabled ? "Pause" : "Resume"),
-        h("button", { class: "button danger", type: "button", on: { click: actionDelete } }, "Delete")));
+        can("write") ? [
+          h("a", { class: "button", href: `/targets/${id}/edit`, "data-link": true }, "Edit"),
+          h("button", { class: "button", type: "button", on: { click: actionPause } }, target.enabled ? "Pause" : "Resume"),
+          h("button", { class: "button danger", type: "button", on: { click: actionDelete } }, "Delete"),
+        ] : null,
+        can("admin") ? h("a", { class: "button", href: `/audit?object_kind=target&object_id=${id}`, "data-link": true }, "History") : null));
     // Drawn again only when the URL changes, so a selection made to copy it is kept.
     if (target.kind === "push" && target.push_url !== shownPushUrl) {
       shownPushUrl = target.push_url;
-      replace(pushBox, pushCard(target, { onRotate: rotatePushUrl }));
+      replace(pushBox, pushCard(target, { onRotate: can("write") ? rotatePushUrl : null }));
     }
     replace(settingsBox, settingsList(target, await dependencyNames(target.depends_on || [])));
     const [u24, u7, u30] = await Promise.all(WINDOWS.map((w) => api.get(`/targets/${id}/uptime`, { window: w }, signal)));
