@@ -90,10 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8000, help="API port (default 8000)")
     p.add_argument(
-        "--data-dir", default=".vigil", help="where the embedded PostgreSQL keeps its data"
+        "--data-dir",
+        default=".vigil",
+        help="where it keeps the embedded PostgreSQL's data, the server key and the admin token"
+        " (default .vigil)",
     )
     p.set_defaults(func=cmd_dev)
 
+    from .accounts import add_parsers as add_account_parsers
+
+    add_account_parsers(sub)
     from .apply import add_parser as add_apply_parser
 
     add_apply_parser(sub)

@@ -4,7 +4,7 @@ Each source has its converter module (gatus.py, kuma.py, blackbox.py) that retur
 the apply document and a note for everything that did not map exactly. This module is the
 command around them: the notes and the summary line on stderr, the document on stdout or into
 `-o FILE` (written whole or not at all), and `--apply` (with `--dry-run`) through the same API
-call as `vigil apply`, `${VAR}` references expanded the same way.
+call as `vigil apply`, with the same token, `${VAR}` references expanded the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import credentials
 from ..apply import DEFAULT_API_URL, ApplyError, format_result, load_expanded, post_apply
 from .common import InputError, Result
 
@@ -62,6 +63,13 @@ def _converters() -> dict[str, Callable[[argparse.Namespace], tuple[Result, list
 
 def cmd_import(args: argparse.Namespace) -> int:
     prog = f"vigil import {args.source}"
+    token = ""
+    if args.apply:  # a missing or mistyped token stops it before anything is written or sent
+        try:
+            token = credentials.api_token(args.token_file)
+        except credentials.CredentialsError as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return exc.exit_code
     try:
         result, inputs = _converters()[args.source](args)
     except InputError as exc:
@@ -78,8 +86,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.apply:
         try:
             doc = load_expanded(text, args.output or "<import>", os.environ)
-            applied = post_apply(args.api_url, doc, prune=False, dry_run=args.dry_run)
-        except ApplyError as exc:
+            applied = post_apply(args.api_url, doc, prune=False, dry_run=args.dry_run, token=token)
+        except (ApplyError, credentials.CredentialsError) as exc:
             print(f"{prog}: {exc}", file=sys.stderr)
             return exc.exit_code
         print(format_result(applied))
@@ -108,4 +116,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         sp.add_argument(
             "--api-url", default=DEFAULT_API_URL, help=f"the Vigil API (default {DEFAULT_API_URL})"
         )
+        credentials.add_arguments(sp)
         sp.set_defaults(func=lambda settings, args: cmd_import(args))
