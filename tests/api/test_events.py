@@ -179,3 +179,26 @@ async def test_sigterm_stops_the_api_with_a_stream_open(db_url: str, admin_heade
         assert stopped_after < GRACEFUL_SHUTDOWN_S + 5
     finally:
         stop_process(api)
+
+
+async def test_a_stream_ends_when_its_token_is_revoked(live, db_url) -> None:
+    from vigil_core import accounts
+    from vigil_core.db import connect
+
+    from ..support import bearer, mint_token
+
+    token = await mint_token(db_url, "read", name="stream-reader")
+    async with SSEStream(f"{live.url}/api/v1/events", headers=bearer(token)) as stream:
+        await _connected(stream)
+        conn = await connect(db_url)
+        try:
+            assert await accounts.revoke_token(conn, "stream-reader")
+        finally:
+            await conn.close()
+        # The stream re-checks its token (on the NOTIFY, or at the next heartbeat) and ends.
+        async with asyncio.timeout(5):
+            while True:
+                try:
+                    await stream.next(timeout=5)
+                except (EOFError, ConnectionError, aiohttp.ClientPayloadError):
+                    break

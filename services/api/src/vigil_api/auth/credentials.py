@@ -20,6 +20,7 @@ import asyncpg
 
 from vigil_core import accounts, tokens
 from vigil_core.db import load_queries
+from vigil_core.dberrors import DbFault, classify
 from vigil_core.tokens import Keyring
 
 from .principal import Principal
@@ -93,6 +94,24 @@ class Authenticator:
             principal = self._session_principal(row, secret)
             await conn.execute(Q["session_seen"], principal.session_id, candidates[0])
         return self._keep(secret, principal)
+
+    async def still_valid(self, pool: asyncpg.Pool, principal: Principal) -> bool:
+        """The principal's token or session has not been revoked or expired since it was
+        checked (for a long-lived request: the event stream). Unknown while the database is
+        away: then it stays valid, as nothing can be revoked meanwhile."""
+        if time.time() >= principal.valid_until:
+            return False
+        query, ident = (
+            (Q["token_still_valid"], principal.token_id)
+            if principal.token_id is not None
+            else (Q["session_still_valid"], principal.session_id)
+        )
+        try:
+            return bool(await pool.fetchval(query, ident))
+        except Exception as exc:
+            if classify(exc) in (DbFault.LOST, DbFault.BUSY):
+                return True
+            raise
 
     def _session_principal(self, row: Any, secret: str) -> Principal:
         if row is None:

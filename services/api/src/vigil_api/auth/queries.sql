@@ -53,3 +53,10 @@ SELECT vigil_audit($1::text::jsonb, $2, $3, $4, $5, NULL, $6::jsonb);
 
 -- name: set_audit_context
 SELECT set_config('vigil.audit', $1, false);
+
+-- name: token_still_valid
+SELECT revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+  FROM api_tokens WHERE id = $1;
+
+-- name: session_still_valid
+SELECT revoked_at IS NULL AND expires_at > now() FROM sessions WHERE id = $1;

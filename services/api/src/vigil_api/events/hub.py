@@ -184,6 +184,8 @@ class EventHub:
 
     def _on_auth_changed(self, payload: str) -> None:
         self._on_auth_change()
+        # Each stream checks that its own token or session still holds.
+        self.publish(Event("credentials", "{}"))
 
     def _on_target_changed(self, payload: str) -> None:
         self._on_change()
