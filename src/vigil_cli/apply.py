@@ -4,7 +4,7 @@ The file (YAML or JSON) holds `targets:`, `channels:` and `routes:`, each a list
 form as the API's create bodies (routes name their channels, and targets' `depends_on` their
 targets, by name), or just a list of targets. Everything is matched by name; --prune deletes
 what the file does not name in the sections it has, and --dry-run shows the changes without
-making them.
+making them. The API token comes from VIGIL_TOKEN or --token-file (vigil_cli.credentials).
 
 `${VAR}` in a string of the file is the environment variable VAR (`${VAR:-default}` when it
 may be unset, `$${` for a literal `${`), so secrets stay out of a committed file. It is
@@ -25,6 +25,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import yaml
+
+from vigil_core import secrets
+
+from . import credentials
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 TIMEOUT_S = 60
@@ -146,19 +150,28 @@ class _Expander:
         return node.start_mark.line + 1 + (source.count("\n", 0, at) if at >= 0 else 0)
 
 
-def post_apply(api_url: str, doc: dict[str, Any], prune: bool, dry_run: bool) -> dict[str, Any]:
+def post_apply(
+    api_url: str, doc: dict[str, Any], prune: bool, dry_run: bool, *, token: str
+) -> dict[str, Any]:
+    """POST the document with the bearer token; a refused token raises CredentialsError."""
     query = f"prune={str(prune).lower()}&dry_run={str(dry_run).lower()}"
     body = json.dumps(doc, default=str).encode()
     request = urllib.request.Request(
         f"{api_url.rstrip('/')}/api/v1/apply?{query}",
         data=body,
         method="POST",
-        headers={"content-type": "application/json", "accept": "application/json"},
+        headers={
+            "content-type": "application/json",
+            "accept": "application/json",
+            **credentials.bearer(token),
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
             return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
+        if exc.code in credentials.REFUSED:
+            raise credentials.CredentialsError(credentials.refusal(exc.code, exc.read())) from None
         raise ApplyError(_describe_problem(exc)) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
@@ -214,11 +227,20 @@ def _format_changes(changes: list[dict[str, Any]], label: str) -> list[str]:
         else:
             lines.append(f"~ {label}{name}")
             for field, values in change["fields"].items():
-                lines.append(
-                    f"    {field}: {json.dumps(values['old'])} -> {json.dumps(values['new'])}"
-                )
+                old, new = (_masked(field, values[k]) for k in ("old", "new"))
+                lines.append(f"    {field}: {json.dumps(old)} -> {json.dumps(new)}")
             lines += [f"    {field} changed" for field in change.get("hidden", ())]
     return lines
+
+
+def _masked(field: str, value: Any) -> Any:
+    """A target's secrets masked again, as the API masks them, so that an older API that sent
+    them in the clear does not get them printed into a CI log."""
+    if field == "headers" and isinstance(value, dict):
+        return secrets.mask_headers(value)
+    if field == "url" and isinstance(value, str):
+        return secrets.mask_address(value)
+    return value
 
 
 def _counts(part: dict[str, Any]) -> str:
@@ -227,9 +249,10 @@ def _counts(part: dict[str, Any]) -> str:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     try:
+        token = credentials.api_token(args.token_file)
         doc = load_document(args.file)
-        result = post_apply(args.api_url, doc, prune=args.prune, dry_run=args.dry_run)
-    except ApplyError as exc:
+        result = post_apply(args.api_url, doc, prune=args.prune, dry_run=args.dry_run, token=token)
+    except (ApplyError, credentials.CredentialsError) as exc:
         print(f"vigil apply: {exc}", file=sys.stderr)
         return exc.exit_code
     print(format_result(result))
@@ -253,4 +276,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--api-url", default=DEFAULT_API_URL, help=f"the Vigil API (default {DEFAULT_API_URL})"
     )
+    credentials.add_arguments(p)
     p.set_defaults(func=lambda settings, args: cmd_apply(args))

@@ -201,6 +201,7 @@ async def test_stored_settings_are_the_contract_the_worker_reads(client, db) -> 
         "max_redirects": 10,
         "keyword_regex": False,
         "json": [],
+        "allow_url_password": False,
     }
     assert (rows[db_target["id"]]["address"], rows[db_target["id"]]["settings"]) == (
         "[::1]:5432",

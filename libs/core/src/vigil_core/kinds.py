@@ -39,6 +39,7 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     expected_status: Annotated[tuple[StatusRule, ...], msgspec.Meta(min_length=1)] = ("2xx", "3xx")
     keyword: str | None = None  # must appear in the decoded body
     keyword_absent: str | None = None  # must not appear in it
+    # Every value is write-only: API reads show vigil_core.secrets.MASK.
     headers: dict[str, str] = msgspec.field(default_factory=dict)
     verify_tls: bool = True
     follow_redirects: bool = True
@@ -49,6 +50,9 @@ class HttpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     json: tuple[JsonCondition, ...] = ()  # every condition must hold (error class `json`)
     tls_min_days_valid: int | None = None  # https: fewer days left is `expiring`
     max_latency_ms: float | None = None  # a slower answer is `slow`
+    # A password in the URL's userinfo is refused unless this is set (a header is the better
+    # place for a credential); reads mask it either way.
+    allow_url_password: bool = False
 
 
 class TcpSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

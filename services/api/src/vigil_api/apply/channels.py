@@ -9,6 +9,7 @@ import asyncpg
 
 from vigil_core.db import Conn
 
+from ..auth import Principal
 from ..channels import service as channels
 from ..channels.schemas import ChannelCreate
 from ..errors import FieldError, InvalidInput
@@ -64,9 +65,11 @@ async def write(
     stored: dict[str, asyncpg.Record],
     prune: bool,
     section: Section,
+    principal: Principal,
 ) -> dict[str, int]:
     """Create, replace (when it differs) and prune; the ids of the document's channels by name.
-    A config is compared as stored, and shown only as changed."""
+    A config is compared as stored, and shown only as changed. A channel left as it is needs
+    no scope for its secrets; one whose secrets change needs `admin` (channels.service)."""
     ids: dict[str, int] = {}
     for channel, config in sorted(zip(items, checked, strict=True), key=lambda p: p[0].name):
         row = stored.get(channel.name)
@@ -93,7 +96,7 @@ async def write(
         section.add(
             Change(op="update", name=channel.name, id=row["id"], fields=fields, hidden=hidden)
         )
-        await channels.replace(conn, row["id"], channel)
+        await channels.replace(conn, row["id"], channel, principal)
     if prune:
         for name in sorted(set(stored) - set(ids)):
             section.add(Change(op="delete", name=name, id=stored[name]["id"], fields={}))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.params import JSONBody, QueryParameter
 
+from ..auth import principal_of
 from ..body import StrictBody
 from ..database import PoolDep
 from ..errors import responses
@@ -34,12 +35,15 @@ class ApplyController(Controller):
         return_dto=None,
         status_code=200,
         request_max_body_size=MAX_BODY,
-        responses=responses(400, 409, 413, 503),
+        responses=responses(400, 403, 409, 413, 503),
+        # Its audit rows say they came from an apply run.
+        opt={"audit_via": "apply"},
     )
     async def apply(
         self,
         data: JSONBody[ApplyDocument],
         pool: PoolDep,
+        request: Request,
         prune: Annotated[
             bool,
             QueryParameter(
@@ -53,7 +57,10 @@ class ApplyController(Controller):
     ) -> ApplyResult:
         """Upsert targets, channels and routes by name in one transaction (config as code,
         like `kubectl apply`). Routes name their channels, and targets their dependencies, by
-        name. The diff never shows a channel's config, only that it changed. The body may be
-        up to 4 MiB."""
+        name. The diff never shows a channel's config, only that it changed, nor a target's
+        header values or URL password ("********"; a document may send that back to keep the
+        stored value). The body may be up to 4 MiB."""
         async with pool.acquire() as conn:
-            return await service.apply(conn, data, prune=prune, dry_run=dry_run)
+            return await service.apply(
+                conn, data, prune=prune, dry_run=dry_run, principal=principal_of(request)
+            )

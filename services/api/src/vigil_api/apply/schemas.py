@@ -121,7 +121,9 @@ class FieldChange(msgspec.Struct):
 
 class Change(msgspec.Struct, kw_only=True):
     """One item created, updated or deleted. `hidden` lists fields that changed but whose
-    values are not shown (a channel's config: it holds secrets)."""
+    values are not shown: a channel's config, and a target's `headers` or `url` when only a
+    secret in them (a header value, the URL's password) changed. Secrets in `fields` show as
+    "********"."""
 
     op: Literal["create", "update", "delete"]
     name: str

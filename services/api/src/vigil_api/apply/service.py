@@ -14,6 +14,7 @@ from msgspec import UnsetType
 
 from vigil_core.db import Conn
 
+from ..auth import Principal
 from ..channels.schemas import ChannelCreate
 from ..errors import InvalidInput
 from ..targets import dependencies
@@ -47,15 +48,18 @@ class Plan:
         self.prune = {section: prune and here for section, here in present.items()}
 
 
-async def apply(conn: Conn, doc: ApplyDocument, prune: bool, dry_run: bool) -> ApplyResult:
-    """Apply the document (or only report what that would change, for a dry run)."""
+async def apply(
+    conn: Conn, doc: ApplyDocument, prune: bool, dry_run: bool, principal: Principal
+) -> ApplyResult:
+    """Apply the document (or only report what that would change, for a dry run) as
+    `principal`, whose scope decides whether channel secrets may change."""
     plan = Plan(doc, prune)
     result = ApplyResult(dry_run=dry_run)
     try:
         async with conn.transaction():
             await conn.execute(Q["lock_apply"])
             await dependencies.lock(conn)  # before any target row: see dependencies.lock
-            await _run(conn, plan, result)
+            await _run(conn, plan, result, principal)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -63,7 +67,7 @@ async def apply(conn: Conn, doc: ApplyDocument, prune: bool, dry_run: bool) -> A
     return result
 
 
-async def _run(conn: Conn, plan: Plan, result: ApplyResult) -> None:
+async def _run(conn: Conn, plan: Plan, result: ApplyResult, principal: Principal) -> None:
     stored_channels = await channels.read(conn, plan.channels, plan.prune["channels"])
     stored_targets = await targets.read(conn, plan.targets, plan.prune["targets"])
     stored_routes = await routes.read(conn, plan.routes, plan.prune["routes"])
@@ -71,6 +75,8 @@ async def _run(conn: Conn, plan: Plan, result: ApplyResult) -> None:
     # References by name: to an item of the document first, else to a stored one (unless its
     # section is pruned, which deletes what the document does not hold).
     configs, errors = channels.configs(plan.channels, stored_channels)
+    plan.targets, secret_errors = targets.restore_secrets(plan.targets, stored_targets)
+    errors += secret_errors
     in_document = {t.name for t in plan.targets}
     target_refs = await stored_ids(
         conn,
@@ -93,7 +99,13 @@ async def _run(conn: Conn, plan: Plan, result: ApplyResult) -> None:
         raise InvalidInput(errors)
 
     channel_ids = await channels.write(
-        conn, plan.channels, configs, stored_channels, plan.prune["channels"], result.channels
+        conn,
+        plan.channels,
+        configs,
+        stored_channels,
+        plan.prune["channels"],
+        result.channels,
+        principal,
     )
     writer = targets.Writer(conn, result, target_refs)
     await writer.targets(plan.targets, stored_targets, plan.prune["targets"])

@@ -1,6 +1,9 @@
 """The targets of an apply document: validated as POST /api/v1/targets validates them, compared
 with the stored ones (equal ones are not written, so they send no NOTIFY), written, and then
-their dependencies, by name."""
+their dependencies, by name.
+
+Secrets (header values, a URL's password) are compared as stored, after the masks a document
+echoed are restored, and shown masked: a change of a secret alone is reported in `hidden`."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from vigil_core.db import Conn
 
 from ..errors import FieldError, InvalidInput
 from ..target_writes import DELETE_TARGET, INSERT_TARGET, REPLACE_TARGET
-from ..targets import dependencies, rules, service
+from ..targets import dependencies, masking, rules, service
 from .common import Q, duplicates, unknown
 from .schemas import MAX_TARGETS, ApplyTarget, Change, FieldChange, Section
 
@@ -63,6 +66,24 @@ async def read(conn: Conn, items: Sequence[ApplyTarget], prune: bool) -> dict[st
     return {r["name"]: r for r in rows}
 
 
+def restore_secrets(
+    items: Sequence[ApplyTarget], stored: dict[str, asyncpg.Record]
+) -> tuple[list[ApplyTarget], list[FieldError]]:
+    """Each target with the masks it echoes replaced by the stored target's secrets
+    (masking.restore), and the errors naming `targets[i].url` or `targets[i].headers.<name>`."""
+    restored: list[ApplyTarget] = []
+    errors: list[FieldError] = []
+    for i, target in enumerate(items):
+        try:
+            restored.append(
+                masking.restore(target, stored.get(target.name), prefix=f"targets[{i}].")
+            )
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+            restored.append(target)
+    return restored, errors
+
+
 def unknown_dependencies(items: Sequence[ApplyTarget], known: set[str]) -> list[FieldError]:
     return [
         error
@@ -71,10 +92,19 @@ def unknown_dependencies(items: Sequence[ApplyTarget], known: set[str]) -> list[
     ]
 
 
-def _view(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
-    """A target as the API shows it, without what _META names: what apply compares."""
-    shown = msgspec.to_builtins(service.to_target(row))
+def _view(row: asyncpg.Record | dict[str, Any], reveal: bool = False) -> dict[str, Any]:
+    """A target as the API shows it, without what _META names: what apply shows, and with
+    `reveal` (secrets as stored) what it compares."""
+    shown = msgspec.to_builtins(service.to_target(row, reveal=reveal))
     return {k: v for k, v in shown.items() if k not in _META}
+
+
+class _Views:
+    """A target as apply compares it (secrets included) and as its diff shows it (masked)."""
+
+    def __init__(self, row: asyncpg.Record | dict[str, Any]) -> None:
+        self.compared = _view(row, reveal=True)
+        self.shown = _view(row)
 
 
 class Writer:
@@ -93,7 +123,7 @@ class Writer:
     ) -> None:
         for i, target in sorted(enumerate(items), key=lambda p: p[1].name):
             row = service.to_row(target)
-            new = _view({"id": 0, "created_at": None, "updated_at": None, "depends_on": [], **row})
+            new = _Views({"id": 0, "created_at": None, "updated_at": None, "depends_on": [], **row})
             names = sorted(set(target.depends_on))
             old = stored.get(target.name)
             old_names = list(old["depends_on_names"]) if old is not None else []
@@ -109,9 +139,9 @@ class Writer:
                 await self.conn.execute(DELETE_TARGET, stored[name]["id"])
 
     async def _create(
-        self, target: ApplyTarget, row: dict[str, Any], new: dict[str, Any], names: list[str]
+        self, target: ApplyTarget, row: dict[str, Any], new: _Views, names: list[str]
     ) -> None:
-        fields = {k: FieldChange(None, v) for k, v in new.items() if v is not None}
+        fields = {k: FieldChange(None, v) for k, v in new.shown.items() if v is not None}
         if names:
             fields["depends_on"] = FieldChange(None, names)
         self.section.add(Change(op="create", name=target.name, id=None, fields=fields))
@@ -120,19 +150,28 @@ class Writer:
         self.ids[target.name] = created["id"]
 
     async def _update(
-        self, old: asyncpg.Record, row: dict[str, Any], new: dict[str, Any], names: FieldChange
+        self, old: asyncpg.Record, row: dict[str, Any], new: _Views, names: FieldChange
     ) -> None:
         """Replace the row only when a field of it differs (a write sends a NOTIFY); the
-        dependencies are written later."""
+        dependencies are written later. A field whose masked values are equal changed only
+        in a secret: it is named in `hidden`, its values not shown."""
         self.ids[old["name"]] = old["id"]
-        stored = _view(old)
-        fields = {k: FieldChange(stored.get(k), v) for k, v in new.items() if stored.get(k) != v}
-        if fields:
+        stored = _Views(old)
+        changed = [k for k, v in new.compared.items() if stored.compared.get(k) != v]
+        if changed:
             await self.conn.execute(REPLACE_TARGET, old["id"], *service.params(row))
+        fields = {
+            k: FieldChange(stored.shown.get(k), new.shown[k])
+            for k in changed
+            if stored.shown.get(k) != new.shown[k]
+        }
+        hidden = [k for k in changed if k not in fields]
         if names.old != names.new:
             fields["depends_on"] = names
-        if fields:
-            self.section.add(Change(op="update", name=old["name"], id=old["id"], fields=fields))
+        if fields or hidden:
+            self.section.add(
+                Change(op="update", name=old["name"], id=old["id"], fields=fields, hidden=hidden)
+            )
         else:
             self.section.unchanged.append(old["name"])
 

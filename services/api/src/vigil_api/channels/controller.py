@@ -1,14 +1,16 @@
 """HTTP handlers for /api/v1/channels: create, list, read, replace, patch, delete, and send a
-test. Every read masks the secrets; a write may send a mask back to keep the stored secret."""
+test. Every read masks the secrets; a write may send a mask back to keep the stored secret,
+and only the `admin` scope may set or change one."""
 
 from __future__ import annotations
 
 from typing import Annotated, TypeAlias
 
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from ..auth import principal_of
 from ..body import StrictBody
 from ..database import PoolDep
 from ..deliveries import service as deliveries
@@ -21,7 +23,7 @@ from .schemas import Channel, ChannelCreate, ChannelPage, ChannelUpdate
 ChannelId: TypeAlias = Annotated[
     int, PathParameter(ge=1, le=2**63 - 1, description="The channel's id")
 ]
-WRITE_ERRORS = responses(400, 404, 409, 413, 503)
+WRITE_ERRORS = responses(400, 403, 404, 409, 413, 503)
 MAX_WAIT_S = 30
 
 
@@ -35,11 +37,14 @@ class ChannelController(Controller):
         summary="Create a channel",
         dto=StrictBody.of(ChannelCreate),
         return_dto=None,
-        responses=responses(400, 409, 413, 503),
+        responses=responses(400, 403, 409, 413, 503),
     )
-    async def create(self, data: JSONBody[ChannelCreate], pool: PoolDep) -> Channel:
+    async def create(
+        self, data: JSONBody[ChannelCreate], pool: PoolDep, request: Request
+    ) -> Channel:
         """Create a channel; `kind` selects the fields of `config` (errors name them, e.g.
-        `config.url`). Secrets are write-only: reads show them as "********"."""
+        `config.url`). Secrets are write-only: reads show them as "********". A channel with
+        a secret set needs the `admin` scope (403 otherwise)."""
         async with pool.acquire() as conn:
             return service.to_channel(await service.insert(conn, data))
 
@@ -81,12 +86,15 @@ class ChannelController(Controller):
         responses=WRITE_ERRORS,
     )
     async def replace(
-        self, channel_id: ChannelId, data: JSONBody[ChannelCreate], pool: PoolDep
+        self, channel_id: ChannelId, data: JSONBody[ChannelCreate], pool: PoolDep, request: Request
     ) -> Channel:
         """Replace every field of a channel. A secret sent back as "********" keeps its stored
-        value (when the kind stays the same). Clears the broken status."""
+        value (when the kind stays the same); setting, changing or clearing one needs the
+        `admin` scope. Clears the broken status."""
         async with pool.acquire() as conn:
-            return service.to_channel(await service.replace(conn, channel_id, data))
+            return service.to_channel(
+                await service.replace(conn, channel_id, data, principal_of(request))
+            )
 
     @patch(
         "/{channel_id:int}",
@@ -97,13 +105,15 @@ class ChannelController(Controller):
         responses=WRITE_ERRORS,
     )
     async def update(
-        self, channel_id: ChannelId, data: JSONBody[ChannelUpdate], pool: PoolDep
+        self, channel_id: ChannelId, data: JSONBody[ChannelUpdate], pool: PoolDep, request: Request
     ) -> Channel:
         """Change name, enabled or config; config is merged key by key into the stored one
-        (a null key takes its default, "********" keeps the secret). Clears the broken
-        status."""
+        (a null key takes its default, "********" keeps the secret; changing a secret needs
+        the `admin` scope). Clears the broken status."""
         async with pool.acquire() as conn:
-            return service.to_channel(await service.patch(conn, channel_id, data))
+            return service.to_channel(
+                await service.patch(conn, channel_id, data, principal_of(request))
+            )
 
     @delete(
         "/{channel_id:int}",

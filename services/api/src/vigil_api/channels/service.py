@@ -3,8 +3,10 @@ the mapping to Channel, and the writes. The same functions serve CRUD and `vigil
 
 A client never sees a secret (reads mask it) and may send back what it read: every write
 first puts the stored secret in place of each mask it echoed (vigil_core.channels.unmask),
-then validates the result against the kind's struct. A write clears broken_at: a changed
-channel deserves a fresh try.
+then validates the result against the kind's struct. Setting, replacing or clearing a secret
+needs the `admin` scope (scope.py); a mask echoed back changes nothing, so an editor may
+change the rest of a channel. A write clears broken_at: a changed channel deserves
+a fresh try.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from vigil_core import channels
 from vigil_core.db import Conn, load_queries
 from vigil_core.text import storable
 
+from ..auth import Principal
 from ..body import convert_strict
 from ..errors import Conflict, FieldError, InvalidInput, NotFound
 from ..targets.rules import invisible
 from .schemas import KINDS, Channel, ChannelCreate, ChannelUpdate, Status
+from .scope import check_secret_scope
 
 Q = load_queries(__package__)
 
@@ -149,6 +153,7 @@ async def get(conn: Conn, channel_id: int) -> asyncpg.Record:
 async def insert(conn: Conn, data: ChannelCreate) -> asyncpg.Record:
     _check_name(data.name)
     config = checked_config(data.kind, data.config)
+    # A new channel's secrets are its maker's own: an editor may create one (scope.py).
     try:
         async with conn.transaction():
             row = await conn.fetchrow(
@@ -160,7 +165,9 @@ async def insert(conn: Conn, data: ChannelCreate) -> asyncpg.Record:
     return row
 
 
-async def replace(conn: Conn, channel_id: int, data: ChannelCreate) -> asyncpg.Record:
+async def replace(
+    conn: Conn, channel_id: int, data: ChannelCreate, principal: Principal
+) -> asyncpg.Record:
     """Replace every field; a secret sent back masked keeps its stored value (same kind only:
     another kind's secrets never carry over)."""
     _check_name(data.name)
@@ -171,6 +178,7 @@ async def replace(conn: Conn, channel_id: int, data: ChannelCreate) -> asyncpg.R
                 raise NotFound("channel", channel_id)
             stored = current["config"] if current["kind"] == data.kind else None
             config = checked_config(data.kind, data.config, stored)
+            check_secret_scope(principal, data.kind, config, stored, data.name)
             row = await conn.fetchrow(
                 Q["replace_channel"], channel_id, data.name, data.kind, config, data.enabled
             )
@@ -180,7 +188,9 @@ async def replace(conn: Conn, channel_id: int, data: ChannelCreate) -> asyncpg.R
     return row
 
 
-async def patch(conn: Conn, channel_id: int, update: ChannelUpdate) -> asyncpg.Record:
+async def patch(
+    conn: Conn, channel_id: int, update: ChannelUpdate, principal: Principal
+) -> asyncpg.Record:
     """Change the fields sent, under a row lock; `config` merges key by key into the stored
     one and the result is validated as a whole."""
     if isinstance(update.name, str):
@@ -192,7 +202,9 @@ async def patch(conn: Conn, channel_id: int, update: ChannelUpdate) -> asyncpg.R
                 raise NotFound("channel", channel_id)
             kind, config = current["kind"], current["config"]
             if not isinstance(update.config, msgspec.UnsetType):
-                config = checked_config(kind, {**config, **update.config}, config)
+                stored = config
+                config = checked_config(kind, {**stored, **update.config}, stored)
+                check_secret_scope(principal, kind, config, stored, current["name"])
             row = await conn.fetchrow(
                 Q["replace_channel"],
                 channel_id,

@@ -12,6 +12,7 @@ from litestar.params import QueryParameter
 
 from vigil_core.db import load_queries
 from vigil_core.kinds import SETTINGS
+from vigil_core.secrets import mask_address
 from vigil_core.text import storable
 
 from ..database import PoolDep
@@ -53,7 +54,8 @@ class SummaryItem(msgspec.Struct, kw_only=True):
     last_error_class: str | None
     uptime_24h: float | None
     # The certificate's notAfter from the last HTTPS or TLS check; null for other kinds.
-    # `address` is a push target's word `push`, never its secret URL.
+    # `address` is a push target's word `push`, never its secret URL; a URL's password shows
+    # as "********".
     tls_expires_at: datetime | None = None
 
 
@@ -109,7 +111,7 @@ def _item(r: asyncpg.Record, now: datetime) -> SummaryItem:
         id=r["id"],
         name=r["name"],
         kind=r["kind"],
-        address=r["address"],
+        address=mask_address(r["address"]),
         enabled=r["enabled"],
         status=r["status"],
         since=r["since"],

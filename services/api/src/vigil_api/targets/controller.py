@@ -85,7 +85,8 @@ class TargetController(Controller):
         responses=responses(400, 404, 503),
     )
     async def get_target(self, target_id: TargetId, pool: PoolDep, request: Request) -> Target:
-        """The target, with its state; a push target's with its secret `push_url`."""
+        """The target, with its state; a push target's with its secret `push_url`. Header
+        values and a password in the URL show as "********"."""
         async with pool.acquire() as conn:
             row = await conn.fetchrow(service.Q["get_target"], target_id)
             if row is None:
@@ -104,7 +105,9 @@ class TargetController(Controller):
         self, target_id: TargetId, data: JSONBody[TargetCreate], pool: PoolDep, request: Request
     ) -> Target:
         """Replace every field of a target; fields left out take their defaults. A push
-        target keeps its push URL."""
+        target keeps its push URL. A header value or URL password sent back as "********"
+        (as reads show them) keeps its stored value, while the URL keeps its scheme, host and
+        port."""
         target = rules.check(data)
         async with pool.acquire() as conn:
             return await _answer(conn, request, await service.replace(conn, target_id, target))
@@ -121,7 +124,9 @@ class TargetController(Controller):
         self, target_id: TargetId, data: JSONBody[TargetUpdate], pool: PoolDep, request: Request
     ) -> Target:
         """Change only the fields sent (null clears keyword or keyword_absent). `enabled: false`
-        pauses the target. A new interval or address takes effect in the worker at once."""
+        pauses the target. A new interval or address takes effect in the worker at once.
+        Headers and a URL password kept or sent back as "********" keep their stored values,
+        unless the URL's scheme, host or port changes (then send them again)."""
         async with pool.acquire() as conn:
             return await _answer(conn, request, await service.patch(conn, target_id, data))
 

@@ -16,6 +16,7 @@ import jmespath
 import jmespath.exceptions
 import msgspec
 
+from vigil_core import secrets
 from vigil_core.patterns import PatternError, compile_re2
 from vigil_core.settings import dns_servers
 
@@ -97,6 +98,12 @@ def _check_max_latency(target: TargetFields, bad: Bad) -> None:
 
 def _check_http(target: HttpFields, bad: Bad) -> None:
     _check_url(target.url, bad)
+    if secrets.url_password(target.url) is not None and not target.allow_url_password:
+        bad(
+            "url",
+            "the URL holds a password; send credentials in a header (Authorization) instead,"
+            " or set `allow_url_password: true`",
+        )
     if target.keyword_regex:
         for field in ("keyword", "keyword_absent"):
             pattern = getattr(target, field)
@@ -204,6 +211,12 @@ def _check_url(url: str, bad: Bad) -> None:
         bad("url", "must name a host")
     elif port == 0:
         bad("url", "must not use port 0")
+    elif parts.netloc.count("@") > 1:
+        # Read one way by urlsplit and another by other parsers: where would the password end?
+        bad(
+            "url",
+            "has more than one @ before the host; write an @ in the user name or password as %40",
+        )
     elif ":" in parts.hostname:
         try:
             ipaddress.IPv6Address(parts.hostname.split("%")[0])

@@ -45,7 +45,8 @@ Url = Annotated[
         min_length=8,
         max_length=2048,
         pattern=r"^(?i:https?)://[^\s/?#\x00]+[^\s\x00]*$",
-        description="http:// or https:// URL",
+        description="http:// or https:// URL. A password in it (https://user:pw@host/) is"
+        ' refused unless allow_url_password is true, and reads show it as "********"',
     ),
 ]
 # A DNS name (labels of letters, digits, '-' and '_'), an IPv4 address or an IPv6 literal.
@@ -81,8 +82,23 @@ HeaderName = Annotated[
     str, Meta(min_length=1, max_length=100, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 ]
 HeaderValue = Annotated[str, Meta(max_length=4000, pattern=r"^[^\r\n\x00]*$")]
-Headers = Annotated[dict[HeaderName, HeaderValue], Meta(max_length=50)]
+Headers = Annotated[
+    dict[HeaderName, HeaderValue],
+    Meta(
+        max_length=50,
+        description='Request headers. The values are write-only: reads show "********", and'
+        " a write that sends that back keeps the stored value (while the URL keeps its scheme,"
+        " host and port)",
+    ),
+]
 MaxRedirects = Annotated[int, Meta(ge=0, le=30)]
+AllowUrlPassword = Annotated[
+    bool,
+    Meta(
+        description="Accept a password in the URL (https://user:pw@host/); prefer an"
+        " Authorization header"
+    ),
+]
 # Below the timeout (a rule in rules.py): a slower answer fails with error class `slow`.
 MaxLatencyMs = Annotated[
     float,
@@ -216,6 +232,7 @@ class HttpFields(_Common):
     json: JsonConditions = msgspec.field(default_factory=list)
     tls_min_days_valid: DaysValid | None = _HTTP.tls_min_days_valid
     max_latency_ms: MaxLatencyMs | None = _HTTP.max_latency_ms
+    allow_url_password: AllowUrlPassword = _HTTP.allow_url_password
 
 
 class TcpFields(_Common):
@@ -351,6 +368,7 @@ class TargetUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     json: JsonConditions | UnsetType = UNSET
     tls_min_days_valid: DaysValid | None | UnsetType = UNSET
     max_latency_ms: MaxLatencyMs | None | UnsetType = UNSET
+    allow_url_password: AllowUrlPassword | UnsetType = UNSET
     host: Host | UnsetType = UNSET
     port: Port | UnsetType = UNSET
     query_name: DnsName | UnsetType = UNSET
@@ -371,6 +389,7 @@ class Target(msgspec.Struct, kw_only=True):
 
     A push target's interval_s is its period_s. Its push_url is a secret: only the answers
     about this one target carry it (create, get, replace, patch, pause, resume), never a list.
+    Header values and a password in the URL are write-only: every read shows "********".
     """
 
     id: int
@@ -391,6 +410,7 @@ class Target(msgspec.Struct, kw_only=True):
     json: list[dict[str, Any]] | None
     tls_min_days_valid: int | None
     max_latency_ms: float | None
+    allow_url_password: bool | None
     query_name: str | None
     record_type: str | None
     server: str | None

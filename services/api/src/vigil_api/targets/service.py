@@ -2,7 +2,8 @@
 
 The API form has url/host/port and kind options as fields; the row has `address` and a
 `settings` jsonb, the kind's struct of vigil_core.kinds (the contract the worker reads). The
-same functions serve CRUD and apply.
+same functions serve CRUD and apply. Reads mask the secrets (header values, a URL's password);
+writes restore the masks a client echoed back (masking.restore).
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from vigil_core import kinds
+from vigil_core import kinds, secrets
 from vigil_core.db import Conn, load_queries
 from vigil_core.logging import get_logger
 
 from ..body import convert_strict
 from ..errors import Conflict, NotFound
 from ..target_writes import DELETE_TARGET, INSERT_TARGET, REPLACE_TARGET
-from . import dependencies, rules
+from . import dependencies, masking, rules
 from .schemas import (
     ADDRESS_FIELDS,
     CREATE_FIELDS,
@@ -112,15 +113,19 @@ def params(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(row[column] for column in COLUMNS)
 
 
-def to_target(row: asyncpg.Record | dict, push_url: str | None = None) -> Target:
-    """A row as the API shows it. `push_url` only for an answer about this one target: it is
-    the secret a push target's pings authenticate with."""
+def to_target(
+    row: asyncpg.Record | dict, push_url: str | None = None, *, reveal: bool = False
+) -> Target:
+    """A row as the API shows it, its secrets masked. `push_url` only for an answer about this
+    one target: it is the secret a push target's pings authenticate with. `reveal` keeps the
+    secrets, for comparisons inside a write (apply's diff); never for an answer."""
+    address = row["address"] if reveal else secrets.mask_address(row["address"])
     return Target(
         id=row["id"],
         name=row["name"],
         kind=row["kind"],
-        **_address_fields(row["kind"], row["address"], row["interval_s"]),
-        **_options(row),
+        **_address_fields(row["kind"], address, row["interval_s"]),
+        **_options(row, reveal),
         interval_s=row["interval_s"],
         timeout_s=row["timeout_s"],
         failure_threshold=row["failure_threshold"],
@@ -165,8 +170,9 @@ async def push_token(conn: Conn, row: asyncpg.Record) -> str | None:
     return token
 
 
-def _options(row: asyncpg.Record | dict) -> dict[str, Any]:
-    """The kind's options of a stored target as the API shows them, defaults filled in.
+def _options(row: asyncpg.Record | dict, reveal: bool = False) -> dict[str, Any]:
+    """The kind's options of a stored target as the API shows them, defaults filled in, header
+    values masked unless `reveal`.
 
     Settings that do not decode (written by hand, or by a newer version) show as null, as the
     worker checks them as `unsupported`; a write of the target stores valid ones again.
@@ -177,6 +183,8 @@ def _options(row: asyncpg.Record | dict) -> dict[str, Any]:
     except kinds.SettingsError as exc:
         log.warning("targets.settings_unreadable", target_id=row["id"], kind=kind, error=str(exc))
         return _NO_OPTIONS
+    if not reveal and settings.get("headers"):
+        settings["headers"] = secrets.mask_headers(settings["headers"])
     return {**_NO_OPTIONS, **{name: settings[name] for name in _OPTIONS.get(kind, ())}}
 
 
@@ -188,7 +196,8 @@ def spec_of(target: Target) -> dict[str, Any]:
 
 
 def merge(current: Target, patch: TargetUpdate) -> TargetCreate:
-    """Apply a PATCH to a stored target and validate the result as a whole."""
+    """Apply a PATCH to a stored target (as reads show it: masking.restore then puts its
+    secrets back) and validate the result as a whole."""
     changes = {
         f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not msgspec.UNSET
     }
@@ -226,6 +235,7 @@ async def require_target(conn: Conn, target_id: int) -> None:
 
 
 async def insert(conn: Conn, target: TargetCreate) -> asyncpg.Record:
+    target = masking.restore(target, None)  # a mask here has nothing to stand for
     try:
         async with conn.transaction():
             if target.depends_on:
@@ -241,13 +251,18 @@ async def insert(conn: Conn, target: TargetCreate) -> asyncpg.Record:
 
 
 async def replace(conn: Conn, target_id: int, target: TargetCreate) -> asyncpg.Record:
+    """Replace the row, read first under its lock so that the masks the target echoes take
+    the secrets stored."""
     try:
         async with conn.transaction():
             if target.depends_on:
                 await dependencies.lock(conn)
-            row = await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(target)))
-            if row is None:
+            current = await conn.fetchrow(Q["get_target_for_update"], target_id)
+            if current is None:
                 raise NotFound("target", target_id)
+            target = masking.restore(target, current)
+            row = await conn.fetchrow(REPLACE_TARGET, target_id, *params(to_row(target)))
+            assert row is not None  # the row is locked: it cannot go away before the UPDATE
             await dependencies.write(conn, target_id, target.depends_on)
             stored = await _with_state(conn, row)
     except asyncpg.UniqueViolationError:
@@ -266,7 +281,7 @@ async def patch(conn: Conn, target_id: int, update: TargetUpdate) -> asyncpg.Rec
             row = await conn.fetchrow(Q["get_target_for_update"], target_id)
             if row is None:
                 raise NotFound("target", target_id)
-            merged = merge(to_target(row), update)
+            merged = masking.restore(merge(to_target(row), update), row)
             await conn.execute(REPLACE_TARGET, target_id, *params(to_row(merged)))
             if update.depends_on is not msgspec.UNSET:
                 await dependencies.write(conn, target_id, merged.depends_on)

@@ -1,5 +1,7 @@
 // Create and edit targets of every kind. Validation is the API's: its field errors are shown
 // next to the field they name, so the UI never disagrees with what the API accepts.
+// Header values and a URL's password come back from the API as ******** and go back as
+// ******** unless the user types a new value: the API then keeps what it stored.
 
 import { api } from "./api.js";
 import { h, replace } from "./dom.js";
@@ -36,6 +38,11 @@ const NUMBERS = {
   tls: [["min_days_valid", true], ["max_latency_ms", false]],
   push: [["period_s", false], ["grace_s", false]],
 };
+// vigil_core.channels.MASK: what a read shows in place of a stored secret.
+const MASK = "********";
+const HEADERS_HELP = "One per line: Name: value. Values are stored as secrets and never shown.";
+const KEPT_HELP = "Leave ******** to keep a stored value, or type a new one (changing the URL's host asks for them again).";
+const URL_HELP = "http:// or https://, with path and query if needed.";
 const SCHEDULE = [["interval_s", false], ["timeout_s", false], ["failure_threshold", true], ["success_threshold", true]];
 
 const options = (pairs) => pairs.map((p) => (Array.isArray(p) ? h("option", { value: p[0] }, p[1]) : h("option", { value: p }, p)));
@@ -170,6 +177,7 @@ function buildInputs() {
   return {
     name: text({ required: true, maxlength: 200 }),
     url: text({ type: "url", placeholder: "https://example.com/health", inputmode: "url" }),
+    allow_url_password: check(),
     host: text({ placeholder: "db.example.com or 192.0.2.10" }),
     port: number({ min: 1, max: 65535, step: 1, placeholder: "443" }),
     method: h("select", {}, options(METHODS)),
@@ -215,7 +223,7 @@ function kindFields(inputs, json) {
       field("keyword_regex", "Body rules are regular expressions", inputs.keyword_regex,
         "RE2 syntax, matched in linear time: no backreferences or lookaround.", { wide: true }),
       json.el,
-      field("headers", "Request headers", inputs.headers, "One per line: Name: value", { wide: true }),
+      field("headers", "Request headers", inputs.headers, HEADERS_HELP, { wide: true }),
       field("max_redirects", "Max redirects", inputs.max_redirects),
       field("tls_min_days_valid", "Certificate valid for at least (days)", inputs.tls_min_days_valid,
         "https only: fewer days left fails with error class expiring. Empty: not checked."),
@@ -261,7 +269,10 @@ export function renderForm(main, id) {
       h("legend", {}, "What to check"),
       field("name", "Name", inputs.name, "Shown on the dashboard and in alerts; must be unique."),
       h("fieldset", { class: "kinds", "aria-describedby": "e-kind", dataset: { field: "kind" } }, h("legend", {}, "Kind"), kindRadios, kindError),
-      field("url", "URL", inputs.url, "http:// or https://, with path and query if needed.", { kinds: ["http"], wide: true }),
+      field("url", "URL", inputs.url, URL_HELP, { kinds: ["http"], wide: true }),
+      field("allow_url_password", "Allow a password in the URL", inputs.allow_url_password,
+        "Off: a URL such as https://user:password@host/ is refused. An Authorization header (below) is the better place for a credential.",
+        { kinds: ["http"], wide: true }),
       field("query_name", "Name to resolve", inputs.query_name, "A DNS name, e.g. example.com or _sip._tcp.example.com.", { kinds: ["dns"], wide: true }),
       field("host", "Host", inputs.host, "A host name or an IP address.", { kinds: ["tcp", "icmp", "tls"] }),
       field("port", "Port", inputs.port, null, { kinds: ["tcp", "tls"] })),
@@ -297,6 +308,7 @@ export function renderForm(main, id) {
   const perKind = {
     http(out) {
       out.url = v("url");
+      out.allow_url_password = inputs.allow_url_password.checked;
       out.method = inputs.method.value;
       const expected = v("expected_status");
       if (expected) {
@@ -358,6 +370,10 @@ export function renderForm(main, id) {
     onSaved: (saved) => navigate(`/targets/${saved.id}`),
   });
 
+  const setHelp = (name, help) => {
+    form.querySelector(`[data-field="${name}"] .help`).textContent = help;
+  };
+
   function fill(t) {
     for (const radio of form.querySelectorAll("input[name=kind]")) radio.checked = radio.value === t.kind;
     for (const name of ["name", "url", "host", "keyword", "keyword_absent", "interval_s", "timeout_s",
@@ -373,6 +389,10 @@ export function renderForm(main, id) {
     inputs.expected_status.value = (t.expected_status || []).join(", ");
     inputs.expected.value = (t.expected || []).join("\n");
     inputs.headers.value = mapToLines(t.headers, ": ");
+    // Say that masked values are kept, where there are any.
+    if (Object.values(t.headers || {}).includes(MASK)) setHelp("headers", `${HEADERS_HELP} ${KEPT_HELP}`);
+    if ((t.url || "").includes(`:${MASK}@`)) setHelp("url", `${URL_HELP} The password shows as ${MASK}: leave it to keep the stored one.`);
+    inputs.allow_url_password.checked = t.allow_url_password === true;
     inputs.labels.value = mapToLines(t.labels, ": ");
     inputs.keyword_regex.checked = t.keyword_regex === true;
     inputs.verify_tls.checked = t.verify_tls !== false;
