@@ -138,7 +138,8 @@ CREATE FUNCTION public.vigil_alert_payload(event text, t public.targets, i publi
     SELECT jsonb_build_object(
         'event', event,
         'target', jsonb_build_object('id', t.id, 'name', t.name, 'kind', t.kind,
-                                     'address', t.address, 'labels', t.labels),
+                                     'address', vigil_mask_address(t.address),
+                                     'labels', t.labels),
         'incident', jsonb_build_object('id', i.id, 'started_at', i.started_at,
                                        'ended_at', i.ended_at, 'cause', i.cause),
         'occurred_at', at)
@@ -237,8 +238,7 @@ BEGIN
                 '{}'));
         END IF;
         IF r ? 'address' THEN
-            r := jsonb_set(r, '{address}', to_jsonb(regexp_replace(
-                r->>'address', '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#@]*@', '\1:********@')));
+            r := jsonb_set(r, '{address}', to_jsonb(vigil_mask_address(r->>'address')));
         END IF;
     WHEN 'channel' THEN
         secret_fields := CASE r->>'kind'
@@ -461,6 +461,14 @@ CREATE FUNCTION public.vigil_latency_bucket_count() RETURNS integer
 CREATE FUNCTION public.vigil_maintenance_lock_key() RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$SELECT 7236002::bigint$$;
+
+
+-- FUNCTION: vigil_mask_address(text)
+
+CREATE FUNCTION public.vigil_mask_address(address text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT regexp_replace(address, '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#@]+@',
+                                '\1:********@') $$;
 
 
 -- FUNCTION: vigil_partitions_lock_key()

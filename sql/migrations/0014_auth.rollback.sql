@@ -11,3 +11,15 @@ DROP FUNCTION vigil_auth_changed();
 DROP FUNCTION vigil_audit_row();
 DROP FUNCTION vigil_audit_mask(text, jsonb);
 DROP FUNCTION vigil_audit(jsonb, text, text, text, text, jsonb, jsonb);
+CREATE OR REPLACE FUNCTION vigil_alert_payload(event text, t targets, i incidents, at timestamptz)
+    RETURNS jsonb LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'event', event,
+        'target', jsonb_build_object('id', t.id, 'name', t.name, 'kind', t.kind,
+                                     'address', t.address, 'labels', t.labels),
+        'incident', jsonb_build_object('id', i.id, 'started_at', i.started_at,
+                                       'ended_at', i.ended_at, 'cause', i.cause),
+        'occurred_at', at)
+$$;
+DROP FUNCTION vigil_mask_address(text);

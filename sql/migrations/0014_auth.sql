@@ -94,6 +94,27 @@ CREATE FUNCTION vigil_audit(context jsonb, action text, object_kind text, object
             before, after)
 $$;
 
+-- A target address as readers may see it: a URL's password masked (vigil_core.secrets'
+-- mask_address; a test compares the two).
+CREATE FUNCTION vigil_mask_address(address text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT regexp_replace(address, '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#@]+@',
+                                '\1:********@') $$;
+
+-- What alert receivers get of a target: 0011's payload, with the address masked.
+CREATE OR REPLACE FUNCTION vigil_alert_payload(event text, t targets, i incidents, at timestamptz)
+    RETURNS jsonb LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'event', event,
+        'target', jsonb_build_object('id', t.id, 'name', t.name, 'kind', t.kind,
+                                     'address', vigil_mask_address(t.address),
+                                     'labels', t.labels),
+        'incident', jsonb_build_object('id', i.id, 'started_at', i.started_at,
+                                       'ended_at', i.ended_at, 'cause', i.cause),
+        'occurred_at', at)
+$$;
+
 -- What an audit row may show of a row: timestamps of bookkeeping dropped, secrets masked.
 -- The channel fields are vigil_core.channels.SECRETS (a test compares the two).
 CREATE FUNCTION vigil_audit_mask(object_kind text, r jsonb) RETURNS jsonb
@@ -114,8 +135,7 @@ BEGIN
                 '{}'));
         END IF;
         IF r ? 'address' THEN
-            r := jsonb_set(r, '{address}', to_jsonb(regexp_replace(
-                r->>'address', '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#@]*@', '\1:********@')));
+            r := jsonb_set(r, '{address}', to_jsonb(vigil_mask_address(r->>'address')));
         END IF;
     WHEN 'channel' THEN
         secret_fields := CASE r->>'kind'

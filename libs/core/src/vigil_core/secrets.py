@@ -11,6 +11,7 @@ its own origin only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -105,3 +106,15 @@ def unmask_headers(sent: Mapping[str, str], stored: Mapping[str, str]) -> dict[s
         name: old.get(name.lower(), value) if value == MASK else value
         for name, value in sent.items()
     }
+
+
+# scheme://user:password@ inside free text (an error message that quotes a URL).
+_USERINFO_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s]*):[^/?#@\s]+@")
+
+
+def mask_passwords_in(text: str) -> str:
+    """Free text with the password of every URL in it masked: a check's error message quotes
+    the URL it failed on, and the API shows messages to every reader."""
+    if "@" not in text:
+        return text
+    return _USERINFO_PASSWORD.sub(rf"\1:{MASK}@", text)

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from vigil_core.logging import get_logger
+from vigil_core.secrets import mask_passwords_in
 from vigil_core.settings import Settings
 from vigil_core.text import storable
 
@@ -94,11 +95,13 @@ async def run_check(target: ClaimedTarget[Any], ctx: CheckContext) -> Outcome:
         return failure("timeout", f"no answer within {target.timeout_s:g}s")
     except Exception as exc:  # noqa: BLE001 - any failure of a check is a stored result
         _log_once(target, exc)
-        return failure("internal", storable(f"the check failed: {type(exc).__name__}: {exc}"))
+        message = f"the check failed: {type(exc).__name__}: {exc}"
+        return failure("internal", storable(mask_passwords_in(message)))
     if outcome.ok:
         _latency_limit(target.settings, outcome, (clock() - started) * 1000.0)
     if outcome.error_message is not None:
-        outcome.error_message = storable(outcome.error_message)
+        # A message may quote the target's URL: its password stays out of the stored result.
+        outcome.error_message = storable(mask_passwords_in(outcome.error_message))
     return outcome
 
 
