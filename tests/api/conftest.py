@@ -22,10 +22,12 @@ from ..support import TEST_SECRET_KEY, bearer, free_port, mint_token
 
 
 def make_app(db_url: str, settings: dict[str, Any] | None = None, **kwargs: Any) -> Litestar:
-    options: dict[str, Any] = {"db_pool_max_size": 5, **(settings or {})}
-    return create_app(
-        Settings(database_url=db_url, secret_key=TEST_SECRET_KEY, **options), **kwargs
-    )
+    options: dict[str, Any] = {
+        "db_pool_max_size": 5,
+        "secret_key": TEST_SECRET_KEY,
+        **(settings or {}),
+    }
+    return create_app(Settings(database_url=db_url, **options), **kwargs)
 
 
 @pytest.fixture(scope="module")

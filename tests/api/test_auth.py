@@ -358,3 +358,38 @@ async def test_metrics_need_a_read_token_unless_public(anon_client, tokens, db_u
         make_app(db_url, {"metrics_public": True}), base_url="http://127.0.0.1"
     ) as c:
         assert (await c.get("/metrics")).status_code == 200
+
+
+async def test_rotating_the_server_key_keeps_tokens_sessions_and_csrf_tokens(
+    browser, user, db_url
+) -> None:
+    """The new key in VIGIL_SECRET_KEY, the old one in VIGIL_SECRET_KEY_PREVIOUS: what was
+    issued under the old key keeps working, and a token is re-keyed on its first use."""
+    token = await mint_token(db_url, "write")
+    csrf = (await login(browser, user)).json()["csrf_token"]
+    cookie = browser.cookies.get("vigil_session")
+    new_key = "a-brand-new-server-key-0123456789abcdef"
+    from ..support import TEST_SECRET_KEY
+
+    rotated = make_app(db_url, {"secret_key": new_key, "secret_key_previous": TEST_SECRET_KEY})
+    async with AsyncTestClient(rotated, base_url="http://127.0.0.1") as c:
+        assert (await c.get("/api/v1/targets", headers=bearer(token))).status_code == 200
+        c.cookies.set("vigil_session", cookie)
+        resp = await c.post(
+            "/api/v1/targets",
+            json=HTTP_TARGET,
+            headers={"x-csrf-token": csrf, "sec-fetch-site": "same-origin"},
+        )
+        assert resp.status_code == 201, resp.text
+    # Re-keyed: the new key alone accepts the token now.
+    new_only = make_app(db_url, {"secret_key": new_key})
+    async with AsyncTestClient(new_only, base_url="http://127.0.0.1") as c:
+        assert (await c.get("/api/v1/targets", headers=bearer(token))).status_code == 200
+
+
+async def test_an_ipv6_pod_ip_in_the_allowed_hosts_matches_its_bracketed_host(db_url) -> None:
+    token = await mint_token(db_url, "read")
+    app = make_app(db_url, {"api_allowed_hosts": "vigil-api,fd00::7"})
+    async with AsyncTestClient(app, base_url="http://127.0.0.1") as c:
+        resp = await c.get("/api/v1/targets", headers={**bearer(token), "host": "[fd00::7]:8000"})
+        assert resp.status_code == 200, resp.text

@@ -174,7 +174,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     def allowed_hosts(self) -> frozenset[str] | None:
         """Host names the API answers to, lower case; None: any."""
-        names = {h.strip().lower() for h in self.api_allowed_hosts.split(",") if h.strip()}
+        names = {_host_entry(h) for h in self.api_allowed_hosts.split(",") if h.strip()}
         if "*" in names:
             return None
         if names:
@@ -221,6 +221,18 @@ def dns_servers(value: str) -> list[str]:
 
 MIN_SECRET_KEY_LENGTH = 32
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def _host_entry(entry: str) -> str:
+    """An allowed host as the Host header spells it: lower case, an IPv6 address in brackets
+    (a pod IP from the downward API comes bare)."""
+    entry = entry.strip().lower()
+    try:
+        if ipaddress.ip_address(entry).version == 6:
+            return f"[{entry}]"
+    except ValueError:
+        pass
+    return entry
 
 
 def _is_loopback(host: str) -> bool:

@@ -78,14 +78,16 @@ class Keyring:
 
     def sign(self, purpose: str, value: bytes) -> str:
         """An HMAC of `value` for one purpose (the CSRF token of a session), base64url."""
-        mac = hmac.new(self.current, purpose.encode() + b"\0" + value, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+        return self.signatures(purpose, value)[0]
 
-    def verify(self, purpose: str, value: bytes, signature: str) -> bool:
-        """`signature` is `sign(purpose, value)` under the current or an older key."""
-        for key in (self.current, *self.previous):
-            mac = hmac.new(key, purpose.encode() + b"\0" + value, hashlib.sha256).digest()
-            expected = base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
-            if hmac.compare_digest(expected, signature):
-                return True
-        return False
+    def signatures(self, purpose: str, value: bytes) -> tuple[str, ...]:
+        """`sign(purpose, value)` under every accepted key, current first: what a page that
+        loaded before a key rotation may still send."""
+        return tuple(
+            base64.urlsafe_b64encode(
+                hmac.new(key, purpose.encode() + b"\0" + value, hashlib.sha256).digest()
+            )
+            .rstrip(b"=")
+            .decode()
+            for key in (self.current, *self.previous)
+        )

@@ -124,6 +124,7 @@ class Authenticator:
         if (now - row["last_seen_at"]).total_seconds() >= self.idle_timeout_s:
             raise Refusal("the session was idle too long; log in again")
         until = min(row["expires_at"].timestamp(), time.time() + self.idle_timeout_s)
+        csrf = self.keyring.signatures("csrf", secret.encode())
         return Principal(
             kind="user",
             name=row["name"],
@@ -131,7 +132,8 @@ class Authenticator:
             user_id=row["user_id"],
             role=row["role"],
             session_id=row["id"],
-            csrf_token=self.keyring.sign("csrf", secret.encode()),
+            csrf_token=csrf[0],
+            csrf_accepted=csrf,
             valid_until=until,
         )
 

@@ -222,8 +222,7 @@ def _cross_site(scope: Any, headers: dict[bytes, bytes], principal: Principal) -
     """A cookie-authenticated unsafe request must come from our own pages: the session's CSRF
     token in a header, and the browser saying it is same-origin."""
     token = headers.get(CSRF_HEADER, b"").decode("latin-1")
-    expected = principal.csrf_token or ""
-    if not token or not hmac.compare_digest(token, expected):
+    if not token or not any(hmac.compare_digest(token, ok) for ok in principal.csrf_accepted):
         return Answer(
             403,
             "CSRF token missing or wrong",

@@ -22,7 +22,8 @@ class Principal:
     role: str | None = None  # a session's user role
     token_id: int | None = None
     session_id: int | None = None
-    csrf_token: str | None = None  # sessions only
+    csrf_token: str | None = None  # sessions only, under the current key
+    csrf_accepted: tuple[str, ...] = ()  # the same under every accepted key (a rotation)
     valid_until: float = float("inf")  # epoch seconds: expiry, or the end of the idle time
 
     def allows(self, need: str) -> bool:
