@@ -45,9 +45,12 @@ WORKDIR /app
 # Owned by root and read-only to the vigil user: the process cannot change its own code.
 COPY --from=builder /app/.venv /app/.venv
 COPY --from=builder /app/sql/migrations /app/sql/migrations
+# The worker's metrics port binds to 127.0.0.1 by default (a laptop); in a container Prometheus
+# scrapes it from outside, as it does the API, whose CMD below listens on 0.0.0.0 too.
 ENV PATH=/app/.venv/bin:$PATH \
     VIGIL_MIGRATIONS_DIR=/app/sql/migrations \
     VIGIL_LOG_FORMAT=json \
+    VIGIL_WORKER_METRICS_HOST=0.0.0.0 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 # A numeric user, so Kubernetes can verify runAsNonRoot without reading /etc/passwd.

@@ -19,6 +19,8 @@ PROMETHEUS_DIR = OBSERVABILITY / "prometheus"
 RULES_FILE = PROMETHEUS_DIR / "rules" / "vigil.rules.yml"
 RULES_TEST_FILE = PROMETHEUS_DIR / "tests" / "vigil.rules.test.yml"
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
+# Prometheus without the Operator in Kubernetes (annotation discovery).
+PROMETHEUS_K8S_CONFIG = PROMETHEUS_DIR / "kubernetes.yml"
 DASHBOARD = OBSERVABILITY / "grafana" / "dashboards" / "vigil.json"
 
 # The Kubernetes version the manifests must validate against (kubernetes-validate -k).
@@ -41,8 +43,19 @@ def venv_tool(name: str) -> str:
 
 
 def run(
-    cmd: list[str], *, stdin: str | None = None, cwd: Path = ROOT
+    cmd: list[str],
+    *,
+    stdin: str | None = None,
+    cwd: Path = ROOT,
+    env: dict[str, str | None] | None = None,
 ) -> subprocess.CompletedProcess:
+    """A tool's run; `env` replaces variables of this process's environment (None: removes)."""
+    environ = {**os.environ, "NO_COLOR": "1"}
+    for key, value in (env or {}).items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
     return subprocess.run(
         cmd,
         input=stdin,
@@ -50,8 +63,37 @@ def run(
         text=True,
         cwd=cwd,
         timeout=120,
-        env={**os.environ, "NO_COLOR": "1"},
+        env=environ,
     )
+
+
+def docker_compose_config(
+    tmp_path: Path, env: dict[str, str | None], *args: str
+) -> subprocess.CompletedProcess:
+    """`docker-compose config` with `env` as the only source of ${...} values: an empty
+    --env-file stands in for compose/.env, so a developer's own .env cannot change the result."""
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    names = ("VIGIL_SECRET_KEY", "VIGIL_SECRET_KEY_PREVIOUS", "VIGIL_API_ALLOWED_HOSTS")
+    return run(
+        [tool("docker-compose"), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *args],
+        env={**dict.fromkeys(names), **env},
+    )
+
+
+@pytest.fixture(scope="session")
+def compose_resolved(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """compose.yaml as docker-compose resolves it (${...} filled in) with only the secret key
+    set, as compose/.env.example asks."""
+    result = docker_compose_config(
+        tmp_path_factory.mktemp("compose"),
+        {"VIGIL_SECRET_KEY": TEST_SECRET_KEY},
+        "--profile",
+        "observability",
+        "config",
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
 
 
 def kustomize_build(path: Path) -> str:
@@ -61,12 +103,42 @@ def kustomize_build(path: Path) -> str:
     return result.stdout
 
 
-def with_components(tmp_path: Path, overlay: str, *components: str, namespace: str) -> Path:
+# The files the dev overlay's secretGenerators read. docs/deploy.md tells users to create them
+# and git ignores them, so the tests write throwaway ones into a copy of the tree.
+TEST_SECRET_KEY = "test-only-secret-key-0123456789abcdefghijkl"
+TEST_ADMIN_PASSWORD = "test-only admin password"
+USER_FILES = {
+    "overlays/dev/secret-key.env": f"VIGIL_SECRET_KEY={TEST_SECRET_KEY}\n",
+    "overlays/dev/initial-admin-password": TEST_ADMIN_PASSWORD,
+}
+
+
+def kustomize_copy(dest: Path, *, user_files: bool = True) -> Path:
+    """kustomize/ copied to `dest`, with the user-created files (or, if not, without any)."""
+    root = dest / "kustomize"
+    shutil.copytree(KUSTOMIZE, root)
+    for rel, text in USER_FILES.items():
+        path = root / rel
+        path.unlink(missing_ok=True)  # a developer's own file, if any
+        if user_files:
+            path.write_text(text)
+    return root
+
+
+@pytest.fixture(scope="session")
+def kustomize_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of kustomize/ as a user has it after following docs/deploy.md."""
+    return kustomize_copy(tmp_path_factory.mktemp("tree"))
+
+
+def with_components(
+    tmp_path: Path, overlay: str, *components: str, namespace: str, root: Path = KUSTOMIZE
+) -> Path:
     """A throwaway kustomization: an overlay plus optional components, as a user would add them.
 
     Kustomize refuses absolute paths, hence the relative ones.
     """
-    rel = Path(os.path.relpath(KUSTOMIZE, tmp_path))
+    rel = Path(os.path.relpath(root, tmp_path))
     doc = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -82,10 +154,10 @@ OVERLAYS = ["dev", "prod"]
 
 
 @pytest.fixture(scope="session")
-def rendered() -> dict[str, list[dict]]:
+def rendered(kustomize_dir: Path) -> dict[str, list[dict]]:
     """Every overlay rendered once: name -> list of Kubernetes objects."""
     return {
-        name: list(yaml.safe_load_all(kustomize_build(KUSTOMIZE / "overlays" / name)))
+        name: list(yaml.safe_load_all(kustomize_build(kustomize_dir / "overlays" / name)))
         for name in OVERLAYS
     }
 

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 
 from vigil_cli.main import build_parser
 
-from .conftest import COMPOSE_FILE, PROMETHEUS_CONFIG, ROOT, run, tool, venv_tool
+from .conftest import (
+    COMPOSE_FILE,
+    PROMETHEUS_CONFIG,
+    ROOT,
+    TEST_SECRET_KEY,
+    docker_compose_config,
+    run,
+    venv_tool,
+)
 
 ROLES = {"migrate": "migrate", "api": "api", "worker": "worker"}
 
@@ -34,9 +43,46 @@ def test_valid_against_the_compose_spec_schema() -> None:
 @pytest.mark.parametrize(
     "profile", [[], ["--profile", "observability"]], ids=["default", "observability"]
 )
-def test_accepted_by_docker_compose_v1(profile: list[str]) -> None:
-    result = run([tool("docker-compose"), "-f", str(COMPOSE_FILE), *profile, "config", "-q"])
+def test_accepted_by_docker_compose_v1(profile: list[str], tmp_path: Path) -> None:
+    result = docker_compose_config(
+        tmp_path, {"VIGIL_SECRET_KEY": TEST_SECRET_KEY}, *profile, "config", "-q"
+    )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
+def test_without_a_secret_key_compose_says_where_to_set_it(
+    value: str | None, tmp_path: Path
+) -> None:
+    result = docker_compose_config(tmp_path, {"VIGIL_SECRET_KEY": value}, "config", "-q")
+    assert result.returncode != 0
+    assert "set VIGIL_SECRET_KEY in compose/.env" in result.stderr, result.stderr
+    assert "compose/.env.example" in result.stderr
+
+
+def test_env_example_documents_every_variable_compose_reads() -> None:
+    """Each ${NAME} in compose.yaml is explained in .env.example, and the one required value
+    is left empty there (a copied template fails with the message above, never runs keyless)."""
+    example = (COMPOSE_FILE.parent / ".env.example").read_text()
+    names = set(re.findall(r"\$\{([A-Z_]+)", COMPOSE_FILE.read_text()))
+    assert {"VIGIL_SECRET_KEY", "VIGIL_API_ALLOWED_HOSTS"} <= names
+    for name in names:
+        assert re.search(rf"^#? ?{name}=", example, re.M), f"{name} is not in .env.example"
+    assert re.search(r"^VIGIL_SECRET_KEY=$", example, re.M)
+    required = re.findall(r"\$\{([A-Z_]+):\?", COMPOSE_FILE.read_text())
+    assert required == ["VIGIL_SECRET_KEY"], "only the server secret has no default"
+
+
+def test_the_api_creates_the_first_admin_from_a_mounted_file(compose_resolved: dict) -> None:
+    api = compose_resolved["services"]["api"]
+    (secret,) = api["secrets"]
+    name = secret["source"] if isinstance(secret, dict) else secret
+    assert api["environment"]["VIGIL_INITIAL_ADMIN_PASSWORD_FILE"] == f"/run/secrets/{name}"
+    assert compose_resolved["secrets"][name]["file"].startswith(str(COMPOSE_FILE.parent))
+    # Nobody but the API reads the password or the Prometheus token.
+    for service, svc in compose_resolved["services"].items():
+        if service not in {"api", "prometheus"}:
+            assert not svc.get("secrets"), service
 
 
 def test_observability_profile_adds_prometheus_and_grafana_only(compose: dict) -> None:

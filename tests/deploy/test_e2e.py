@@ -1,9 +1,11 @@
 """End to end as compose runs it: `vigil migrate`, `vigil api` and `vigil worker` as real
-processes, scraped by a real Prometheus with the shipped config and alert rules."""
+processes, scraped by a real Prometheus with the shipped config (and its token file) and alert
+rules."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -12,8 +14,8 @@ import aiohttp
 import pytest
 import yaml
 
-from ..support import free_port, spawn_vigil, stop_process, wait_http_ok
-from .conftest import PROMETHEUS_CONFIG, RULES_FILE, tool
+from ..support import bearer, free_port, mint_token, spawn_vigil, stop_process, wait_http_ok
+from .conftest import COMPOSE_FILE, PROMETHEUS_CONFIG, RULES_FILE, tool
 from .test_observability import ALERTS
 
 SCRAPE_S = 1
@@ -39,17 +41,30 @@ EXPECTED_SERIES = [
 ]
 
 
-def prometheus_config(tmp_path: Path, api_port: int, worker_port: int) -> Path:
-    """The compose Prometheus config with loopback targets and a 1 s scrape interval."""
+def prometheus_config(tmp_path: Path, api_port: int, worker_port: int, token_file: Path) -> Path:
+    """The compose Prometheus config with loopback targets, a 1 s scrape interval, and the API's
+    token read from `token_file` instead of compose's /run/secrets mount."""
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
     config["global"].update(scrape_interval=f"{SCRAPE_S}s", evaluation_interval=f"{SCRAPE_S}s")
     config["rule_files"] = [str(RULES_FILE)]
     ports = {"vigil-api": api_port, "vigil-worker": worker_port}
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
+        if job["job_name"] == "vigil-api":
+            assert job["authorization"]["credentials_file"].startswith("/run/secrets/")
+            job["authorization"]["credentials_file"] = str(token_file)
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def compose_api_env() -> dict[str, str]:
+    """The API's allowed hosts as compose sets them by default (`${NAME:-default}`)."""
+    env = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["api"]["environment"]
+    (default,) = re.fullmatch(
+        r"\$\{VIGIL_API_ALLOWED_HOSTS:-(.*)\}", env["VIGIL_API_ALLOWED_HOSTS"]
+    ).groups()
+    return {"VIGIL_API_ALLOWED_HOSTS": default}
 
 
 async def query(session: aiohttp.ClientSession, base: str, promql: str) -> list[dict]:
@@ -72,21 +87,32 @@ async def test_prometheus_scrapes_api_and_worker_started_like_compose(
         migrate = spawn_vigil(["migrate"], env)
         assert migrate.wait(timeout=60) == 0, stop_process(migrate)
 
-        # 2. the API and the worker (with its metrics port)
-        api = spawn_vigil(["api", "--host", "127.0.0.1", "--port", str(api_port)], env)
+        # 2. the API and the worker (with its metrics port), and the tokens compose's user makes
+        # with `vigil token create`: one to create a target, Prometheus's `read` one in a file
+        write_token = await mint_token(empty_db, "write")
+        token_file = tmp_path / "prometheus-token"
+        token_file.write_text(await mint_token(empty_db, "read", name="prometheus") + "\n")
+        api = spawn_vigil(
+            ["api", "--host", "127.0.0.1", "--port", str(api_port)], {**env, **compose_api_env()}
+        )
         procs.append(("api", api))
         worker = spawn_vigil(["worker", "--metrics-port", str(worker_port)], env)
         procs.append(("worker", worker))
         api_url = f"http://127.0.0.1:{api_port}"
         await wait_http_ok(f"{api_url}/readyz", proc=api)
         await wait_http_ok(f"http://127.0.0.1:{worker_port}/healthz", proc=worker)
+        async with aiohttp.ClientSession() as session:
+            # Without the token, the scrape below could not succeed.
+            async with session.get(f"{api_url}/metrics") as resp:
+                assert resp.status == 401, await resp.text()
 
         # 3. Prometheus with the shipped config and rules
         with prom_log.open("w") as log:
             prom = subprocess.Popen(
                 [
                     prometheus,
-                    f"--config.file={prometheus_config(tmp_path, api_port, worker_port)}",
+                    "--config.file="
+                    + str(prometheus_config(tmp_path, api_port, worker_port, token_file)),
                     f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                     f"--web.listen-address=127.0.0.1:{prom_port}",
                 ],
@@ -99,6 +125,7 @@ async def test_prometheus_scrapes_api_and_worker_started_like_compose(
             # something for the worker to check: the API's own liveness endpoint
             async with session.post(
                 f"{api_url}/api/v1/targets",
+                headers=bearer(write_token),
                 json={
                     "name": "e2e self",
                     "kind": "http",

@@ -12,10 +12,13 @@ from vigil_cli.main import build_parser
 
 from .conftest import (
     K8S_VERSION,
-    KUSTOMIZE,
     OVERLAYS,
+    ROOT,
     RULES_FILE,
+    TEST_ADMIN_PASSWORD,
+    USER_FILES,
     kustomize_build,
+    kustomize_copy,
     load_prometheusrule_renderer,
     run,
     tool,
@@ -61,8 +64,8 @@ def vigil_workloads(docs: list[dict]) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_overlay_passes_strict_validation(overlay: str) -> None:
-    manifest = kustomize_build(KUSTOMIZE / "overlays" / overlay)
+def test_overlay_passes_strict_validation(overlay: str, kustomize_dir: Path) -> None:
+    manifest = kustomize_build(kustomize_dir / "overlays" / overlay)
     result = run(
         [venv_tool("kubernetes-validate"), "--strict", "-k", K8S_VERSION, "-"], stdin=manifest
     )
@@ -253,6 +256,79 @@ def test_prod_has_no_postgres_and_reads_an_external_secret(rendered: dict[str, l
             if e["name"] == "VIGIL_DATABASE_URL"
         ]
         assert refs == [{"name": "vigil-database", "key": "VIGIL_DATABASE_URL"}], name
+
+
+def test_dev_needs_the_files_the_docs_name(tmp_path: Path) -> None:
+    """Without the files a user creates, the dev overlay does not render (rather than run
+    without a server secret), and kustomize's error names the file docs/deploy.md describes."""
+    root = kustomize_copy(tmp_path, user_files=False)
+    result = run([tool("kubectl"), "kustomize", str(root / "overlays" / "dev")])
+    assert result.returncode != 0
+    assert "secret-key.env" in result.stderr, result.stderr
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    for rel in USER_FILES:
+        assert f"kustomize/{rel}" in guide, f"docs/deploy.md does not say to create {rel}"
+
+
+def secret_env(container: dict) -> dict[str, dict]:
+    return {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in container.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+
+
+def test_prod_reads_the_server_secret_from_a_secret_it_does_not_render(
+    rendered: dict[str, list[dict]],
+) -> None:
+    (api,) = containers(by_name(rendered["prod"], "Deployment", "vigil-api"))
+    refs = secret_env(api)
+    assert refs["VIGIL_SECRET_KEY"] == {"name": "vigil-secret-key", "key": "VIGIL_SECRET_KEY"}
+    # The old key during a rotation: added to the same Secret, absent otherwise.
+    assert refs["VIGIL_SECRET_KEY_PREVIOUS"] == {
+        "name": "vigil-secret-key",
+        "key": "VIGIL_SECRET_KEY_PREVIOUS",
+        "optional": True,
+    }
+    assert not refs["VIGIL_SECRET_KEY"].get("optional"), "the API must not start without a key"
+
+
+def test_dev_creates_the_first_admin_from_the_users_password_file(
+    rendered: dict[str, list[dict]],
+) -> None:
+    docs = rendered["dev"]
+    deployment = by_name(docs, "Deployment", "vigil-api")
+    (api,) = containers(deployment)
+    path = next(e["value"] for e in api["env"] if e["name"] == "VIGIL_INITIAL_ADMIN_PASSWORD_FILE")
+    (mount,) = [m for m in api["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+    assert mount["readOnly"] is True
+    (volume,) = [
+        v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"]
+    ]
+    (item,) = [
+        i for i in volume["secret"]["items"] if i["path"] == path[len(mount["mountPath"]) + 1 :]
+    ]
+    secret = by_name(docs, "Secret", volume["secret"]["secretName"])
+    assert base64.b64decode(secret["data"][item["key"]]).decode() == TEST_ADMIN_PASSWORD
+    # prod creates its first user with `vigil user create` (or adds the component itself).
+    (prod_api,) = containers(by_name(rendered["prod"], "Deployment", "vigil-api"))
+    assert "VIGIL_INITIAL_ADMIN_PASSWORD_FILE" not in {e["name"] for e in prod_api["env"]}
+
+
+def test_prod_marks_session_cookies_secure_behind_its_tls_ingress(
+    rendered: dict[str, list[dict]],
+) -> None:
+    def config(overlay: str) -> dict[str, str]:
+        (found,) = [
+            d
+            for d in objects(rendered[overlay], "ConfigMap")
+            if d["metadata"]["name"].startswith("vigil-config")
+        ]
+        return found["data"]
+
+    assert config("prod")["VIGIL_SESSION_COOKIE_SECURE"] == "true"
+    # dev is reached over plain http (port-forward): "auto" leaves the cookie usable there.
+    assert "VIGIL_SESSION_COOKIE_SECURE" not in config("dev")
 
 
 def test_prod_pins_the_image(rendered: dict[str, list[dict]]) -> None:
