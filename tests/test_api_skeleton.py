@@ -8,11 +8,14 @@ from litestar.testing import AsyncTestClient
 from vigil_api.app import create_app
 from vigil_core.settings import load_settings
 
+from .support import TEST_SECRET_KEY
+
 
 @pytest.fixture
-async def client(db_url: str):
-    app = create_app(load_settings({}, database_url=db_url))
-    async with AsyncTestClient(app=app) as client:
+async def client(db_url: str, admin_headers: dict[str, str]):
+    app = create_app(load_settings({}, database_url=db_url, secret_key=TEST_SECRET_KEY))
+    async with AsyncTestClient(app=app, base_url="http://127.0.0.1") as client:
+        client.headers.update(admin_headers)
         yield client
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.api.conftest import app, client, db_url, module_client, module_db_url
+from tests.api.conftest import app, client, db_url, module_client, module_db_url, module_tokens
 from tests.support import free_port
 from vigil_cli.apply import load_expanded
 from vigil_cli.importers import blackbox, render

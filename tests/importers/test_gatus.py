@@ -15,7 +15,7 @@ from vigil_cli.apply import load_expanded
 from vigil_cli.importers import gatus, render
 from vigil_cli.importers.common import InputError, Result
 
-from ..api.conftest import app, client, db_url, module_client, module_db_url
+from ..api.conftest import app, client, db_url, module_client, module_db_url, module_tokens
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gatus"
 CONFIG = FIXTURES / "config.yaml"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import app, client, db_url, module_client, module_db_url
+from tests.api.conftest import app, client, db_url, module_client, module_db_url, module_tokens
 from vigil_cli.apply import load_expanded
 from vigil_cli.importers import kuma, render
 from vigil_cli.importers.common import InputError, Result

@@ -17,6 +17,7 @@ from vigil_core.settings import Settings
 from vigil_worker.checks import CheckContext, ClaimedTarget, run_check
 from vigil_worker.checks.push import span
 
+from ..support import TEST_SECRET_KEY
 from .conftest import add_target, running_worker, wait_for, worker_settings
 
 PERIOD_S, GRACE_S = 2.0, 1.0
@@ -25,7 +26,7 @@ PERIOD_S, GRACE_S = 2.0, 1.0
 @pytest.fixture
 async def api(db_url: str) -> AsyncIterator[AsyncTestClient]:
     """The real API app, in-process, on the test's database."""
-    app = create_app(Settings(database_url=db_url, db_pool_max_size=3))
+    app = create_app(Settings(database_url=db_url, db_pool_max_size=3, secret_key=TEST_SECRET_KEY))
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
         yield client
 
