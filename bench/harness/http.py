@@ -21,7 +21,8 @@ async def latencies(
     count: int,
     seed: int = 1,
 ) -> dict[str, float | None]:
-    """GET `count` URLs one after another; p50/p99/max in ms. Raises RouteMissing on a 404/405."""
+    """GET `count` URLs one after another; p50/p99/max in ms. Raises RouteMissing on a 404/405.
+    The credentials are the session's own headers (`aiohttp.ClientSession(headers=bearer(...))`)."""
     rng = random.Random(seed)
     times: list[float] = []
     for _ in range(count):

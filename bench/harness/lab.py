@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from tests.support import free_port
+from vigil_core import accounts
+from vigil_core.db import connect
+from vigil_core.tokens import Keyring
 
 from .pg import BenchPostgres
-from .procs import Child, raise_fd_limit, spawn_python, spawn_vigil, wait_worker_ready
+from .procs import (
+    BENCH_SECRET_KEY,
+    VIGIL_ENV,
+    Child,
+    raise_fd_limit,
+    spawn_python,
+    spawn_vigil,
+    wait_worker_ready,
+)
 from .servers import start_blackbox, start_nginx
+
+KEYRING = Keyring(BENCH_SECRET_KEY.encode())
 
 
 class Lab:
@@ -53,12 +67,31 @@ class Lab:
         if child in self.children:
             self.children.remove(child)
 
+    async def token(self, db_url: str, scope: str = "admin") -> str:
+        """A new API token (`read`, `write` or `admin`) in the database at `db_url`, as `vigil
+        token create` makes one; every Vigil process of the lab accepts it."""
+        conn = await connect(db_url)
+        try:
+            token, _ = await accounts.create_token(
+                conn,
+                KEYRING,
+                name=f"bench-{scope}-{os.urandom(4).hex()}",
+                scope=scope,
+                expires_at=None,
+                created_by="bench",
+            )
+        finally:
+            await conn.close()
+        return token
+
     def vigil(self, name: str, args: list[str], db_url: str, **env: str) -> Child:
-        env_vars = {
-            "VIGIL_DATABASE_URL": db_url,
-            **{f"VIGIL_{k.upper()}": str(v) for k, v in env.items()},
-        }
-        return self.track(spawn_vigil(name, args, self.workdir, env_vars))
+        return self.track(spawn_vigil(name, args, self.workdir, _settings_env(db_url, env)))
+
+    def app(self, name: str, module: str, args: list[str], db_url: str, **env: str) -> Child:
+        """A bench module that serves Vigil's own app (a variant of `vigil api`), with the
+        environment a `vigil` child gets."""
+        env_vars = {**VIGIL_ENV, **_settings_env(db_url, env)}
+        return self.track(spawn_python(name, module, args, self.workdir, env_vars))
 
     async def ready_worker(self, name: str, db_url: str, **env: str) -> Child:
         """A `vigil worker` that is up and listening (its /healthz says so) when this returns."""
@@ -79,3 +112,10 @@ class Lab:
         child, port = await start_blackbox(self.workdir)
         self.track(child)
         return child, port
+
+
+def _settings_env(db_url: str, env: dict[str, str]) -> dict[str, str]:
+    return {
+        "VIGIL_DATABASE_URL": db_url,
+        **{f"VIGIL_{k.upper()}": str(v) for k, v in env.items()},
+    }

@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 import asyncpg
@@ -162,10 +162,18 @@ async def raw_client(
     return json.loads(lines[-1])
 
 
-async def wrk_against(child: Child, url: str, *, duration_s: float, connections: int) -> dict:
-    """wrk load on `url`, with the CPU time `child` spent serving it."""
+async def wrk_against(
+    child: Child,
+    url: str,
+    *,
+    duration_s: float,
+    connections: int,
+    headers: Mapping[str, str] | None = None,
+) -> dict:
+    """wrk load on `url` (with `headers` on every request), with the CPU time `child` spent
+    serving it."""
     cpu0 = child.cpu_seconds()
-    result = await run_wrk(url, duration_s=duration_s, connections=connections)
+    result = await run_wrk(url, duration_s=duration_s, connections=connections, headers=headers)
     cpu1 = child.cpu_seconds()
     return {
         "requests": result.requests,

@@ -17,6 +17,16 @@ import psutil
 
 from tests.support import wait_http_ok
 
+# The server secret of every Vigil process a bench run starts (its tokens are minted under it by
+# Lab.token); a throwaway key for throwaway databases.
+BENCH_SECRET_KEY = "vigil-bench-secret-key-0123456789abcdef"
+# What a `vigil` child, or a bench module serving Vigil's own app, runs with besides its own settings.
+VIGIL_ENV = {
+    "VIGIL_LOG_LEVEL": "warning",
+    "VIGIL_LOG_FORMAT": "json",
+    "VIGIL_SECRET_KEY": BENCH_SECRET_KEY,
+}
+
 
 @dataclass
 class Child:
@@ -103,8 +113,7 @@ def spawn(name: str, argv: list[str], workdir: Path, env: Mapping[str, str] | No
 
 def spawn_vigil(name: str, args: list[str], workdir: Path, env: Mapping[str, str]) -> Child:
     """`vigil ARGS` as its own process, as compose or Kubernetes would run it."""
-    base = {"VIGIL_LOG_LEVEL": "warning", "VIGIL_LOG_FORMAT": "json"}
-    return spawn(name, [sys.executable, "-m", "vigil_cli", *args], workdir, {**base, **env})
+    return spawn(name, [sys.executable, "-m", "vigil_cli", *args], workdir, {**VIGIL_ENV, **env})
 
 
 def spawn_python(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .servers import require
@@ -46,8 +47,15 @@ def parse(out: str) -> WrkResult:
 
 
 async def run_wrk(
-    url: str, *, duration_s: float, connections: int = 32, threads: int = 1, timeout_s: float = 5.0
+    url: str,
+    *,
+    duration_s: float,
+    connections: int = 32,
+    threads: int = 1,
+    timeout_s: float = 5.0,
+    headers: Mapping[str, str] | None = None,
 ) -> WrkResult:
+    """`headers` go with every request (e.g. `tests.support.bearer(token)`)."""
     argv = [
         require("wrk"),
         f"-t{threads}",
@@ -55,6 +63,7 @@ async def run_wrk(
         f"-d{max(1, round(duration_s))}s",
         f"--timeout={timeout_s:g}s",
         "--latency",
+        *(arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")),
         url,
     ]
     proc = await asyncio.create_subprocess_exec(

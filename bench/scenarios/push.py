@@ -65,10 +65,8 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     servers: dict[str, tuple[Child, str]] = {}
     for phase, unlimited in (("record", True), ("limited", False)):
         port = free_port()
-        args = ["--port", str(port), "--database-url", db_url]
-        child = lab.python(
-            f"api-{phase}", "bench.scenarios.push", args + (["--unlimited"] * unlimited)
-        )
+        args = ["--port", str(port), *(["--unlimited"] * unlimited)]
+        child = lab.app(f"api-{phase}", "bench.scenarios.push", args, db_url)
         await wait_http(f"http://127.0.0.1:{port}/healthz", child)
         servers[phase] = (child, f"http://127.0.0.1:{port}")
     for _ in range(p["repeat"]):
@@ -171,14 +169,14 @@ def main() -> None:
 
     from vigil_api.app import create_app
     from vigil_api.push.limiter import RateLimiter
-    from vigil_core.settings import Settings
+    from vigil_core.settings import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--database-url", required=True)
     parser.add_argument("--unlimited", action="store_true")
     args = parser.parse_args()
-    app = create_app(Settings(database_url=args.database_url))
+    # VIGIL_DATABASE_URL, VIGIL_SECRET_KEY... from the environment Lab.app gives, as `vigil api`.
+    app = create_app(load_settings())
     if args.unlimited:
         app.state["push_limiter"] = RateLimiter(1e9, 10**9)
     # The same uvicorn options as vigil_api.app.run.

@@ -13,7 +13,7 @@ import time
 
 import aiohttp
 
-from tests.support import free_port
+from tests.support import bearer, free_port
 from vigil_core.db import connect
 
 from ..harness.db import Q
@@ -85,8 +85,9 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     base = f"http://127.0.0.1:{api_port}"
     await wait_http(f"{base}/healthz", api)
 
+    headers = bearer(await lab.token(db_url, "write"))
     conn = await connect(db_url)
-    async with aiohttp.ClientSession() as session, _closing(conn):
+    async with aiohttp.ClientSession(headers=headers) as session, _closing(conn):
         serial = 0
 
         async def create(prefix: str = "reaction") -> tuple[int, float]:

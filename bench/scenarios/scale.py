@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from tests.support import free_port
+from tests.support import bearer, free_port
 from vigil_core.db import connect, create_pool
 from vigil_core.models import CheckResult
 from vigil_worker.main import SERVER_SETTINGS, tune_gc
@@ -120,8 +120,9 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         api = lab.vigil("api", ["api", "--port", str(api_port)], db_url)
         base = f"http://127.0.0.1:{api_port}"
         await wait_http(f"{base}/healthz", api)
+        headers = bearer(await lab.token(db_url, "read"))
         for _ in range(p["repeat"]):
-            figures = await _api_latency(base, first, last, p["requests"], report)
+            figures = await _api_latency(base, headers, first, last, p["requests"], report)
             figures.update(await _writes(db_url, first, last, p["writes"]))
             report.add_run(figures)
         lab.forget(api)
@@ -141,7 +142,9 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
     return report
 
 
-async def _api_latency(base: str, first: int, last: int, count: int, report: Report) -> dict:
+async def _api_latency(
+    base: str, headers: dict[str, str], first: int, last: int, count: int, report: Report
+) -> dict:
     out: dict[str, float | None] = {}
     pick = lambda rng: rng.randint(first, last)  # noqa: E731
     routes = {
@@ -149,7 +152,7 @@ async def _api_latency(base: str, first: int, last: int, count: int, report: Rep
         "uptime_30d": lambda rng: f"{base}/api/v1/targets/{pick(rng)}/uptime?window=30d",
         "floor_get_target": lambda rng: f"{base}/api/v1/targets/{pick(rng)}",
     }
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=headers) as session:
         for name, make_url in routes.items():
             try:
                 await latencies(session, make_url, 5)  # warm the connection and the plans
