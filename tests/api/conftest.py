@@ -146,6 +146,21 @@ async def live(module_live: LiveServer, db_url: str) -> LiveServer:
     return module_live
 
 
+@pytest.fixture
+async def http(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client with the module's admin token, through the real server (real cookies,
+    client addresses and concurrent requests)."""
+    async with httpx.AsyncClient(base_url=live.url, headers=live.headers) as c:
+        yield c
+
+
+@pytest.fixture
+async def anon(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """The same with no credentials."""
+    async with httpx.AsyncClient(base_url=live.url) as c:
+        yield c
+
+
 HTTP_TARGET = {
     "name": "web",
     "kind": "http",

@@ -36,19 +36,6 @@ FIELDS = {
 }
 
 
-@pytest.fixture
-async def http(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    """An admin's client (the module's admin token), through a real server."""
-    async with httpx.AsyncClient(base_url=live.url, headers=live.headers) as c:
-        yield c
-
-
-@pytest.fixture
-async def anon(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live.url) as c:
-        yield c
-
-
 @pytest.fixture(autouse=True)
 async def only_module_tokens(db: asyncpg.Connection, tokens: dict[str, str]) -> None:
     """Users and every token but the module's own (the client's and the `tokens` fixture's)

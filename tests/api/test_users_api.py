@@ -22,21 +22,6 @@ def password_of(name: str) -> str:
     return f"{PASSWORD} of {name}"
 
 
-# Every request goes through a real server (uvicorn on loopback): real cookies, real client
-# addresses, and requests that really run at the same time.
-@pytest.fixture
-async def http(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    """An admin's client: the module's admin token."""
-    async with httpx.AsyncClient(base_url=live.url, headers=live.headers) as c:
-        yield c
-
-
-@pytest.fixture
-async def anon(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live.url) as c:
-        yield c
-
-
 @pytest.fixture(autouse=True)
 async def no_users(db: asyncpg.Connection) -> None:
     # Users (and the sessions and tokens they made) are not emptied between tests by the
