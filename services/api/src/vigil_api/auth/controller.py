@@ -19,7 +19,7 @@ from ..errors import problem, responses
 from . import ratelimit
 from .audit import audit_context, client_address, context_for
 from .credentials import Authenticator, Q
-from .middleware import _headers, same_origin
+from .middleware import same_origin, wanted_headers
 from .principal import principal_of
 from .schemas import LoggedInUser, Login, LoginAnswer, Me
 from .sessions import (
@@ -53,7 +53,7 @@ class AuthController(Controller):
         """Check a user's password and start a session: the answer sets the session cookie
         and carries the CSRF token that unsafe requests made with the cookie must send as
         `X-CSRF-Token`. Rate-limited per user and per address (429 with Retry-After)."""
-        headers = _headers(request.scope)
+        headers = wanted_headers(request.scope)
         if (b"origin" in headers or b"sec-fetch-site" in headers) and not same_origin(headers):
             return problem(403, "Cross-site request", "log in from this site's own login page")
         settings: Settings = request.app.state.settings

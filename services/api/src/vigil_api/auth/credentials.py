@@ -45,9 +45,6 @@ class Authenticator:
     def clear(self) -> None:
         self._cache.clear()
 
-    def forget(self, secret: str) -> None:
-        self._cache.pop(secret, None)
-
     def cached(self, secret: str) -> Principal | None:
         """The principal, if it was checked within CACHE_TTL_S."""
         entry = self._cache.get(secret)

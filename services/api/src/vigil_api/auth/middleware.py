@@ -88,7 +88,7 @@ class AuthMiddleware:
         method: str = scope["method"]
         handler = scope["route_handler"]
         access = required_access(handler.opt, method, self.metrics_public)
-        headers = _headers(scope)
+        headers = wanted_headers(scope)
         if access != "health" and not self.hosts.allows(headers.get(b"host")):
             return Answer(
                 400,
@@ -181,7 +181,7 @@ def _unreachable(exc: Exception) -> bool:
     return isinstance(exc, DatabaseUnavailable) or classify(exc) in (DbFault.LOST, DbFault.BUSY)
 
 
-def _headers(scope: Any) -> dict[bytes, bytes]:
+def wanted_headers(scope: Any) -> dict[bytes, bytes]:
     wanted = {}
     for name, value in scope["headers"]:
         if name in _WANTED:
