@@ -456,11 +456,57 @@ CREATE FUNCTION public.vigil_latency_bucket_count() RETURNS integer
     AS $$SELECT 17$$;
 
 
+-- FUNCTION: vigil_maintenance_at(timestamp with time zone)
+
+CREATE FUNCTION public.vigil_maintenance_at(at timestamp with time zone) RETURNS TABLE(target_id bigint, window_id bigint, window_name text, starts_at timestamp with time zone, ends_at timestamp with time zone, include_in_uptime boolean)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT DISTINCT ON (t.id) t.id, w.id, w.name, o.starts_at, o.ends_at, w.include_in_uptime
+      FROM maintenance_occurrences o
+      JOIN maintenance_windows w ON w.id = o.window_id
+      JOIN targets t
+        ON EXISTS (SELECT 1 FROM maintenance_window_targets mt
+                    WHERE mt.window_id = w.id AND mt.target_id = t.id)
+        OR (w.match_labels <> '{}' AND t.labels @> w.match_labels)
+     WHERE o.ends_at > at AND o.starts_at <= at
+     ORDER BY t.id, o.ends_at DESC, w.id
+$$;
+
+
+-- FUNCTION: vigil_maintenance_excluded_s(bigint, timestamp with time zone, timestamp with time zone)
+
+CREATE FUNCTION public.vigil_maintenance_excluded_s(target bigint, since timestamp with time zone, until timestamp with time zone) RETURNS double precision
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)::double precision
+      FROM unnest((
+            SELECT range_agg(tstzrange(greatest(o.starts_at, since), least(o.ends_at, until)))
+              FROM maintenance_occurrences o
+              JOIN maintenance_windows w ON w.id = o.window_id AND NOT w.include_in_uptime
+              JOIN targets t ON t.id = target
+             WHERE o.ends_at > since AND o.starts_at < until
+               AND (EXISTS (SELECT 1 FROM maintenance_window_targets mt
+                             WHERE mt.window_id = w.id AND mt.target_id = t.id)
+                    OR (w.match_labels <> '{}' AND t.labels @> w.match_labels)))) AS r
+$$;
+
+
 -- FUNCTION: vigil_maintenance_lock_key()
 
 CREATE FUNCTION public.vigil_maintenance_lock_key() RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$SELECT 7236002::bigint$$;
+
+
+-- FUNCTION: vigil_maintenance_notify()
+
+CREATE FUNCTION public.vigil_maintenance_notify() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('vigil_maintenance', '');
+    RETURN NULL;
+END $$;
 
 
 -- FUNCTION: vigil_mask_address(text)
@@ -593,6 +639,15 @@ $$;
 CREATE FUNCTION public.vigil_target_status(target_enabled boolean, stored_status text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT CASE WHEN target_enabled THEN stored_status ELSE 'paused' END $$;
+
+
+-- FUNCTION: vigil_target_status(boolean, text, boolean)
+
+CREATE FUNCTION public.vigil_target_status(target_enabled boolean, stored_status text, in_maintenance boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN NOT target_enabled THEN 'paused'
+                  WHEN in_maintenance THEN 'maintenance'
+                  ELSE stored_status END $$;
 
 
 -- FUNCTION: vigil_targets_notify()
@@ -957,6 +1012,7 @@ CREATE TABLE public.checks (
     error_message text,
     timings jsonb,
     details jsonb,
+    maintenance_window_id bigint,
     CONSTRAINT checks_details_object CHECK (((details IS NULL) OR (jsonb_typeof(details) = 'object'::text))),
     CONSTRAINT checks_error_class_when_failed CHECK ((ok OR (error_class IS NOT NULL))),
     CONSTRAINT checks_latency_valid CHECK (((latency_ms IS NULL) OR (latency_ms >= (0)::double precision)))
@@ -987,6 +1043,8 @@ CREATE TABLE public.deliveries (
     last_error text,
     last_status integer,
     digest_id bigint,
+    maintenance_window_id bigint,
+    released_at timestamp with time zone,
     CONSTRAINT deliveries_event_kind_valid CHECK ((event_kind = ANY (ARRAY['firing'::text, 'resolved'::text, 'reminder'::text, 'test'::text, 'digest'::text]))),
     CONSTRAINT deliveries_event_present CHECK (((event_kind = 'digest'::text) = (event_id IS NULL))),
     CONSTRAINT deliveries_status_valid CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'suppressed'::text, 'collapsed'::text])))
@@ -997,6 +1055,32 @@ CREATE TABLE public.deliveries (
 
 ALTER TABLE public.deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+-- TABLE: incident_updates
+
+CREATE TABLE public.incident_updates (
+    id bigint NOT NULL,
+    incident_id bigint NOT NULL,
+    status text NOT NULL,
+    message text NOT NULL,
+    author text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT incident_updates_message_valid CHECK ((((char_length(message) >= 1) AND (char_length(message) <= 5000)) AND (message = btrim(message)))),
+    CONSTRAINT incident_updates_status_valid CHECK ((status = ANY (ARRAY['investigating'::text, 'identified'::text, 'monitoring'::text, 'resolved'::text])))
+);
+
+
+-- SEQUENCE: incident_updates_id_seq
+
+ALTER TABLE public.incident_updates ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.incident_updates_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -1023,6 +1107,71 @@ CREATE TABLE public.login_failures (
     at timestamp with time zone DEFAULT now() NOT NULL,
     username text NOT NULL,
     address text NOT NULL
+);
+
+
+-- TABLE: maintenance_occurrences
+
+CREATE TABLE public.maintenance_occurrences (
+    window_id bigint NOT NULL,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    ended_early boolean DEFAULT false NOT NULL,
+    CONSTRAINT maintenance_occurrences_end_after_start CHECK ((ends_at > starts_at))
+);
+
+
+-- TABLE: maintenance_window_targets
+
+CREATE TABLE public.maintenance_window_targets (
+    window_id bigint NOT NULL,
+    target_id bigint NOT NULL
+);
+
+
+-- TABLE: maintenance_windows
+
+CREATE TABLE public.maintenance_windows (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    kind text NOT NULL,
+    match_labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    starts_at timestamp with time zone,
+    ends_at timestamp with time zone,
+    days smallint[],
+    start_time time without time zone,
+    cron text,
+    duration_s integer,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    include_in_uptime boolean DEFAULT false NOT NULL,
+    planned_until timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT maintenance_windows_description_valid CHECK ((char_length(description) <= 2000)),
+    CONSTRAINT maintenance_windows_kind_valid CHECK ((kind = ANY (ARRAY['once'::text, 'weekly'::text, 'cron'::text]))),
+    CONSTRAINT maintenance_windows_match_labels_object CHECK ((jsonb_typeof(match_labels) = 'object'::text)),
+    CONSTRAINT maintenance_windows_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name = btrim(name)))),
+    CONSTRAINT maintenance_windows_shape CHECK (
+CASE kind
+    WHEN 'once'::text THEN ((starts_at IS NOT NULL) AND (ends_at > starts_at) AND ((ends_at - starts_at) <= '366 days'::interval) AND (days IS NULL) AND (start_time IS NULL) AND (cron IS NULL) AND (duration_s IS NULL))
+    WHEN 'weekly'::text THEN ((starts_at IS NULL) AND (ends_at IS NULL) AND (cron IS NULL) AND ((cardinality(days) >= 1) AND (cardinality(days) <= 7)) AND (days <@ ARRAY[(1)::smallint, (2)::smallint, (3)::smallint, (4)::smallint, (5)::smallint, (6)::smallint, (7)::smallint]) AND (start_time IS NOT NULL) AND ((duration_s >= 60) AND (duration_s <= 604800)))
+    WHEN 'cron'::text THEN ((starts_at IS NULL) AND (ends_at IS NULL) AND (days IS NULL) AND (start_time IS NULL) AND ((char_length(cron) >= 9) AND (char_length(cron) <= 200)) AND ((duration_s >= 60) AND (duration_s <= 604800)))
+    ELSE NULL::boolean
+END),
+    CONSTRAINT maintenance_windows_time_zone_valid CHECK (((char_length(time_zone) >= 1) AND (char_length(time_zone) <= 64)))
+);
+
+
+-- SEQUENCE: maintenance_windows_id_seq
+
+ALTER TABLE public.maintenance_windows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.maintenance_windows_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 
@@ -1140,6 +1289,69 @@ ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 
+-- TABLE: status_page_groups
+
+CREATE TABLE public.status_page_groups (
+    id bigint NOT NULL,
+    page_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    name text NOT NULL,
+    CONSTRAINT status_page_groups_name_valid CHECK ((((char_length(name) >= 1) AND (char_length(name) <= 200)) AND (name = btrim(name))))
+);
+
+
+-- SEQUENCE: status_page_groups_id_seq
+
+ALTER TABLE public.status_page_groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.status_page_groups_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+-- TABLE: status_page_targets
+
+CREATE TABLE public.status_page_targets (
+    group_id bigint NOT NULL,
+    target_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    display_name text NOT NULL,
+    CONSTRAINT status_page_targets_display_name_valid CHECK ((((char_length(display_name) >= 1) AND (char_length(display_name) <= 200)) AND (display_name = btrim(display_name))))
+);
+
+
+-- TABLE: status_pages
+
+CREATE TABLE public.status_pages (
+    id bigint NOT NULL,
+    slug text NOT NULL,
+    title text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    logo_url text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT status_pages_description_valid CHECK ((char_length(description) <= 5000)),
+    CONSTRAINT status_pages_logo_url_valid CHECK (((logo_url IS NULL) OR ((logo_url ~* '^https?://[^\s]+$'::text) AND (char_length(logo_url) <= 2048)))),
+    CONSTRAINT status_pages_slug_valid CHECK ((slug ~ '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$'::text)),
+    CONSTRAINT status_pages_title_valid CHECK ((((char_length(title) >= 1) AND (char_length(title) <= 200)) AND (title = btrim(title))))
+);
+
+
+-- SEQUENCE: status_pages_id_seq
+
+ALTER TABLE public.status_pages ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.status_pages_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
 -- TABLE: target_dependencies
 
 CREATE TABLE public.target_dependencies (
@@ -1147,6 +1359,18 @@ CREATE TABLE public.target_dependencies (
     depends_on_id bigint NOT NULL,
     CONSTRAINT target_dependencies_not_self CHECK ((target_id <> depends_on_id))
 );
+
+
+-- VIEW: target_maintenance
+
+CREATE VIEW public.target_maintenance AS
+ SELECT target_id,
+    window_id,
+    window_name,
+    starts_at,
+    ends_at,
+    include_in_uptime
+   FROM public.vigil_maintenance_at(now()) vigil_maintenance_at(target_id, window_id, window_name, starts_at, ends_at, include_in_uptime);
 
 
 -- SEQUENCE: targets_id_seq
@@ -1248,10 +1472,40 @@ ALTER TABLE ONLY public.deliveries
     ADD CONSTRAINT deliveries_pkey PRIMARY KEY (id);
 
 
+-- CONSTRAINT: incident_updates incident_updates_pkey
+
+ALTER TABLE ONLY public.incident_updates
+    ADD CONSTRAINT incident_updates_pkey PRIMARY KEY (id);
+
+
 -- CONSTRAINT: incidents incidents_pkey
 
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: maintenance_occurrences maintenance_occurrences_pkey
+
+ALTER TABLE ONLY public.maintenance_occurrences
+    ADD CONSTRAINT maintenance_occurrences_pkey PRIMARY KEY (window_id, starts_at);
+
+
+-- CONSTRAINT: maintenance_window_targets maintenance_window_targets_pkey
+
+ALTER TABLE ONLY public.maintenance_window_targets
+    ADD CONSTRAINT maintenance_window_targets_pkey PRIMARY KEY (window_id, target_id);
+
+
+-- CONSTRAINT: maintenance_windows maintenance_windows_name_key
+
+ALTER TABLE ONLY public.maintenance_windows
+    ADD CONSTRAINT maintenance_windows_name_key UNIQUE (name);
+
+
+-- CONSTRAINT: maintenance_windows maintenance_windows_pkey
+
+ALTER TABLE ONLY public.maintenance_windows
+    ADD CONSTRAINT maintenance_windows_pkey PRIMARY KEY (id);
 
 
 -- CONSTRAINT: push_pings push_pings_pkey
@@ -1306,6 +1560,42 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: status_page_groups status_page_groups_page_id_position_key
+
+ALTER TABLE ONLY public.status_page_groups
+    ADD CONSTRAINT status_page_groups_page_id_position_key UNIQUE (page_id, "position");
+
+
+-- CONSTRAINT: status_page_groups status_page_groups_pkey
+
+ALTER TABLE ONLY public.status_page_groups
+    ADD CONSTRAINT status_page_groups_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: status_page_targets status_page_targets_group_id_position_key
+
+ALTER TABLE ONLY public.status_page_targets
+    ADD CONSTRAINT status_page_targets_group_id_position_key UNIQUE (group_id, "position");
+
+
+-- CONSTRAINT: status_page_targets status_page_targets_pkey
+
+ALTER TABLE ONLY public.status_page_targets
+    ADD CONSTRAINT status_page_targets_pkey PRIMARY KEY (group_id, target_id);
+
+
+-- CONSTRAINT: status_pages status_pages_pkey
+
+ALTER TABLE ONLY public.status_pages
+    ADD CONSTRAINT status_pages_pkey PRIMARY KEY (id);
+
+
+-- CONSTRAINT: status_pages status_pages_slug_key
+
+ALTER TABLE ONLY public.status_pages
+    ADD CONSTRAINT status_pages_slug_key UNIQUE (slug);
 
 
 -- CONSTRAINT: target_dependencies target_dependencies_pkey
@@ -1404,6 +1694,11 @@ CREATE INDEX deliveries_digest_latest_idx ON public.deliveries USING btree (chan
 CREATE INDEX deliveries_due_idx ON public.deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 
+-- INDEX: deliveries_held_idx
+
+CREATE INDEX deliveries_held_idx ON public.deliveries USING btree (incident_id) WHERE ((status = 'suppressed'::text) AND (maintenance_window_id IS NOT NULL));
+
+
 -- INDEX: deliveries_incident_idx
 
 CREATE INDEX deliveries_incident_idx ON public.deliveries USING btree (incident_id, channel_id);
@@ -1417,6 +1712,11 @@ CREATE INDEX deliveries_lease_idx ON public.deliveries USING btree (lease_until)
 -- INDEX: deliveries_target_idx
 
 CREATE INDEX deliveries_target_idx ON public.deliveries USING btree (target_id, id DESC);
+
+
+-- INDEX: incident_updates_incident_idx
+
+CREATE INDEX incident_updates_incident_idx ON public.incident_updates USING btree (incident_id, created_at);
 
 
 -- INDEX: incidents_one_open_per_target
@@ -1444,6 +1744,16 @@ CREATE INDEX login_failures_address_idx ON public.login_failures USING btree (ad
 CREATE INDEX login_failures_username_idx ON public.login_failures USING btree (username, at);
 
 
+-- INDEX: maintenance_occurrences_ends_idx
+
+CREATE INDEX maintenance_occurrences_ends_idx ON public.maintenance_occurrences USING btree (ends_at, starts_at);
+
+
+-- INDEX: maintenance_window_targets_target_idx
+
+CREATE INDEX maintenance_window_targets_target_idx ON public.maintenance_window_targets USING btree (target_id);
+
+
 -- INDEX: route_channels_channel_idx
 
 CREATE INDEX route_channels_channel_idx ON public.route_channels USING btree (channel_id);
@@ -1462,6 +1772,11 @@ CREATE INDEX sessions_expires_idx ON public.sessions USING btree (expires_at);
 -- INDEX: sessions_user_idx
 
 CREATE INDEX sessions_user_idx ON public.sessions USING btree (user_id);
+
+
+-- INDEX: status_page_targets_target_idx
+
+CREATE INDEX status_page_targets_target_idx ON public.status_page_targets USING btree (target_id);
 
 
 -- INDEX: target_dependencies_parent_idx
@@ -1504,9 +1819,39 @@ CREATE TRIGGER check_rollups_daily_sync AFTER INSERT OR DELETE OR UPDATE ON publ
 CREATE TRIGGER deliveries_audit AFTER INSERT OR UPDATE ON public.deliveries FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('delivery');
 
 
+-- TRIGGER: incident_updates incident_updates_audit
+
+CREATE TRIGGER incident_updates_audit AFTER INSERT OR DELETE OR UPDATE ON public.incident_updates FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('incident_update');
+
+
 -- TRIGGER: incidents incidents_alert
 
 CREATE TRIGGER incidents_alert AFTER INSERT OR UPDATE OF ended_at ON public.incidents FOR EACH ROW EXECUTE FUNCTION public.vigil_incidents_alert();
+
+
+-- TRIGGER: maintenance_occurrences maintenance_occurrences_notify
+
+CREATE TRIGGER maintenance_occurrences_notify AFTER INSERT OR DELETE OR UPDATE ON public.maintenance_occurrences FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_maintenance_notify();
+
+
+-- TRIGGER: maintenance_window_targets maintenance_window_targets_audit
+
+CREATE TRIGGER maintenance_window_targets_audit AFTER INSERT OR DELETE OR UPDATE ON public.maintenance_window_targets FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('maintenance_window_target');
+
+
+-- TRIGGER: maintenance_window_targets maintenance_window_targets_notify
+
+CREATE TRIGGER maintenance_window_targets_notify AFTER INSERT OR DELETE OR UPDATE ON public.maintenance_window_targets FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_maintenance_notify();
+
+
+-- TRIGGER: maintenance_windows maintenance_windows_audit
+
+CREATE TRIGGER maintenance_windows_audit AFTER INSERT OR DELETE OR UPDATE ON public.maintenance_windows FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('maintenance_window');
+
+
+-- TRIGGER: maintenance_windows maintenance_windows_notify
+
+CREATE TRIGGER maintenance_windows_notify AFTER INSERT OR DELETE OR UPDATE ON public.maintenance_windows FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_maintenance_notify();
 
 
 -- TRIGGER: push_tokens push_tokens_audit
@@ -1527,6 +1872,21 @@ CREATE TRIGGER routes_audit AFTER INSERT OR DELETE OR UPDATE ON public.routes FO
 -- TRIGGER: sessions sessions_auth_changed
 
 CREATE TRIGGER sessions_auth_changed AFTER DELETE OR UPDATE OF revoked_at, expires_at ON public.sessions FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_auth_changed();
+
+
+-- TRIGGER: status_page_groups status_page_groups_audit
+
+CREATE TRIGGER status_page_groups_audit AFTER INSERT OR DELETE OR UPDATE ON public.status_page_groups FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('status_page_group');
+
+
+-- TRIGGER: status_page_targets status_page_targets_audit
+
+CREATE TRIGGER status_page_targets_audit AFTER INSERT OR DELETE OR UPDATE ON public.status_page_targets FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('status_page_target');
+
+
+-- TRIGGER: status_pages status_pages_audit
+
+CREATE TRIGGER status_pages_audit AFTER INSERT OR DELETE OR UPDATE ON public.status_pages FOR EACH ROW WHEN ((COALESCE(current_setting('vigil.audit'::text, true), ''::text) <> ''::text)) EXECUTE FUNCTION public.vigil_audit_row('status_page');
 
 
 -- TRIGGER: target_dependencies target_dependencies_audit
@@ -1634,10 +1994,34 @@ ALTER TABLE ONLY public.deliveries
     ADD CONSTRAINT deliveries_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
 
 
+-- FK CONSTRAINT: incident_updates incident_updates_incident_id_fkey
+
+ALTER TABLE ONLY public.incident_updates
+    ADD CONSTRAINT incident_updates_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id) ON DELETE CASCADE;
+
+
 -- FK CONSTRAINT: incidents incidents_target_id_fkey
 
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: maintenance_occurrences maintenance_occurrences_window_id_fkey
+
+ALTER TABLE ONLY public.maintenance_occurrences
+    ADD CONSTRAINT maintenance_occurrences_window_id_fkey FOREIGN KEY (window_id) REFERENCES public.maintenance_windows(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: maintenance_window_targets maintenance_window_targets_target_id_fkey
+
+ALTER TABLE ONLY public.maintenance_window_targets
+    ADD CONSTRAINT maintenance_window_targets_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: maintenance_window_targets maintenance_window_targets_window_id_fkey
+
+ALTER TABLE ONLY public.maintenance_window_targets
+    ADD CONSTRAINT maintenance_window_targets_window_id_fkey FOREIGN KEY (window_id) REFERENCES public.maintenance_windows(id) ON DELETE CASCADE;
 
 
 -- FK CONSTRAINT: push_pings push_pings_target_id_fkey
@@ -1674,6 +2058,24 @@ ALTER TABLE ONLY public.schedule
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: status_page_groups status_page_groups_page_id_fkey
+
+ALTER TABLE ONLY public.status_page_groups
+    ADD CONSTRAINT status_page_groups_page_id_fkey FOREIGN KEY (page_id) REFERENCES public.status_pages(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: status_page_targets status_page_targets_group_id_fkey
+
+ALTER TABLE ONLY public.status_page_targets
+    ADD CONSTRAINT status_page_targets_group_id_fkey FOREIGN KEY (group_id) REFERENCES public.status_page_groups(id) ON DELETE CASCADE;
+
+
+-- FK CONSTRAINT: status_page_targets status_page_targets_target_id_fkey
+
+ALTER TABLE ONLY public.status_page_targets
+    ADD CONSTRAINT status_page_targets_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.targets(id) ON DELETE CASCADE;
 
 
 -- FK CONSTRAINT: target_dependencies target_dependencies_depends_on_id_fkey

@@ -54,6 +54,7 @@ TRUNCATE = (
     "DELETE FROM targets; DELETE FROM checks; DELETE FROM check_rollups_hourly;"
     " DELETE FROM check_rollups_daily; DELETE FROM alert_events; DELETE FROM routes;"
     " DELETE FROM channels; DELETE FROM login_failures; DELETE FROM sessions; DELETE FROM users;"
+    " DELETE FROM maintenance_windows; DELETE FROM status_pages;"
     " DELETE FROM api_tokens WHERE created_by <> 'tests'"
 )
 

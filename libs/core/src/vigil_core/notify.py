@@ -45,7 +45,12 @@ class ResultsStored(msgspec.Struct, frozen=True, tag="results", tag_field="type"
     target_ids: list[int]
 
 
-StatusEvent = StateChanged | ResultsStored
+class MaintenanceChanged(msgspec.Struct, frozen=True, tag="maintenance", tag_field="type"):
+    """Sent by the worker when a maintenance window starts or ends: statuses that read
+    `maintenance` changed without a check changing them, so clients read them again."""
+
+
+StatusEvent = StateChanged | ResultsStored | MaintenanceChanged
 RESULTS_IDS_PER_NOTIFY = 400
 
 _status_decoder = msgspec.json.Decoder(StatusEvent)
@@ -60,3 +65,8 @@ def decode_status_event(payload: str) -> StatusEvent | None:
 
 def encode(event: TargetChanged | StatusEvent) -> str:
     return msgspec.json.encode(event).decode()
+
+
+# A maintenance window, its targets or its occurrences changed (0015): workers re-plan their
+# next window boundary and release held firings.
+MAINTENANCE_CHANNEL = "vigil_maintenance"
