@@ -461,15 +461,17 @@ CREATE FUNCTION public.vigil_latency_bucket_count() RETURNS integer
 CREATE FUNCTION public.vigil_maintenance_at(at timestamp with time zone) RETURNS TABLE(target_id bigint, window_id bigint, window_name text, starts_at timestamp with time zone, ends_at timestamp with time zone, include_in_uptime boolean)
     LANGUAGE sql STABLE
     AS $$
-    SELECT DISTINCT ON (t.id) t.id, w.id, w.name, o.starts_at, o.ends_at, w.include_in_uptime
+    SELECT DISTINCT ON (c.target_id) c.target_id, w.id, w.name, o.starts_at, o.ends_at,
+           w.include_in_uptime
       FROM maintenance_occurrences o
       JOIN maintenance_windows w ON w.id = o.window_id
-      JOIN targets t
-        ON EXISTS (SELECT 1 FROM maintenance_window_targets mt
-                    WHERE mt.window_id = w.id AND mt.target_id = t.id)
-        OR (w.match_labels <> '{}' AND t.labels @> w.match_labels)
+     CROSS JOIN LATERAL (
+           SELECT mt.target_id FROM maintenance_window_targets mt WHERE mt.window_id = w.id
+            UNION
+           SELECT t.id FROM targets t
+            WHERE w.match_labels <> '{}' AND t.labels @> w.match_labels) AS c
      WHERE o.ends_at > at AND o.starts_at <= at
-     ORDER BY t.id, o.ends_at DESC, w.id
+     ORDER BY c.target_id, o.ends_at DESC, w.id
 $$;
 
 
@@ -1792,6 +1794,11 @@ CREATE INDEX target_state_status_idx ON public.target_state USING btree (status)
 -- INDEX: targets_disabled_idx
 
 CREATE INDEX targets_disabled_idx ON public.targets USING btree (id) WHERE (NOT enabled);
+
+
+-- INDEX: targets_labels_idx
+
+CREATE INDEX targets_labels_idx ON public.targets USING gin (labels jsonb_path_ops);
 
 
 -- TRIGGER: api_tokens api_tokens_audit

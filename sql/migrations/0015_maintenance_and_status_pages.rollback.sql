@@ -9,5 +9,6 @@ DROP FUNCTION vigil_target_status(boolean, text, boolean);
 DROP VIEW target_maintenance;
 DROP FUNCTION vigil_maintenance_excluded_s(bigint, timestamptz, timestamptz);
 DROP FUNCTION vigil_maintenance_at(timestamptz);
+DROP INDEX targets_labels_idx;
 DROP TABLE maintenance_occurrences, maintenance_window_targets, maintenance_windows;
 DROP FUNCTION vigil_maintenance_notify();

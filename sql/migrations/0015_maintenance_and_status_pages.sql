@@ -70,21 +70,25 @@ CREATE TABLE maintenance_occurrences (
 );
 CREATE INDEX maintenance_occurrences_ends_idx ON maintenance_occurrences (ends_at, starts_at);
 
--- The targets in maintenance at `at`: one row per target, the window that ends last.
+-- The targets in maintenance at `at`: one row per target, the window that ends last. A window's
+-- targets by id and by labels are looked up apart, so each uses its index.
+CREATE INDEX targets_labels_idx ON targets USING gin (labels jsonb_path_ops);
 CREATE FUNCTION vigil_maintenance_at(at timestamptz)
     RETURNS TABLE (target_id bigint, window_id bigint, window_name text,
                    starts_at timestamptz, ends_at timestamptz, include_in_uptime boolean)
     LANGUAGE sql STABLE
 AS $$
-    SELECT DISTINCT ON (t.id) t.id, w.id, w.name, o.starts_at, o.ends_at, w.include_in_uptime
+    SELECT DISTINCT ON (c.target_id) c.target_id, w.id, w.name, o.starts_at, o.ends_at,
+           w.include_in_uptime
       FROM maintenance_occurrences o
       JOIN maintenance_windows w ON w.id = o.window_id
-      JOIN targets t
-        ON EXISTS (SELECT 1 FROM maintenance_window_targets mt
-                    WHERE mt.window_id = w.id AND mt.target_id = t.id)
-        OR (w.match_labels <> '{}' AND t.labels @> w.match_labels)
+     CROSS JOIN LATERAL (
+           SELECT mt.target_id FROM maintenance_window_targets mt WHERE mt.window_id = w.id
+            UNION
+           SELECT t.id FROM targets t
+            WHERE w.match_labels <> '{}' AND t.labels @> w.match_labels) AS c
      WHERE o.ends_at > at AND o.starts_at <= at
-     ORDER BY t.id, o.ends_at DESC, w.id
+     ORDER BY c.target_id, o.ends_at DESC, w.id
 $$;
 
 -- The targets in maintenance now (what reads join to show the status `maintenance`).
