@@ -2,8 +2,15 @@
 
 In the caller's transaction, so readers never see a result without its consequences: lock the
 batch's target_state rows (in target order), skip what is stored already, fold the results
-into the states (state.py), close and open incidents, COPY the checks, fold the roll-ups
-(hourly.py) and store the states with the NOTIFYs.
+into the states (state.py), close and open incidents, flag the checks made during a
+maintenance window, COPY the checks, fold the roll-ups (hourly.py) and store the states with
+the NOTIFYs.
+
+Maintenance (migration 0015) costs one statement per flush when no window is near the batch's
+time range (batch_windows, no array parameter), and a second, with the batch's targets, when
+one is. A check inside a window is stored with `maintenance_window_id`; one inside a window
+that uptime excludes (include_in_uptime false) still moves its target's state but adds nothing
+to the roll-ups.
 
 Rows are matched by name both ways: lock_states' columns must be TargetState's fields, and
 the rows sent of the composite types vigil_state_flush (migration 0007) and vigil_rollup_hour
@@ -127,7 +134,8 @@ async def flush(
     """Store `batch` in the caller's transaction. `unsure`: results a flush may have stored
     already (its commit went through but the answer was lost); those found are skipped."""
     await row_types.check(conn)
-    states, current_hours = await _lock_states(conn, sorted({r.target_id for r in batch}))
+    ids = sorted({r.target_id for r in batch})
+    states, current_hours = await _lock_states(conn, ids)
     # A target deleted while its check ran has no history to add to.
     rows = await _without_stored(conn, [r for r in batch if r.target_id in states], unsure)
     if not rows:
@@ -138,11 +146,19 @@ async def flush(
     transitions = apply_results(states, rows)
     changed = [s for s in states.values() if s.last is not None]
     await _store_incidents(conn, changed)
+    moving = {s.target_id for s in changed}
+    marks = await _maintenance(conn, ids, rows)
     # Binary COPY: no per-value conversion to Postgres arrays, the cheapest insert.
-    await conn.copy_records_to_table(
-        "checks", records=map(_CHECK_ROW, rows), columns=_CHECK_COLUMNS
-    )
-    hours = hourly.split(rows, current_hours, {s.target_id for s in changed})
+    if marks is None:  # no check of the batch is in a window: the rows as they are
+        await conn.copy_records_to_table(
+            "checks", records=map(_CHECK_ROW, rows), columns=_CHECK_COLUMNS
+        )
+        hours = hourly.split(rows, current_hours, moving)
+    else:
+        await conn.copy_records_to_table(
+            "checks", records=marks.records(rows), columns=_FLAGGED_COLUMNS
+        )
+        hours = hourly.split(marks.counted, current_hours, moving, marks.held)
     await _store_hours(conn, hours)
     # The states with their current hours, and the NOTIFYs, in one statement.
     await conn.execute(
@@ -220,6 +236,73 @@ async def _without_stored(
     ]
 
 
+@dataclass(slots=True)
+class Marks:
+    """What maintenance makes of a batch's rows (in the batch's order): the window each one is
+    flagged with (None: none), and the rows the roll-ups count and those they leave out."""
+
+    window_ids: list[int | None]
+    counted: list[CheckResult]
+    held: list[CheckResult]
+
+    def records(self, rows: list[CheckResult]) -> list[tuple[object, ...]]:
+        """COPY's rows for _FLAGGED_COLUMNS."""
+        return [(*_CHECK_ROW(r), w) for r, w in zip(rows, self.window_ids, strict=True)]
+
+
+# An occurrence covering a target: (starts_at, ends_at, window_id, include_in_uptime).
+_Span = tuple[datetime, datetime, int, bool]
+
+
+async def _maintenance(conn: Conn, ids: list[int], rows: list[CheckResult]) -> Marks | None:
+    """The windows the batch's checks were made in, or None when no check of the batch was
+    made in one, which leaves the usual path untouched. One statement when no window is near
+    the batch's time range; a second, with the batch's targets, only when one is (an array of
+    thousands of ids costs more to send than the rest of the lookup)."""
+    occurrences = await conn.fetch(
+        Q["batch_windows"], min(r.checked_at for r in rows), max(r.checked_at for r in rows)
+    )
+    if not occurrences:
+        return None
+    by_window: dict[int, list[_Span]] = {}
+    for o in occurrences:
+        by_window.setdefault(o["window_id"], []).append(
+            (o["starts_at"], o["ends_at"], o["window_id"], o["include_in_uptime"])
+        )
+    covered = await conn.fetch(Q["batch_window_targets"], sorted(by_window), ids)
+    if not covered:
+        return None
+    spans: dict[int, list[_Span]] = {}
+    for c in covered:
+        spans.setdefault(c["target_id"], []).extend(by_window[c["window_id"]])
+    for target_spans in spans.values():
+        # The window a check is flagged with comes first: the one that ends last, then the
+        # lowest id, as vigil_maintenance_at picks the window a target's status shows.
+        target_spans.sort(key=lambda s: (-s[1].timestamp(), s[2]))
+    return _marks(rows, spans)
+
+
+def _marks(rows: list[CheckResult], spans: dict[int, list[_Span]]) -> Marks | None:
+    window_ids: list[int | None] = []
+    counted: list[CheckResult] = []
+    held: list[CheckResult] = []
+    for r in rows:
+        window_id = None
+        excluded = False
+        for starts_at, ends_at, wid, included in spans.get(r.target_id, ()):
+            if starts_at <= r.checked_at < ends_at:
+                if window_id is None:
+                    window_id = wid
+                # Overlapping windows: uptime leaves the check out if any of them says so,
+                # as vigil_maintenance_excluded_s counts the time.
+                excluded = excluded or not included
+        window_ids.append(window_id)
+        (held if excluded else counted).append(r)
+    if all(w is None for w in window_ids):
+        return None
+    return Marks(window_ids, counted, held)
+
+
 async def _store_incidents(conn: Conn, changed: list[TargetState]) -> None:
     """Close the incidents the states' results ended, then open the ones they began."""
     closing = [s for s in changed if s.closes_open_incident_at is not None]
@@ -282,6 +365,7 @@ _CHECK_COLUMNS = (
     "details",
 )
 _CHECK_ROW = attrgetter(*_CHECK_COLUMNS)  # COPY's columns are named: the same names
+_FLAGGED_COLUMNS = (*_CHECK_COLUMNS, "maintenance_window_id")
 
 
 def state_rows(

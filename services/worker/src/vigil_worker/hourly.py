@@ -15,11 +15,16 @@ Postgres time than the rest of the flush. Per target, oldest hour first, the bat
 
 Targets whose state does not move (all their results older than the state, or disabled)
 keep their current hour; their sums go to check_rollups_hourly as they are.
+
+Results held out of the roll-ups (checks made during a maintenance window that uptime
+excludes, flush.py) add nothing anywhere. A target whose state moves still needs a current
+hour (store_batch writes one with every state): with only held results it keeps its current
+hour, or, having none yet, starts an empty one at its newest held result's hour.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -115,13 +120,16 @@ class Split:
 
 
 def split(
-    results: Iterable[CheckResult], current_hours: Mapping[int, int | None], moving: set[int]
+    results: Iterable[CheckResult],
+    current_hours: Mapping[int, int | None],
+    moving: set[int],
+    held: Sequence[CheckResult] = (),
 ) -> Split:
     """Sum `results` per target and hour and split the sums as the module says.
 
     `current_hours` holds each target's current hour as an hour number (hour_of; None: none
-    yet); only targets in `moving` (those whose state the batch moves) get a current hour in
-    the result.
+    yet); every target in `moving` (those whose state the batch moves) with results or `held`
+    results (not counted, see the module docstring) gets a current hour in the result.
     """
     out = Split()
     for target_id, hours in _sums_by_target(results).items():
@@ -143,7 +151,28 @@ def split(
                 else:
                     out.done.append((target_id, hour, sums))
             out.current[target_id] = (current, added or Sums())
+    if held:
+        _current_hours_of_held(out, held, current_hours, moving)
     return out
+
+
+def _current_hours_of_held(
+    out: Split,
+    held: Iterable[CheckResult],
+    current_hours: Mapping[int, int | None],
+    moving: set[int],
+) -> None:
+    """A current hour, empty, for each moving target whose results were all held."""
+    newest: dict[int, datetime] = {}
+    for r in held:
+        target_id = r.target_id
+        if target_id in moving and target_id not in out.current:
+            at = newest.get(target_id)
+            if at is None or r.checked_at > at:
+                newest[target_id] = r.checked_at
+    for target_id, at in newest.items():
+        current = current_hours.get(target_id)
+        out.current[target_id] = (hour_of(at) if current is None else current, Sums())
 
 
 def _sums_by_target(results: Iterable[CheckResult]) -> dict[int, list[tuple[int, Sums]]]:

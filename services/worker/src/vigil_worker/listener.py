@@ -1,8 +1,10 @@
-"""The worker's LISTEN connection: hands target changes to the scheduler, resyncs after every connect.
+"""The worker's LISTEN connection: hands target changes to the scheduler and maintenance window
+changes to the windows task, resyncs both after every connect.
 
 The connection's lifecycle (self-ping, reconnect with backoff, failure classification) is
 vigil_core.listen's; notifications sent while it was down are gone, so every (re)connect asks
-the scheduler for a full resync. A bug is retried and shown in /healthz (`bug`) while it lasts.
+the scheduler for a full resync and the windows task for a look. A bug is retried and shown in
+/healthz (`bug`) while it lasts.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import asyncpg
 
 from vigil_core.listen import Backoff, ListenConnection
 from vigil_core.logging import get_logger
-from vigil_core.notify import TARGETS_CHANNEL, decode_target_changed
+from vigil_core.notify import MAINTENANCE_CHANNEL, TARGETS_CHANNEL, decode_target_changed
 
 from .metrics import WorkerMetrics
 from .scheduler import Scheduler
+from .windows import MaintenanceWindows
 
 log = get_logger("vigil_worker.listener")
 
@@ -23,13 +26,23 @@ BACKOFF = Backoff(first_s=0.2, max_s=10.0)
 
 class Listener:
     def __init__(
-        self, dsn: str, scheduler: Scheduler, metrics: WorkerMetrics, ping_s: float = 10.0
+        self,
+        dsn: str,
+        scheduler: Scheduler,
+        metrics: WorkerMetrics,
+        ping_s: float = 10.0,
+        *,
+        windows: MaintenanceWindows | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._metrics = metrics
+        self._windows = windows
+        handlers = {TARGETS_CHANNEL: self._on_target_changed}
+        if windows is not None:
+            handlers[MAINTENANCE_CHANNEL] = self._on_maintenance_changed
         self._listen = ListenConnection(
             dsn,
-            {TARGETS_CHANNEL: self._on_target_changed},
+            handlers,
             on_connect=self._on_connect,
             ping_s=ping_s,
             connect_timeout_s=5.0,
@@ -63,6 +76,8 @@ class Listener:
             self._metrics.listener_reconnects.inc()
         # Notifications sent while we were away are gone: resync in full.
         self._scheduler.resync()
+        if self._windows is not None:
+            self._windows.resync()
 
     def _on_target_changed(self, payload: str) -> None:
         self._metrics.notifications.inc()
@@ -73,3 +88,8 @@ class Listener:
             return
         log.debug("listener.notified", op=event.op, target_id=event.id)
         self._scheduler.notify_changed(event.id)
+
+    def _on_maintenance_changed(self, payload: str) -> None:
+        assert self._windows is not None  # listened on only with a windows task
+        log.debug("listener.maintenance_changed")
+        self._windows.notified()

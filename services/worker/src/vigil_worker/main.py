@@ -1,5 +1,5 @@
-"""The worker process: listener, scheduler, result writer, maintenance and the alert dispatcher
-as named, watched tasks."""
+"""The worker process: listener, scheduler, result writer, history upkeep (maintenance), the
+maintenance windows task and the alert dispatcher as named, watched tasks."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from .metrics import WorkerMetrics, start_http
 from .push import PushIntake
 from .results import ResultWriter
 from .scheduler import Scheduler
+from .windows import MaintenanceWindows
 
 log = get_logger("vigil_worker")
 
@@ -54,6 +55,7 @@ class Worker:
         self.checks: CheckContext | None = None
         self.dispatcher: Dispatcher | None = None
         self.push: PushIntake | None = None
+        self.windows: MaintenanceWindows | None = None
         self.dead_task: str | None = None  # a side task that died; the process is going down
 
     def health(self) -> tuple[bool, dict[str, object]]:
@@ -84,6 +86,7 @@ class Worker:
             ("alert dispatcher", d.bug),
             ("push intake", self.push.bug if self.push else None),
             ("push listener", self.push.listener_bug if self.push else None),
+            ("maintenance windows task", self.windows.bug if self.windows else None),
         ):
             if bug:
                 problems.append(f"the {part} fails on a bug: {bug}")
@@ -111,6 +114,9 @@ class Worker:
 # writer step (100k targets, three flushes at once): Postgres CPU per 5,000-row flush
 # 101-110 -> 83-85 ms, 42.4-42.8k -> 47.0k rows/s.
 SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+# The windows task wakes at every boundary and on NOTIFY; its safety net is the scheduler's poll
+# interval, at most this.
+WINDOWS_SAFETY_S = 60.0
 
 
 async def serve(
@@ -157,7 +163,17 @@ async def serve(
         dsn=dsn,
         db_timeout_s=settings.worker_db_timeout_s,
     )
-    listener = worker.listener = Listener(dsn, scheduler, m, ping_s=settings.worker_listener_ping_s)
+    # Plans ahead, releases held firings, tells clients when maintenance starts or ends; woken
+    # by the listener's vigil_maintenance, its own boundary timer and a safety net.
+    windows = worker.windows = MaintenanceWindows(
+        pool,
+        m,
+        safety_s=min(settings.worker_poll_interval_s, WINDOWS_SAFETY_S),
+        db_timeout_s=settings.worker_db_timeout_s,
+    )
+    listener = worker.listener = Listener(
+        dsn, scheduler, m, ping_s=settings.worker_listener_ping_s, windows=windows
+    )
     # Alerts have their own LISTEN connection, HTTP session and concurrency: a slow receiver
     # costs a delivery slot, never a check's.
     dispatcher = worker.dispatcher = Dispatcher(pool, dsn, settings, m)
@@ -186,6 +202,7 @@ async def serve(
             name="maintenance",
         ),
         "alert-dispatcher": asyncio.create_task(dispatcher.run(), name="alert-dispatcher"),
+        "maintenance-windows": asyncio.create_task(windows.run(), name="maintenance-windows"),
         "push-intake": asyncio.create_task(push.run(), name="push-intake"),
     }
     stopper = asyncio.create_task(stop.wait(), name="stop")
@@ -231,7 +248,7 @@ async def _shutdown(
     alerts_drained = asyncio.create_task(
         dispatcher.drain(max(0.0, end - time.monotonic() - reserve)), name="alert-drain"
     )
-    for name in ("listener", "maintenance"):
+    for name in ("listener", "maintenance", "maintenance-windows"):
         tasks[name].cancel()
     # Stopped, not cancelled: pings it deleted are in the writer before the final flush.
     assert worker.push is not None

@@ -114,6 +114,33 @@ class WorkerMetrics:
             registry=r,
         )
 
+        self.alert_held = Counter(
+            "vigil_notifications_held",
+            "Alert deliveries suppressed because their target was in a maintenance window "
+            "(counted among the suppressed too), by channel kind.",
+            ["channel_kind"],
+            registry=r,
+        )
+        self.alert_released = Counter(
+            "vigil_notifications_released",
+            "Held firings released when their target left maintenance with the incident "
+            "still open (sent late), by channel kind.",
+            ["channel_kind"],
+            registry=r,
+        )
+        # Maintenance windows (windows.py).
+        self.maintenance_planned = Counter(
+            "vigil_worker_maintenance_occurrences_planned",
+            "Occurrences of recurring maintenance windows this worker planned ahead.",
+            registry=r,
+        )
+        self.maintenance_changes = Counter(
+            "vigil_worker_maintenance_changes",
+            "Times this worker announced that maintenance started or ended (MaintenanceChanged "
+            "on vigil_status).",
+            registry=r,
+        )
+
     def exposition(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)
 

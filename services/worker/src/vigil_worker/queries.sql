@@ -77,6 +77,33 @@ SELECT c.target_id, c.checked_at
   FROM unnest($1::bigint[], $2::timestamptz[]) AS u(target_id, checked_at)
   JOIN checks c ON c.target_id = u.target_id AND c.checked_at = u.checked_at;
 
+-- name: batch_windows
+-- The maintenance occurrences that overlap a batch's time range [$1, $2], with their windows'
+-- include_in_uptime. No array parameter: with no window near the batch (the usual case) this
+-- is the flush's one statement about maintenance, one probe of maintenance_occurrences_ends_idx
+-- (which walks the occurrences planned ahead) that finds nothing.
+SELECT o.window_id, o.starts_at, o.ends_at, w.include_in_uptime
+  FROM maintenance_occurrences o
+  JOIN maintenance_windows w ON w.id = o.window_id
+ WHERE o.ends_at > $1 AND o.starts_at <= $2;
+
+-- name: batch_window_targets
+-- Which of the batch's targets ($2) the windows $1 cover: listed in the window, or labels that
+-- contain its match_labels (as vigil_maintenance_at decides). Only run when batch_windows found
+-- some.
+SELECT DISTINCT m.window_id, m.target_id
+  FROM maintenance_windows w
+ CROSS JOIN LATERAL (
+       SELECT w.id AS window_id, mt.target_id
+         FROM maintenance_window_targets mt
+        WHERE mt.window_id = w.id AND mt.target_id = ANY($2::bigint[])
+       UNION ALL
+       SELECT w.id, t.id
+         FROM unnest($2::bigint[]) AS u(id)
+         JOIN targets t ON t.id = u.id
+        WHERE w.match_labels <> '{}' AND t.labels @> w.match_labels) m
+ WHERE w.id = ANY($1::bigint[]);
+
 -- name: close_incidents
 UPDATE incidents i
    SET ended_at = greatest(u.ended_at, i.started_at)

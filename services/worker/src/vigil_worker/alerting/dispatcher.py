@@ -2,8 +2,9 @@
 
 The deliveries are outbox rows the incidents trigger writes (sql/migrations/0011_alerting.sql).
 A round, one statement each (alerting/queries.sql): make due reminders, suppress what must not
-be sent, collapse storming channels' deliveries into digests, claim due deliveries into the
-free slots with SKIP LOCKED and a lease; each claimed one is sent by a task of its own, outside
+be sent (a disabled channel, a target in a maintenance window or depending on one that is down),
+collapse storming channels' deliveries into digests, claim due deliveries into the free slots
+with SKIP LOCKED and a lease; each claimed one is sent by a task of its own, outside
 any transaction, within the attempt's timeout, and marked only while this claim still holds its
 lease. A worker that dies between sending and marking loses nothing: the lease expires and
 another worker sends it again with the same event id (at least once).
@@ -244,6 +245,9 @@ class Dispatcher:
     async def _suppress(self) -> None:
         for row in await self._fetch("suppress_due"):
             self._metrics.alert_notifications.labels(row["channel_kind"], "suppressed").inc()
+            window_id = row["maintenance_window_id"]
+            if window_id is not None:
+                self._metrics.alert_held.labels(row["channel_kind"]).inc()
             log.info(
                 "alerting.suppressed",
                 delivery_id=row["id"],
@@ -251,6 +255,7 @@ class Dispatcher:
                 kind=row["channel_kind"],
                 event_kind=row["event_kind"],
                 reason=row["reason"],
+                maintenance_window_id=window_id,
             )
 
     async def _digest(self) -> tuple[list[int], float]:

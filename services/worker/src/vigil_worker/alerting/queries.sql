@@ -63,17 +63,36 @@ SELECT (SELECT count(*) FROM made) AS made,
           FROM cand c) AS next_in_s;
 
 -- name: suppress_due
--- Due deliveries that must not be sent: to a disabled channel (any kind), or a firing or
--- reminder never tried whose target depends on one with an open incident (re-checked here
--- because delay_s held it back; one that was tried may have arrived, and then its resolve
--- must follow). Recorded as suppressed, with the reason naming the target that is down.
+-- Due deliveries that must not be sent, recorded as suppressed with the reason (last_error):
+--   * to a disabled channel (any kind): 'channel disabled';
+--   * a firing or reminder never tried (or the summary resolve of a short outage) whose target
+--     is in a maintenance window now (migration 0015): 'in maintenance window <name> (id N)',
+--     and maintenance_window_id records the window that holds it (the worker's windows task
+--     releases a held firing when the window ends with the incident still open);
+--   * a firing or reminder never tried whose target depends on one with an open incident
+--     (re-checked here because delay_s held it back; one that was tried may have arrived,
+--     and then its resolve must follow), naming the target that is down;
+--   * a resolve never tried whose firing to that channel is suppressed, or is suppressed by
+--     this statement: a resolve written while its firing was still pending (the incident
+--     ended before the firing's first round) would otherwise go out alone once the firing is
+--     suppressed, the same rule as the incidents trigger's 'its firing was suppressed'.
+-- maintenance_window_id is set to the holding window, NULL for the other reasons (a firing
+-- released and then suppressed for another reason is not held: nothing releases it again).
 WITH due AS (
-    SELECT d.id,
+    SELECT d.id, d.event_kind, d.incident_id, d.channel_id, m.window_id,
            CASE WHEN NOT c.enabled THEN 'channel disabled'
+                WHEN m.window_id IS NOT NULL
+                     THEN 'in maintenance window ' || m.window_name || ' (id ' || m.window_id || ')'
                 ELSE 'a target it depends on is down: ' || p.name || ' (id ' || p.id || ')'
            END AS reason
       FROM deliveries d
       JOIN channels c ON c.id = d.channel_id
+      LEFT JOIN LATERAL (
+            SELECT tm.window_id, tm.window_name
+              FROM target_maintenance tm
+             WHERE tm.target_id = d.target_id) m
+             ON c.enabled AND d.attempts = 0
+                AND (d.event_kind IN ('firing', 'reminder') OR d.summary)
       LEFT JOIN LATERAL (
             SELECT t.id, t.name
               FROM target_dependencies td
@@ -84,15 +103,34 @@ WITH due AS (
              LIMIT 1) p ON d.event_kind IN ('firing', 'reminder') AND d.attempts = 0
      WHERE ((d.status = 'pending' AND d.next_attempt_at <= now())
             OR (d.status = 'sending' AND d.lease_until <= now()))
-       AND (NOT c.enabled OR p.id IS NOT NULL)
+       AND (NOT c.enabled OR m.window_id IS NOT NULL OR p.id IS NOT NULL)
        FOR UPDATE OF d SKIP LOCKED
+), orphaned AS (
+    SELECT d.id, d.event_kind, NULL::bigint AS window_id, 'its firing was suppressed' AS reason
+      FROM deliveries d
+     WHERE d.event_kind = 'resolved' AND d.attempts = 0
+       AND ((d.status = 'pending' AND d.next_attempt_at <= now())
+            OR (d.status = 'sending' AND d.lease_until <= now()))
+       AND d.id NOT IN (SELECT id FROM due)
+       AND EXISTS (SELECT 1
+                     FROM deliveries f
+                    WHERE f.incident_id = d.incident_id AND f.channel_id = d.channel_id
+                      AND f.event_kind = 'firing'
+                      AND (f.status = 'suppressed'
+                           OR f.id IN (SELECT id FROM due WHERE event_kind = 'firing')))
+       FOR UPDATE OF d SKIP LOCKED
+), suppressed AS (
+    SELECT id, window_id, reason FROM due
+    UNION ALL
+    SELECT id, window_id, reason FROM orphaned
 )
 UPDATE deliveries d
    SET status = 'suppressed', finished_at = now(), lease_until = NULL, leased_by = NULL,
-       last_error = due.reason
-  FROM due, channels c
- WHERE d.id = due.id AND c.id = d.channel_id
-RETURNING d.id, d.channel_id, c.kind AS channel_kind, d.event_kind, d.last_error AS reason;
+       last_error = s.reason, maintenance_window_id = s.window_id
+  FROM suppressed s, channels c
+ WHERE d.id = s.id AND c.id = d.channel_id
+RETURNING d.id, d.channel_id, c.kind AS channel_kind, d.event_kind, d.last_error AS reason,
+          d.maintenance_window_id;
 
 -- name: storm_candidates
 -- Channels (enabled) with due deliveries never tried, with how many of their firing, resolved
@@ -132,7 +170,8 @@ SELECT s.channel_id, s.channel_kind, s.recent, s.oldest_held_age_s,
 -- seconds, standing for up to $3 of its due deliveries never tried that are not blocked
 -- (oldest first): they become `collapsed` with digest_id set. The channel row is locked (SKIP
 -- LOCKED) so two workers do not digest one channel at once; a channel with nothing to
--- collapse gets no digest. Returns the digests made.
+-- collapse gets no digest. A delivery whose target is in maintenance is left for suppress_due
+-- (one that came due since this round's suppress_due ran). Returns the digests made.
 WITH ch AS (
     SELECT c.id, c.kind
       FROM channels c
@@ -154,6 +193,8 @@ WITH ch AS (
               AND d.event_kind IN ('firing', 'resolved', 'reminder')
               AND NOT (d.event_kind IN ('resolved', 'reminder')
                        AND vigil_delivery_blocked(d.event_kind, d.incident_id, d.channel_id))
+              AND NOT ((d.event_kind IN ('firing', 'reminder') OR d.summary)
+                       AND d.target_id IN (SELECT tm.target_id FROM target_maintenance tm))
             ORDER BY d.id
             LIMIT $3
               FOR UPDATE OF d SKIP LOCKED) d
@@ -181,6 +222,8 @@ SELECT g.id, g.channel_id, ch.kind AS channel_kind,
 -- Storming: the channels of $4 (storm_candidates' verdict this round) and, seen by this
 -- statement's own snapshot, any channel with more than $5 such deliveries created within $6
 -- seconds: a burst that committed after storm_candidates ran is held too, not sent one by one.
+-- A firing, reminder or summary never tried whose target is in maintenance is never claimed:
+-- it came due after this round's suppress_due, and the next round suppresses it.
 -- Returns what sending needs; a digest brings its items (the collapsed deliveries' events, in
 -- order).
 WITH storming AS (
@@ -207,6 +250,8 @@ WITH storming AS (
                 AND d.channel_id IN (SELECT channel_id FROM storming))
        AND NOT (d.event_kind IN ('resolved', 'reminder')
                 AND vigil_delivery_blocked(d.event_kind, d.incident_id, d.channel_id))
+       AND NOT (d.attempts = 0 AND (d.event_kind IN ('firing', 'reminder') OR d.summary)
+                AND d.target_id IN (SELECT tm.target_id FROM target_maintenance tm))
      ORDER BY d.next_attempt_at
      LIMIT $1
        FOR UPDATE OF d SKIP LOCKED
