@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 KUSTOMIZE = ROOT / "kustomize"
+TERRAFORM = ROOT / "terraform"
 COMPOSE_FILE = ROOT / "compose" / "compose.yaml"
+# The checks checkov may fail, each with its reason (tests/deploy/test_checkov.py).
+CHECKOV_CONFIG = ROOT / ".checkov.yaml"
 OBSERVABILITY = ROOT / "observability"
 PROMETHEUS_DIR = OBSERVABILITY / "prometheus"
 RULES_FILE = PROMETHEUS_DIR / "rules" / "vigil.rules.yml"
@@ -26,6 +30,13 @@ DASHBOARD = OBSERVABILITY / "grafana" / "dashboards" / "vigil.json"
 # The Kubernetes version the manifests must validate against (kubernetes-validate -k).
 K8S_VERSION = "1.32.0"
 
+# Python tools that run in environments of their own (`uv tool run`), never in the project's:
+# checkov pins aiodns<4 and the worker needs aiodns>=4, so it cannot be a dev dependency, and the
+# HCL readers go the same way. Pinned, so that a new release cannot change what the tests see.
+CHECKOV = "checkov==3.3.30"
+PYTHON_HCL2 = "python-hcl2==8.1.4"
+TFPARSE = "tfparse==0.6.22"
+
 
 def tool(name: str) -> str:
     """Path of a system tool (kubectl, promtool, docker-compose, prometheus), or skip the test."""
@@ -33,6 +44,14 @@ def tool(name: str) -> str:
     if path is None:
         pytest.skip(f"{name} is not installed (CI installs it; see .ci/run and TOOLING.md)")
     return path
+
+
+def uv_tool(requirement: str, *command: str) -> list[str]:
+    """`command` run from `requirement` in uv's cached tool environment (installed on first use)."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed (.ci/run installs it)")
+    return [uv, "tool", "run", "--quiet", "--from", requirement, *command]
 
 
 def venv_tool(name: str) -> str:
@@ -48,6 +67,7 @@ def run(
     stdin: str | None = None,
     cwd: Path = ROOT,
     env: dict[str, str | None] | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess:
     """A tool's run; `env` replaces variables of this process's environment (None: removes)."""
     environ = {**os.environ, "NO_COLOR": "1"}
@@ -62,7 +82,7 @@ def run(
         capture_output=True,
         text=True,
         cwd=cwd,
-        timeout=120,
+        timeout=timeout,
         env=environ,
     )
 
@@ -74,7 +94,12 @@ def docker_compose_config(
     --env-file stands in for compose/.env, so a developer's own .env cannot change the result."""
     env_file = tmp_path / "empty.env"
     env_file.write_text("")
-    names = ("VIGIL_SECRET_KEY", "VIGIL_SECRET_KEY_PREVIOUS", "VIGIL_API_ALLOWED_HOSTS")
+    names = (
+        "VIGIL_SECRET_KEY",
+        "VIGIL_SECRET_KEY_PREVIOUS",
+        "VIGIL_API_ALLOWED_HOSTS",
+        "POSTGRES_PASSWORD",
+    )
     return run(
         [tool("docker-compose"), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *args],
         env={**dict.fromkeys(names), **env},
@@ -83,11 +108,11 @@ def docker_compose_config(
 
 @pytest.fixture(scope="session")
 def compose_resolved(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """compose.yaml as docker-compose resolves it (${...} filled in) with only the secret key
+    """compose.yaml as docker-compose resolves it (${...} filled in) with only the required values
     set, as compose/.env.example asks."""
     result = docker_compose_config(
         tmp_path_factory.mktemp("compose"),
-        {"VIGIL_SECRET_KEY": TEST_SECRET_KEY},
+        COMPOSE_REQUIRED,
         "--profile",
         "observability",
         "config",
@@ -107,9 +132,16 @@ def kustomize_build(path: Path) -> str:
 # and git ignores them, so the tests write throwaway ones into a copy of the tree.
 TEST_SECRET_KEY = "test-only-secret-key-0123456789abcdefghijkl"
 TEST_ADMIN_PASSWORD = "test-only admin password"
+TEST_POSTGRES_PASSWORD = "test-only-postgres-password"
 USER_FILES = {
     "overlays/dev/secret-key.env": f"VIGIL_SECRET_KEY={TEST_SECRET_KEY}\n",
+    "overlays/dev/postgres.env": f"POSTGRES_PASSWORD={TEST_POSTGRES_PASSWORD}\n",
     "overlays/dev/initial-admin-password": TEST_ADMIN_PASSWORD,
+}
+# The values compose/.env must hold (compose/.env.example).
+COMPOSE_REQUIRED = {
+    "VIGIL_SECRET_KEY": TEST_SECRET_KEY,
+    "POSTGRES_PASSWORD": TEST_POSTGRES_PASSWORD,
 }
 
 
@@ -171,3 +203,38 @@ def load_prometheusrule_renderer():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def write_tfvars(path: Path, values: dict) -> Path:
+    """A .tfvars file (HCL's literals are JSON's, for the values used here)."""
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
+    return path
+
+
+def prod_inputs(prod: list[dict]) -> dict:
+    """The module's inputs that make it describe the prod overlay: its pinned image and ingress
+    host, read from the rendered overlay, and an external database (which prod expects)."""
+    images = {
+        c["image"]
+        for d in prod
+        if d["kind"] in {"Deployment", "Job"}
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    (image,) = images
+    (hosts,) = [
+        d["data"]["ingress-host"]
+        for d in prod
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("vigil-api-hosts")
+    ]
+    return {
+        "image": image,
+        "ingress_host": hosts,
+        "database_url": "postgresql://vigil@db.example:5432/vigil?sslmode=require",
+    }
+
+
+@pytest.fixture(scope="session")
+def prod_tfvars(tmp_path_factory: pytest.TempPathFactory, rendered: dict[str, list[dict]]) -> Path:
+    return write_tfvars(
+        tmp_path_factory.mktemp("tfvars") / "prod.tfvars", prod_inputs(rendered["prod"])
+    )

@@ -27,15 +27,19 @@ from .test_image import instructions
 from .test_kustomize import by_name, containers, objects
 
 # Where deployment files live; everything in them that git would commit is scanned.
-DEPLOY_DIRS = ["compose", "kustomize", "observability", "Dockerfile"]
+DEPLOY_DIRS = ["compose", "kustomize", "observability", "terraform", "Dockerfile"]
 TOKEN = re.compile(r"vgl_[0-9A-Za-z]{46}")
 # A key assignment in any syntax (env file, YAML, shell); Settings rejects keys under 32
 # characters, so a shorter value ("...", a ${...} reference) cannot be a usable key.
 KEY_ASSIGNMENT = re.compile(r"VIGIL_SECRET_KEY(?:_PREVIOUS)?[\"']?\s*[=:]\s*[\"']?([^\s\"'#]*)")
+HCL_KEY_ASSIGNMENT = re.compile(r"VIGIL_SECRET_KEY(?:_PREVIOUS)?\s*=\s*\"([^\"]*)\"")
 MIN_KEY = 32
-# The only literal passwords in deployment files: the bundled development databases, which
-# nothing outside the compose network or the dev overlay's namespace can reach.
-DEV_DATABASE_PASSWORDS = {"vigil", "vigil-dev-only"}
+# A password written out: `PASSWORD: value` (YAML, env files) or `..._PASSWORD = "value"` (HCL,
+# where an unquoted value is an expression such as random_password.x.result). Only a ${...}
+# reference or the placeholder "..." may follow.
+YAML_PASSWORD = re.compile(r"PASSWORD[\"']?\s*[=:]\s*[\"']?([^\s\"'#,}]+)")
+HCL_PASSWORD = re.compile(r"PASSWORD\w*\s*=\s*\"([^\"]*)\"")
+URL_PASSWORD = re.compile(r"postgresql://[^:/\s]+:([^@\s]+)@")
 POD_IP, NAMESPACE = "10.244.1.7", "vigil-test"
 
 
@@ -260,16 +264,18 @@ def test_no_secret_key_token_or_password_is_committed() -> None:
         text = path.read_text(errors="replace")
         where = path.relative_to(ROOT)
         assert not TOKEN.search(text), f"{where} holds an API token"
-        for value in KEY_ASSIGNMENT.findall(text):
+        hcl = path.suffix == ".tf"
+        for value in (HCL_KEY_ASSIGNMENT if hcl else KEY_ASSIGNMENT).findall(text):
             assert len(value) < MIN_KEY or value.startswith("${"), (
                 f"{where} sets a server secret; it belongs in compose/.env or a Secret"
             )
-        for value in re.findall(r"PASSWORD[\"']?\s*[=:]\s*[\"']?([^\s\"'#,}]+)", text):
-            assert value in DEV_DATABASE_PASSWORDS or value.startswith("${"), (
+        passwords = (HCL_PASSWORD if hcl else YAML_PASSWORD).findall(text)
+        for value in passwords:
+            assert value.startswith("${") or value == "...", (
                 f"{where} commits the password {value!r}"
             )
-        for value in re.findall(r"postgresql://[^:/\s]+:([^@\s]+)@", text):
-            assert value in DEV_DATABASE_PASSWORDS or value == "...", f"{where}: {value!r}"
+        for value in URL_PASSWORD.findall(text):
+            assert value.startswith("${") or value == "...", f"{where}: a URL's password {value!r}"
 
 
 def test_the_files_users_create_are_ignored_by_git(compose_resolved: dict) -> None:
@@ -282,7 +288,8 @@ def test_the_files_users_create_are_ignored_by_git(compose_resolved: dict) -> No
         ),
         *(f"kustomize/{rel}" for rel in USER_FILES),
     ]
-    assert len(paths) == 5
+    names = {Path(p).name for p in paths}
+    assert {".env", "grafana-admin-password", "prometheus-token", "postgres.env"} <= names
     for path in paths:
         result = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
         assert result.returncode == 0, f"{path} holds a secret, but git would commit it"

@@ -8,12 +8,18 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import tomllib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
 
 from vigil_cli.main import build_parser
 from vigil_core.embedded_pg import MISSING
 
+from ..support import free_port
 from .conftest import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -85,6 +91,86 @@ def test_runtime_stage_is_non_root_without_build_tools_and_runs_vigil() -> None:
     )
     (cmd,) = [json.loads(arg) for op, arg in runtime if op == "CMD"]
     assert cmd[0] == "vigil" and build_parser().parse_args(cmd[1:]).command == "api"
+    # Nothing is installed or compiled in the runtime stage, and the base image's installer and
+    # build tools are removed.
+    runs = " ".join(arg for op, arg in runtime if op == "RUN")
+    assert not re.search(r"apt-get install|pip install|uv (pip|sync)|\bgcc\b|\bmake\b", runs)
+    assert re.search(r"pip uninstall --yes .*\bpip setuptools wheel\b", runs)
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(arg for op, arg in runtime if op == "ENV")))
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1", "the root filesystem is read-only"
+
+
+def test_both_stages_build_on_one_pinned_base() -> None:
+    """The venv's interpreter is the base image's, so builder and runtime must be the same
+    image, and a tag written out (not an ARG) is what scanners and reviewers can see."""
+    bases = [arg.split()[0] for op, arg in instructions() if op == "FROM"]
+    assert len(bases) == 2 and bases[0] == bases[1], bases
+    name, _, tag = bases[0].partition(":")
+    assert name == "python" and re.fullmatch(r"3\.11-slim-\w+", tag.split("@")[0]), bases[0]
+    assert not re.search(r"^\s*ARG\b", DOCKERFILE, re.M)
+
+
+def healthcheck() -> tuple[dict[str, str], list[str]]:
+    """The HEALTHCHECK's options and exec-form command."""
+    (arg,) = [arg for op, arg in instructions() if op == "HEALTHCHECK"]
+    options, _, command = arg.partition(" CMD ")
+    return dict(o.lstrip("-").split("=") for o in options.split()), json.loads(command)
+
+
+class _Health(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path == "/healthz" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def health_server() -> Iterator[ThreadingHTTPServer]:
+    """A loopback /healthz answering whatever `server.RequestHandlerClass.status` says."""
+    handler = type("Health", (_Health,), {"status": 200})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+CASES = {
+    "the API answers": ("api", 200, 0),
+    "the worker answers": ("worker", 200, 0),
+    "the API fails its health": ("api", 503, 1),
+    "the worker fails its health": ("worker", 503, 1),
+    "nothing listens": (None, 200, 1),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_healthcheck_asks_the_roles_own_health_endpoint(
+    case: str, health_server: ThreadingHTTPServer
+) -> None:
+    """The image's HEALTHCHECK command, run as Docker would (in the venv's python), against a
+    loopback /healthz on the port of the API (VIGIL_API_PORT) or the worker's metrics."""
+    role, status, expected = CASES[case]
+    health_server.RequestHandlerClass.status = status
+    port = str(health_server.server_address[1])
+    idle = str(free_port())
+    env = {
+        **os.environ,
+        "VIGIL_API_PORT": port if role == "api" else idle,
+        "VIGIL_WORKER_METRICS_PORT": port if role == "worker" else idle,
+    }
+    options, command = healthcheck()
+    assert command[:2] == ["python", "-c"]
+    proc = subprocess.run(
+        [sys.executable, *command[1:]], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == expected, proc.stderr
+    assert {"interval", "timeout", "start-period", "retries"} <= options.keys()
 
 
 def runtime_packages() -> set[str]:

@@ -9,13 +9,16 @@ import pytest
 import yaml
 
 from vigil_cli.main import build_parser
+from vigil_core.settings import load_settings
 
 from .conftest import (
     K8S_VERSION,
+    KUSTOMIZE,
     OVERLAYS,
     ROOT,
     RULES_FILE,
     TEST_ADMIN_PASSWORD,
+    TEST_POSTGRES_PASSWORD,
     USER_FILES,
     kustomize_build,
     kustomize_copy,
@@ -25,6 +28,8 @@ from .conftest import (
     venv_tool,
     with_components,
 )
+from .network_policy import Pod, connects
+from .pod_security import restricted_violations
 
 WORKLOADS = {"Deployment", "StatefulSet", "Job"}
 ROLES = {"vigil-api": "api", "vigil-worker": "worker", "vigil-migrate": "migrate"}
@@ -134,10 +139,9 @@ def test_every_container_has_resources_and_a_locked_down_security_context(
         non_root = sc.get("runAsNonRoot", pod.get("securityContext", {}).get("runAsNonRoot"))
         uid = sc.get("runAsUser", pod.get("securityContext", {}).get("runAsUser"))
         assert non_root is True and uid not in (None, 0), f"{where}: not pinned to a non-root uid"
-        added = sc["capabilities"].get("add", [])
-        assert added == (["NET_RAW"] if workload == "vigil-worker" else []), (
-            f"{where}: adds {added}"
-        )
+        # Not even NET_RAW for the worker: a non-root process would not get it, and the
+        # namespace's "restricted" admission would refuse the pod.
+        assert not sc["capabilities"].get("add"), f"{where}: adds {sc['capabilities']['add']}"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -240,6 +244,40 @@ def test_dev_runs_one_replica_each_with_in_cluster_postgres(
         assert refs == [secret["metadata"]["name"]], name
 
 
+def test_dev_postgres_password_is_the_users_file_and_no_url_carries_one(
+    rendered: dict[str, list[dict]],
+) -> None:
+    """The server and Vigil's roles share the password from kustomize/overlays/dev/postgres.env
+    (the test's throwaway one here): the server as a file, the roles as PGPASSWORD."""
+    docs = rendered["dev"]
+    pg = by_name(docs, "StatefulSet", "vigil-postgres")
+    (server,) = containers(pg)
+    env = {e["name"]: e.get("value") for e in server["env"]}
+    assert "POSTGRES_PASSWORD" not in env and "envFrom" not in server
+    (mount,) = [
+        m
+        for m in server["volumeMounts"]
+        if env["POSTGRES_PASSWORD_FILE"].startswith(m["mountPath"])
+    ]
+    (volume,) = [v for v in pg["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"]]
+    (item,) = volume["secret"]["items"]
+    assert env["POSTGRES_PASSWORD_FILE"] == f"{mount['mountPath']}/{item['path']}"
+    secret = by_name(docs, "Secret", volume["secret"]["secretName"])
+    assert base64.b64decode(secret["data"][item["key"]]).decode() == TEST_POSTGRES_PASSWORD
+
+    for name, w in vigil_workloads(docs).items():
+        (c,) = containers(w)
+        assert secret_env(c)["PGPASSWORD"] == {
+            "name": secret["metadata"]["name"],
+            "key": item["key"],
+        }, name
+    (database,) = [
+        s for s in objects(docs, "Secret") if s["metadata"]["name"].startswith("vigil-database-")
+    ]
+    url = base64.b64decode(database["data"]["VIGIL_DATABASE_URL"]).decode()
+    assert url == "postgresql://vigil@vigil-postgres:5432/vigil", "no password in the URL"
+
+
 def test_prod_has_no_postgres_and_reads_an_external_secret(rendered: dict[str, list[dict]]) -> None:
     docs = rendered["prod"]
     assert not objects(docs, "StatefulSet")
@@ -258,16 +296,18 @@ def test_prod_has_no_postgres_and_reads_an_external_secret(rendered: dict[str, l
         assert refs == [{"name": "vigil-database", "key": "VIGIL_DATABASE_URL"}], name
 
 
-def test_dev_needs_the_files_the_docs_name(tmp_path: Path) -> None:
-    """Without the files a user creates, the dev overlay does not render (rather than run
-    without a server secret), and kustomize's error names the file docs/deploy.md describes."""
-    root = kustomize_copy(tmp_path, user_files=False)
+@pytest.mark.parametrize("missing", USER_FILES, ids=[Path(f).name for f in USER_FILES])
+def test_dev_needs_the_files_the_docs_name(missing: str, tmp_path: Path) -> None:
+    """Without one of the files a user creates, the dev overlay does not render (rather than run
+    without a server secret or with a default password), and kustomize's error names that file,
+    which docs/deploy.md and the overlay's header say how to create."""
+    root = kustomize_copy(tmp_path)
+    (root / missing).unlink()
     result = run([tool("kubectl"), "kustomize", str(root / "overlays" / "dev")])
     assert result.returncode != 0
-    assert "secret-key.env" in result.stderr, result.stderr
-    guide = (ROOT / "docs" / "deploy.md").read_text()
-    for rel in USER_FILES:
-        assert f"kustomize/{rel}" in guide, f"docs/deploy.md does not say to create {rel}"
+    assert Path(missing).name in result.stderr, result.stderr
+    assert f"kustomize/{missing}" in (ROOT / "docs" / "deploy.md").read_text()
+    assert f"kustomize/{missing}" in (KUSTOMIZE / "overlays/dev/kustomization.yaml").read_text()
 
 
 def secret_env(container: dict) -> dict[str, dict]:
@@ -362,112 +402,200 @@ def test_prod_scales_the_api_and_runs_two_workers(rendered: dict[str, list[dict]
     assert pdbs and pdbs[0]["spec"]["minAvailable"] >= 1
 
 
-# --- NetworkPolicy semantics, evaluated the way the API server's model defines them ---------
+# --- NetworkPolicies, evaluated (network_policy.py) for who may talk to whom --------------
 
-
-def _selects(selector: dict, labels: dict) -> bool:
-    """A label selector; the empty selector selects everything."""
-    if not selector.get("matchLabels", {}).items() <= labels.items():
-        return False
-    ops = {
-        "In": lambda v, vs: v in vs,
-        "NotIn": lambda v, vs: v not in vs,
-        "Exists": lambda v, vs: v is not None,
-        "DoesNotExist": lambda v, vs: v is None,
-    }
-    return all(
-        ops[e["operator"]](labels.get(e["key"]), e.get("values", []))
-        for e in selector.get("matchExpressions", [])
-    )
-
-
-def _policies(docs: list[dict], labels: dict, direction: str) -> list[dict]:
-    return [
-        p
-        for p in objects(docs, "NetworkPolicy")
-        if direction in p["spec"].get("policyTypes", ["Ingress"])
-        and _selects(p["spec"]["podSelector"], labels)
-    ]
-
-
-def _port_allowed(rule: dict, port: int) -> bool:
-    return not rule.get("ports") or any(
-        p.get("port") == port and p.get("protocol", "TCP") == "TCP" for p in rule["ports"]
-    )
-
-
-def _peer_allowed(rule: dict, policy_ns: str, peer_ns: dict, peer_pod: dict) -> bool:
-    """Whether one ingress rule admits a pod (its labels) from a namespace (its labels)."""
-    if not rule.get("from"):
-        return True  # no `from`: every peer
-    for peer in rule["from"]:
-        if "ipBlock" in peer:
-            return True
-        if "namespaceSelector" in peer:
-            ns_ok = _selects(peer["namespaceSelector"], peer_ns)
-        else:  # a bare podSelector means pods of the policy's own namespace
-            ns_ok = peer_ns.get("kubernetes.io/metadata.name") == policy_ns
-        if ns_ok and _selects(peer.get("podSelector", {}), peer_pod):
-            return True
-    return False
-
-
-def ingress_allowed(
-    docs: list[dict], labels: dict, port: int, peer_ns: dict, peer_pod: dict
-) -> bool:
-    policies = _policies(docs, labels, "Ingress")
-    if not policies:
-        return True
-    return any(
-        _port_allowed(r, port) and _peer_allowed(r, p["metadata"]["namespace"], peer_ns, peer_pod)
-        for p in policies
-        for r in p["spec"].get("ingress", [])
-    )
-
-
-def egress_allowed(docs: list[dict], labels: dict, port: int) -> bool:
-    policies = _policies(docs, labels, "Egress")
-    if not policies:
-        return True
-    return any(_port_allowed(r, port) for p in policies for r in p["spec"].get("egress", []))
-
-
-PROMETHEUS_NS = {"kubernetes.io/metadata.name": "monitoring"}
-PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
-SAME_NS = {"kubernetes.io/metadata.name": "vigil"}
-PEERS = {
-    "prometheus": (PROMETHEUS_NS, PROMETHEUS_POD),
-    "api pod": (SAME_NS, {"app.kubernetes.io/name": "vigil", "app.kubernetes.io/component": "api"}),
-    "other namespace": ({"kubernetes.io/metadata.name": "default"}, {"app": "curl"}),
-    "prometheus in the wrong namespace": (
-        {"kubernetes.io/metadata.name": "default"},
-        PROMETHEUS_POD,
-    ),
+INGRESS_CONTROLLER = Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
+PROMETHEUS = Pod("monitoring", {"app.kubernetes.io/name": "prometheus"})
+KUBE_DNS = Pod("kube-system", {"k8s-app": "kube-dns"})
+OUTSIDERS = {
+    "a pod in another namespace": Pod("default", {"app": "curl"}),
+    "prometheus in the wrong namespace": Pod("default", PROMETHEUS.labels),
+    "the ingress controller's namespace, another pod": Pod("ingress-nginx", {"app": "curl"}),
 }
 
 
-@pytest.mark.parametrize("peer", PEERS, ids=list(PEERS))
-def test_prod_lets_only_prometheus_reach_the_worker(
-    peer: str, rendered: dict[str, list[dict]]
+def pod_of(docs: list[dict], name: str) -> Pod:
+    """The pod a workload of the rendered overlay runs, in the overlay's namespace."""
+    (w,) = [d for d in docs if d["kind"] in WORKLOADS and d["metadata"]["name"] == name]
+    return Pod(w["metadata"]["namespace"], w["spec"]["template"]["metadata"]["labels"])
+
+
+def stranger(docs: list[dict]) -> Pod:
+    """Another app's pod in Vigil's own namespace."""
+    return Pod(pod_of(docs, "vigil-api").namespace, {"app": "curl"})
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_the_ingress_controller_and_prometheus_reach_the_api(
+    overlay: str, rendered: dict[str, list[dict]]
 ) -> None:
-    docs = rendered["prod"]
-    worker = by_name(docs, "Deployment", "vigil-worker")["spec"]["template"]["metadata"]["labels"]
-    ns, pod = PEERS[peer]
-    expected = peer == "prometheus"
-    assert ingress_allowed(docs, worker, 9100, ns, pod) is expected
-    assert ingress_allowed(docs, worker, 8000, ns, pod) is False
+    docs = rendered[overlay]
+    api = pod_of(docs, "vigil-api")
+    assert connects(docs, INGRESS_CONTROLLER, api, 8000)
+    assert connects(docs, PROMETHEUS, api, 8000)
+    for who in [*OUTSIDERS.values(), stranger(docs), pod_of(docs, "vigil-worker")]:
+        assert not connects(docs, who, api, 8000), who
+    assert not connects(docs, INGRESS_CONTROLLER, api, 9100)
 
 
-@pytest.mark.parametrize("role", ["vigil-api", "vigil-worker", "vigil-migrate"])
-def test_prod_lets_every_role_reach_postgres(role: str, rendered: dict[str, list[dict]]) -> None:
-    docs = rendered["prod"]
-    labels = vigil_workloads(docs)[role]["spec"]["template"]["metadata"]["labels"]
-    assert egress_allowed(docs, labels, 5432)
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_prometheus_reaches_the_worker(overlay: str, rendered: dict[str, list[dict]]) -> None:
+    docs = rendered[overlay]
+    worker = pod_of(docs, "vigil-worker")
+    assert connects(docs, PROMETHEUS, worker, 9100)
+    for who in [*OUTSIDERS.values(), INGRESS_CONTROLLER, stranger(docs), pod_of(docs, "vigil-api")]:
+        assert not connects(docs, who, worker, 9100), who
+    assert not connects(docs, PROMETHEUS, worker, 8000)
 
 
-def test_prod_api_reaches_nothing_but_postgres_and_dns(rendered: dict[str, list[dict]]) -> None:
-    docs = rendered["prod"]
-    labels = by_name(docs, "Deployment", "vigil-api")["spec"]["template"]["metadata"]["labels"]
-    assert egress_allowed(docs, labels, 53)
-    assert not egress_allowed(docs, labels, 443)
-    assert ingress_allowed(docs, labels, 8000, *PEERS["other namespace"])
+# Where checks go: the internet (v4 and v6), a private network; and the cloud metadata
+# endpoints (AWS, GCP and Azure's 169.254.169.254, AWS's IPv6 one), which stay out of reach.
+TARGETS = {"1.1.1.1": True, "2606:4700::1111": True, "10.20.30.40": True}
+METADATA = ["169.254.169.254", "169.254.170.2", "fd00:ec2::254", "fe80::1"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_worker_reaches_any_target_but_the_cloud_metadata(
+    overlay: str, rendered: dict[str, list[dict]]
+) -> None:
+    docs = rendered[overlay]
+    worker = pod_of(docs, "vigil-worker")
+    for address in TARGETS:
+        for port in (80, 443, 25):
+            assert connects(docs, worker, address, port), (address, port)
+        assert connects(docs, worker, address, 53, "UDP")
+    for address in METADATA:
+        assert not connects(docs, worker, address, 80), address
+    assert connects(docs, worker, KUBE_DNS, 53, "UDP")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_api_and_the_migrate_job_reach_only_postgres_and_dns(
+    overlay: str, rendered: dict[str, list[dict]]
+) -> None:
+    docs = rendered[overlay]
+    for role in ("vigil-api", "vigil-migrate"):
+        pod = pod_of(docs, role)
+        assert connects(docs, pod, "10.0.5.5", 5432), "an external database"
+        assert connects(docs, pod, KUBE_DNS, 53, "UDP") and connects(docs, pod, KUBE_DNS, 53)
+        for address in ("1.1.1.1", "169.254.169.254", "10.0.5.5"):
+            assert not connects(docs, pod, address, 443), (role, address)
+        assert not connects(docs, pod, pod_of(docs, "vigil-worker"), 9100)
+
+
+def test_in_dev_only_vigils_roles_reach_postgres_and_postgres_reaches_nothing(
+    rendered: dict[str, list[dict]],
+) -> None:
+    docs = rendered["dev"]
+    postgres = pod_of(docs, "vigil-postgres")
+    for role in ROLES:
+        assert connects(docs, pod_of(docs, role), postgres, 5432), role
+    for who in [*OUTSIDERS.values(), stranger(docs), INGRESS_CONTROLLER, PROMETHEUS]:
+        assert not connects(docs, who, postgres, 5432), who
+    for destination in (KUBE_DNS, pod_of(docs, "vigil-api"), "1.1.1.1"):
+        assert not connects(docs, postgres, destination, 53, "UDP")
+        assert not connects(docs, postgres, destination, 8000)
+
+
+def test_the_network_parameters_set_who_may_connect(tmp_path: Path) -> None:
+    """The ingress controller and Prometheus come from the overlay's `vigil-network` ConfigMap,
+    which kustomize reads but does not deploy."""
+    root = kustomize_copy(tmp_path)
+    params = root / "overlays" / "prod" / "network.yaml"
+    doc = yaml.safe_load(params.read_text())
+    assert doc["metadata"]["annotations"] == {"config.kubernetes.io/local-config": "true"}
+    doc["data"] = {
+        "ingress-namespace": "traefik",
+        "ingress-name": "traefik",
+        "prometheus-namespace": "observability",
+        "prometheus-name": "vmagent",
+    }
+    params.write_text(yaml.safe_dump(doc))
+    docs = list(yaml.safe_load_all(kustomize_build(root / "overlays" / "prod")))
+    assert not [d for d in docs if d["metadata"]["name"] == "vigil-network"]
+    api, worker = pod_of(docs, "vigil-api"), pod_of(docs, "vigil-worker")
+    traefik = Pod("traefik", {"app.kubernetes.io/name": "traefik"})
+    vmagent = Pod("observability", {"app.kubernetes.io/name": "vmagent"})
+    assert connects(docs, traefik, api, 8000) and connects(docs, vmagent, api, 8000)
+    assert connects(docs, vmagent, worker, 9100)
+    assert not connects(docs, INGRESS_CONTROLLER, api, 8000)
+    assert not connects(docs, PROMETHEUS, worker, 9100)
+
+
+# --- Pod Security Admission and shutdown ------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_namespace_enforces_restricted_and_every_pod_meets_it(
+    overlay: str, rendered: dict[str, list[dict]]
+) -> None:
+    docs = rendered[overlay]
+    (namespace,) = objects(docs, "Namespace")
+    labels = namespace["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", mode
+    workloads = [d for d in docs if d["kind"] in WORKLOADS]
+    assert len(workloads) == (4 if overlay == "dev" else 3)
+    for w in workloads:
+        assert w["metadata"]["namespace"] == namespace["metadata"]["name"]
+        violations = restricted_violations(w["spec"]["template"]["spec"])
+        assert not violations, f"{w['metadata']['name']}: {violations}"
+
+
+def test_the_restricted_check_rejects_what_the_standard_forbids() -> None:
+    """The evaluator above is not a rubber stamp: NET_RAW, root, a missing seccomp profile and
+    an unsafe sysctl each fail it."""
+    ok = {
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "sysctls": [{"name": "net.ipv4.ping_group_range", "value": "0 2147483647"}],
+        },
+        "containers": [
+            {
+                "name": "c",
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            }
+        ],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+    }
+    assert restricted_violations(ok) == []
+    bad = [
+        ("containers", 0, "securityContext", "capabilities", "add", ["NET_RAW"]),
+        ("securityContext", "runAsUser", 0),
+        ("securityContext", "seccompProfile", {"type": "Unconfined"}),
+        ("securityContext", "sysctls", [{"name": "net.core.somaxconn", "value": "1024"}]),
+        ("volumes", [{"name": "h", "hostPath": {"path": "/"}}]),
+        ("hostNetwork", True),
+    ]
+    for *path, value in bad:
+        pod = yaml.safe_load(yaml.safe_dump(ok))
+        node = pod
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        assert restricted_violations(pod), path
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_worker_gets_longer_than_its_own_shutdown_grace(
+    overlay: str, rendered: dict[str, list[dict]]
+) -> None:
+    """SIGKILL comes terminationGracePeriodSeconds after SIGTERM; the worker needs its grace
+    (VIGIL_WORKER_GRACE_S) to finish checks and flush results, and a margin to exit."""
+    docs = rendered[overlay]
+    worker = by_name(docs, "Deployment", "vigil-worker")
+    (c,) = containers(worker)
+    config = {
+        k: v
+        for d in objects(docs, "ConfigMap")
+        if d["metadata"]["name"] in {e["configMapRef"]["name"] for e in c["envFrom"]}
+        for k, v in d["data"].items()
+    }
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    grace = load_settings({**config, **{k: v for k, v in env.items() if v}}).worker_grace_s
+    assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= grace + 5
