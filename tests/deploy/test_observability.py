@@ -27,6 +27,7 @@ CONTRACT_METRICS = {
     "vigil_http_request_duration_seconds",
     "vigil_db_pool_connections",
     "vigil_target_up",
+    "vigil_target_maintenance",
     "vigil_target_latency_seconds",
     "vigil_target_tls_expiry_timestamp_seconds",
     "vigil_notifications_total",
