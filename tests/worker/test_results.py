@@ -402,3 +402,23 @@ async def test_maintenance_deletes_ended_sessions_old_failures_and_old_audit_row
     assert await db.fetchval("SELECT count(*) FROM sessions") == 2  # live, and just logged out
     assert await db.fetchval("SELECT count(*) FROM login_failures") == 1
     assert await db.fetchval("SELECT count(*) FROM audit_log") == 1
+
+
+async def test_maintenance_deletes_occurrences_ended_over_a_year_ago(db, pool) -> None:
+    window_id = await db.fetchval(
+        "INSERT INTO maintenance_windows (name, kind, cron, duration_s, match_labels)"
+        " VALUES ('nightly', 'cron', '0 2 * * *', 3600, '{\"team\": \"db\"}') RETURNING id"
+    )
+    await db.execute(
+        """INSERT INTO maintenance_occurrences (window_id, starts_at, ends_at) VALUES
+             ($1, now() - interval '402 days', now() - interval '401 days'),
+             ($1, now() - interval '399 days', now() - interval '398 days'),
+             ($1, now() + interval '1 day', now() + interval '2 days')""",
+        window_id,
+    )
+    done = await maintenance.run_once(pool, retention_days=30)
+    assert done["occurrences"] == 1
+    left = await db.fetch(
+        "SELECT starts_at > now() AS ahead FROM maintenance_occurrences ORDER BY starts_at"
+    )
+    assert [r["ahead"] for r in left] == [False, True]

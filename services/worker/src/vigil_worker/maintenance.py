@@ -1,6 +1,6 @@
 """History upkeep: daily partitions of `checks` created ahead and dropped after retention, and
-alert events and digests past retention deleted, and ended sessions, old failed logins and
-audit rows past the audit retention deleted.
+alert events and digests past retention deleted, maintenance occurrences over a year old,
+and ended sessions, old failed logins and audit rows past the audit retention deleted.
 
 Any number of workers run this loop; a transaction-level advisory lock lets one of them do
 the work each round and the others skip it.
@@ -20,6 +20,9 @@ Q = load_queries(__package__)
 log = get_logger("vigil_worker.maintenance")
 
 DAYS_AHEAD = 7
+# Past maintenance occurrences are kept this long: uptime reports and status pages look back
+# 90 days at most, and a year of windows is history worth reading.
+OCCURRENCE_RETENTION_DAYS = 400
 
 
 async def run_once(
@@ -36,6 +39,7 @@ async def run_once(
         deleted = await conn.fetchrow(Q["drop_old_alerts"], retention_days)
         assert deleted is not None  # an aggregate returns one row
         events, digests = deleted
+        occurrences = await conn.fetchval(Q["drop_old_occurrences"], OCCURRENCE_RETENTION_DAYS)
         credentials = await conn.fetchrow(Q["drop_old_credentials"], audit_retention_days)
         assert credentials is not None  # an aggregate returns one row
         sessions, audit_rows, _ = credentials
@@ -45,6 +49,7 @@ async def run_once(
         partitions_dropped=dropped,
         alert_events_deleted=events,
         digests_deleted=digests,
+        occurrences_deleted=occurrences,
         sessions_deleted=sessions,
         audit_rows_deleted=audit_rows,
         retention_days=retention_days,
@@ -54,6 +59,7 @@ async def run_once(
         "dropped": dropped,
         "alert_events": events,
         "digests": digests,
+        "occurrences": occurrences,
         "sessions": sessions,
         "audit_rows": audit_rows,
     }

@@ -201,6 +201,14 @@ old_events AS (
     RETURNING 1)
 SELECT (SELECT count(*) FROM old_events)::integer, (SELECT count(*) FROM old_digests)::integer;
 
+-- name: drop_old_occurrences
+-- Maintenance occurrences that ended more than $1 days ago (longer than any uptime window or
+-- status page looks back).
+WITH gone AS (
+    DELETE FROM maintenance_occurrences WHERE ends_at < now() - make_interval(days => $1)
+    RETURNING 1)
+SELECT count(*)::integer FROM gone;
+
 -- name: drop_old_credentials
 -- Sessions that ended (expired or logged out) a day ago, failed logins older than the rate
 -- limit's window by far, and audit rows past the audit retention ($1 days).
