@@ -2,7 +2,8 @@
 
 The file (YAML or JSON) holds `targets:`, `channels:` and `routes:`, each a list in the same
 form as the API's create bodies (routes name their channels, and targets' `depends_on` their
-targets, by name), or just a list of targets. Everything is matched by name; --prune deletes
+targets, by name), and `maintenance:`, windows keyed by name (naming their targets), or just a
+list of targets. Everything is matched by name; --prune deletes
 what the file does not name in the sections it has, and --dry-run shows the changes without
 making them. The API token comes from VIGIL_TOKEN or --token-file (vigil_cli.credentials).
 
@@ -32,7 +33,10 @@ from . import credentials
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 TIMEOUT_S = 60
-SECTIONS = ("channels", "targets", "routes")  # in the order the API applies them
+SECTIONS = ("channels", "targets", "routes")  # lists, in the order the API applies them
+WINDOWS = "maintenance"  # a mapping of window names, applied last
+# How the diff names an item of each section (targets go unnamed).
+LABELS = {"channels": "channel ", "targets": "", "routes": "route ", WINDOWS: "maintenance "}
 _STR = "tag:yaml.org,2002:str"
 _REFERENCE = re.compile(
     r"\$\$\{"  # a literal ${
@@ -68,12 +72,13 @@ def load_document(path: str) -> dict[str, Any]:
         doc = {"targets": doc}
     if (
         not isinstance(doc, dict)
-        or not any(section in doc for section in SECTIONS)
+        or not any(section in doc for section in (*SECTIONS, WINDOWS))
         or not all(isinstance(doc.get(section, []), list) for section in SECTIONS)
+        or not isinstance(doc.get(WINDOWS, {}), dict)
     ):
         raise ApplyError(
             f"{path} must hold `targets:`, `channels:` or `routes:`, each with a list"
-            " (or only a list of targets)"
+            " (or only a list of targets), or `maintenance:` with windows by name"
         )
     return doc
 
@@ -195,13 +200,17 @@ def format_result(result: dict[str, Any]) -> str:
     """The diff, one line per item (+ create, ~ update with its fields, - delete; channels and
     routes named as such), then the counts. A channel's config shows only that it changed:
     it holds secrets. With targets alone, the counts are one line, as before channels."""
-    # The top-level lists are the targets'; channels and routes have sections of their own.
-    parts = {"channels": result.get("channels"), "targets": result, "routes": result.get("routes")}
+    # The top-level lists are the targets'; the other sections have sections of their own.
+    parts = {
+        "channels": result.get("channels"),
+        "targets": result,
+        "routes": result.get("routes"),
+        WINDOWS: result.get(WINDOWS),
+    }
     shown = {s: p for s, p in parts.items() if p and (s == "targets" or _touched(p))}
     lines = []
     for section, part in shown.items():
-        label = "" if section == "targets" else f"{section[:-1]} "
-        lines += _format_changes(part["changes"], label)
+        lines += _format_changes(part["changes"], LABELS[section])
     if list(shown) == ["targets"]:
         counts = _counts(result)
         lines.append(f"dry run, nothing changed: {counts}" if result["dry_run"] else counts)
@@ -262,15 +271,16 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "apply",
-        help="create/update targets, channels and routes from a YAML or JSON file"
+        help="create/update targets, channels, routes and maintenance windows from a YAML or"
+        " JSON file"
         " (config as code; ${VAR} is an environment variable)",
     )
     p.add_argument("-f", "--file", required=True, help="the file ('-' reads stdin)")
     p.add_argument(
         "--prune",
         action="store_true",
-        help="delete targets, channels and routes that the file does not name (in the"
-        " sections it has)",
+        help="delete targets, channels, routes and maintenance windows that the file does not"
+        " name (in the sections it has)",
     )
     p.add_argument("--dry-run", action="store_true", help="print the changes without making them")
     p.add_argument(

@@ -279,7 +279,14 @@ async def test_summary_states_counts_filters_and_pages(client, db) -> None:
     )
 
     s = (await client.get("/api/v1/summary")).json()
-    assert s["counts"] == {"up": 2, "down": 1, "pending": 1, "paused": 1, "total": 5}
+    assert s["counts"] == {
+        "up": 2,
+        "down": 1,
+        "pending": 1,
+        "maintenance": 0,
+        "paused": 1,
+        "total": 5,
+    }
     by_name = {i["name"]: i for i in s["items"]}
     assert list(by_name) == ["api-1", "api-2", "db", "gw", "old"]
     assert by_name["api-1"]["uptime_24h"] == 75.0 and by_name["api-2"]["uptime_24h"] is None

@@ -57,7 +57,14 @@ async def test_a_target_created_paused_is_paused_everywhere(client, db) -> None:
     ]
     s = (await client.get("/api/v1/summary")).json()
     assert [i["status"] for i in s["items"]] == ["paused"]
-    assert s["counts"] == {"up": 0, "down": 0, "pending": 0, "paused": 1, "total": 1}
+    assert s["counts"] == {
+        "up": 0,
+        "down": 0,
+        "pending": 0,
+        "maintenance": 0,
+        "paused": 1,
+        "total": 1,
+    }
     assert (await client.get("/api/v1/summary?kind=http")).json()["counts"]["paused"] == 1
     assert [
         i["name"] for i in (await client.get("/api/v1/summary?state=paused")).json()["items"]
@@ -116,6 +123,7 @@ async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(
             "up": 0,
             "down": 1,
             "pending": 0,
+            "maintenance": 0,
             "paused": 1,
             "total": 2,
         }

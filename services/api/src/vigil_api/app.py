@@ -30,11 +30,16 @@ from .events.controller import EventController
 from .events.hub import EventHub
 from .health import healthz, readyz
 from .incidents.controller import IncidentController
+from .incidents.updates import IncidentUpdateController
+from .maintenance.controller import MaintenanceController
 from .metrics import ApiMetrics, metrics_endpoint
 from .openapi import openapi_config
+from .public.cache import SharedCache
+from .public.controller import PublicController
 from .push.controller import PushController
 from .results.controller import CheckController
 from .routes.controller import RouteController
+from .status_pages.controller import StatusPageController
 from .summary.cache import Cached
 from .summary.controller import Counts, SummaryController
 from .targets.controller import TargetController
@@ -55,6 +60,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
     db = Database.from_settings(settings)
     metrics = ApiMetrics()
     summary_counts: Cached[Counts] = Cached()
+    public_cache = SharedCache()
     authenticator = Authenticator(
         settings.keyring(), idle_timeout_s=settings.session_idle_timeout_s
     )
@@ -79,6 +85,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             bootstrap.cancel()
             await hub.stop()
             await summary_counts.close()
+            await public_cache.close()
             await db.close()
 
     async def provide_pool(state: State) -> asyncpg.Pool:
@@ -94,6 +101,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
         "metrics": metrics,
         "hub": None,
         "summary_counts": summary_counts,
+        "public_cache": public_cache,
         "settings": settings,
         "authenticator": authenticator,
     }
@@ -110,8 +118,11 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             CheckController,
             UptimeController,
             IncidentController,
+            IncidentUpdateController,
+            StatusPageController,
             ChannelController,
             RouteController,
+            MaintenanceController,
             DeliveryController,
             PushController,
             SummaryController,
@@ -121,6 +132,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             UserController,
             AuditController,
             UIController,
+            PublicController,
         ],
         dependencies={"pool": Provide(provide_pool)},
         lifespan=[lifespan],

@@ -2,7 +2,8 @@
 and the notification queue.
 
 Per-target series (vigil_target_up, vigil_target_latency_seconds,
-vigil_target_tls_expiry_timestamp_seconds) come from target_state, and the queue's
+vigil_target_tls_expiry_timestamp_seconds, vigil_target_maintenance) come from target_state
+and the maintenance windows, and the queue's
 (vigil_notifications_pending, vigil_notifications_oldest_pending_age_seconds) from deliveries,
 so any number of workers never duplicates them. They are rendered at most once per
 TARGETS_TTL_S and served from that cache, so a scrape at 10k targets costs two queries every
@@ -44,9 +45,13 @@ TARGETS_TTL_S = 5.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Q = parse_queries("""
 -- name: target_series
+-- The stored status (up and down stay what the checks say during maintenance) and whether a
+-- window covers the target now (view target_maintenance).
 SELECT t.id, t.name, t.kind, t.enabled, vigil_target_status(t.enabled, s.status) AS status,
-       s.last_latency_ms, s.tls_expires_at
-  FROM targets t JOIN target_state s ON s.target_id = t.id
+       s.last_latency_ms, s.tls_expires_at, m.target_id IS NOT NULL AS in_maintenance
+  FROM targets t
+  JOIN target_state s ON s.target_id = t.id
+  LEFT JOIN target_maintenance m ON m.target_id = t.id
  ORDER BY t.id;
 
 -- name: notification_queue
@@ -82,6 +87,13 @@ class _TargetCollector(Collector):
             "When the target's TLS certificate expires (Unix time)",
             labels=labels,
         )
+        # Only the targets in a window have a series, so that it costs nothing at 100k
+        # targets; an alert rule leaves them out with `unless on (id) vigil_target_maintenance`.
+        maintenance = GaugeMetricFamily(
+            "vigil_target_maintenance",
+            "1 while a maintenance window covers the target (absent otherwise)",
+            labels=labels,
+        )
         for r in self.rows:
             values = [str(r["id"]), r["name"], r["kind"]]
             if r["status"] in ("up", "down"):
@@ -90,7 +102,9 @@ class _TargetCollector(Collector):
                 latency.add_metric(values, r["last_latency_ms"] / 1000.0)
             if r["tls_expires_at"] is not None:
                 expiry.add_metric(values, r["tls_expires_at"].timestamp())
-        yield from (up, latency, expiry)
+            if r["in_maintenance"]:
+                maintenance.add_metric(values, 1.0)
+        yield from (up, latency, expiry, maintenance)
 
 
 class _NotificationCollector(Collector):

@@ -1,6 +1,7 @@
 """HTTP handler for POST /api/v1/apply, the endpoint behind `vigil apply -f vigil.yaml`.
 
-The document holds targets, channels and routes, each matched to a stored one by name; see
+The document holds targets, channels, routes and maintenance windows, each matched to a stored
+one by name; see
 service.py for what is created, replaced, left alone and pruned, in one transaction.
 """
 
@@ -30,7 +31,8 @@ class ApplyController(Controller):
     @post(
         "/",
         operation_id="applyTargets",
-        summary="Create, update (and prune) targets, channels and routes from one document",
+        summary="Create, update (and prune) targets, channels, routes and maintenance windows"
+        " from one document",
         dto=StrictBody.of(ApplyDocument),
         return_dto=None,
         status_code=200,
@@ -55,9 +57,9 @@ class ApplyController(Controller):
             bool, QueryParameter(description="Report the changes without making them")
         ] = False,
     ) -> ApplyResult:
-        """Upsert targets, channels and routes by name in one transaction (config as code,
-        like `kubectl apply`). Routes name their channels, and targets their dependencies, by
-        name. The diff never shows a channel's config, only that it changed, nor a target's
+        """Upsert targets, channels, routes and maintenance windows by name in one transaction
+        (config as code, like `kubectl apply`). Routes name their channels, targets their
+        dependencies and windows (`maintenance`, keyed by name) their targets, by name. The diff never shows a channel's config, only that it changed, nor a target's
         header values or URL password ("********"; a document may send that back to keep the
         stored value). The body may be up to 4 MiB."""
         async with pool.acquire() as conn:

@@ -43,3 +43,14 @@ SELECT r.*,
  WHERE $2 OR r.name = ANY ($1::text[])
  ORDER BY r.name
    FOR UPDATE OF r;
+
+-- name: windows_for_apply
+-- The stored maintenance windows the document names, or all of them when pruning, with their
+-- targets by name; locked until commit.
+SELECT w.*,
+       array(SELECT t.name FROM maintenance_window_targets mt JOIN targets t ON t.id = mt.target_id
+              WHERE mt.window_id = w.id ORDER BY t.name) AS target_names
+  FROM maintenance_windows w
+ WHERE $2 OR w.name = ANY ($1::text[])
+ ORDER BY w.name
+   FOR UPDATE OF w;

@@ -3,7 +3,7 @@
 Targets, channels and routes take the form of their create bodies, except that references are
 names, so that one file can create a channel and the route that uses it, or two targets of
 which one depends on the other: a target's `depends_on` names targets, a route's `channels`
-names channels.
+names channels. Maintenance windows are keyed by their names, and name their targets.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from ..channels.schemas import ChannelCreate
+from ..maintenance.schemas import WindowFields
 from ..routes.schemas import DelayS, MatchLabels, RepeatIntervalS, ShortOutage
 from ..targets.schemas import (
     MAX_DEPENDENCIES,
@@ -29,6 +30,7 @@ from ..targets.schemas import (
 MAX_TARGETS = 20_000
 MAX_CHANNELS = 1_000
 MAX_ROUTES = 1_000
+MAX_WINDOWS = 1_000
 
 TargetNames = Annotated[
     list[Name],
@@ -105,13 +107,36 @@ class ApplyRoute(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool = True
 
 
+class ApplyWindow(WindowFields, kw_only=True, forbid_unknown_fields=True):
+    """A maintenance window as POST /api/v1/maintenance takes it (WindowCreate), `targets` by
+    name; its name is its key in `maintenance`. A one-off window needs starts_at."""
+
+    targets: Annotated[
+        list[Name],
+        Meta(max_length=1000, description="Names of its targets: in this document, or stored"),
+    ] = msgspec.field(default_factory=list)
+
+
+# Decoded window by window (apply.maintenance), so that an error names the window:
+# `maintenance.<name>.days`. Each value is an ApplyWindow.
+Windows = Annotated[
+    dict[str, dict[str, Any]],
+    Meta(
+        max_length=MAX_WINDOWS,
+        description="Maintenance windows by name, each as POST /api/v1/maintenance takes it"
+        " but for `name`, with `targets` by name",
+    ),
+]
+
+
 class ApplyDocument(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Every target, channel and route that should exist. A section left out is not touched
-    (nor pruned); an empty one holds none."""
+    """Every target, channel, route and maintenance window that should exist. A section left
+    out is not touched (nor pruned); an empty one holds none."""
 
     channels: Annotated[list[ChannelCreate], Meta(max_length=MAX_CHANNELS)] | UnsetType = UNSET
     targets: list[ApplyTarget] | UnsetType = UNSET
     routes: Annotated[list[ApplyRoute], Meta(max_length=MAX_ROUTES)] | UnsetType = UNSET
+    maintenance: Windows | UnsetType = UNSET
 
 
 class FieldChange(msgspec.Struct):
@@ -153,3 +178,4 @@ class ApplyResult(Section, kw_only=True):
     dry_run: bool
     channels: Section = msgspec.field(default_factory=Section)
     routes: Section = msgspec.field(default_factory=Section)
+    maintenance: Section = msgspec.field(default_factory=Section)

@@ -1,5 +1,6 @@
 """One apply: the whole document checked first, then written in one transaction under the apply
-lock: channels, then targets, then their dependencies, then routes (which name channels).
+lock: channels, then targets, then their dependencies, then routes (which name channels), then
+maintenance windows (which name targets).
 
 Every item is matched to a stored one by name: new names are created, changed ones replaced as
 a whole (fields left out take their defaults, as with PUT), equal ones not written at all. With
@@ -18,9 +19,11 @@ from ..auth import Principal
 from ..channels.schemas import ChannelCreate
 from ..errors import InvalidInput
 from ..targets import dependencies
-from . import channels, routes, targets
+from . import channels, maintenance, routes, targets
 from .common import Q, stored_ids
 from .schemas import ApplyDocument, ApplyResult, ApplyRoute, ApplyTarget
+
+SECTIONS = ("channels", "targets", "routes", "maintenance")
 
 
 class _DryRun(Exception):
@@ -31,18 +34,24 @@ class Plan:
     """A checked document: its items by section, and which sections prune."""
 
     def __init__(self, doc: ApplyDocument, prune: bool) -> None:
-        present = {
-            s: not isinstance(getattr(doc, s), UnsetType) for s in ("channels", "targets", "routes")
-        }
+        present = {s: not isinstance(getattr(doc, s), UnsetType) for s in SECTIONS}
         if not any(present.values()):
             raise InvalidInput.one(
-                "body", "must hold `targets`, `channels` or `routes`, each a list"
+                "body",
+                "must hold `targets`, `channels` or `routes`, each a list, or `maintenance`,"
+                " windows by name",
             )
         self.channels: list[ChannelCreate] = doc.channels or []
         self.routes: list[ApplyRoute] = doc.routes or []
         checked, target_errors = targets.check(doc.targets or [])
         self.targets: list[ApplyTarget] = checked
-        errors = channels.check(self.channels) + target_errors + routes.check(self.routes)
+        self.windows, window_errors = maintenance.check(doc.maintenance or {})
+        errors = (
+            channels.check(self.channels)
+            + target_errors
+            + routes.check(self.routes)
+            + window_errors
+        )
         if errors:
             raise InvalidInput(errors)
         self.prune = {section: prune and here for section, here in present.items()}
@@ -71,6 +80,7 @@ async def _run(conn: Conn, plan: Plan, result: ApplyResult, principal: Principal
     stored_channels = await channels.read(conn, plan.channels, plan.prune["channels"])
     stored_targets = await targets.read(conn, plan.targets, plan.prune["targets"])
     stored_routes = await routes.read(conn, plan.routes, plan.prune["routes"])
+    stored_windows = await maintenance.read(conn, plan.windows, plan.prune["maintenance"])
 
     # References by name: to an item of the document first, else to a stored one (unless its
     # section is pruned, which deletes what the document does not hold).
@@ -95,6 +105,14 @@ async def _run(conn: Conn, plan: Plan, result: ApplyResult, principal: Principal
         plan.prune["channels"],
     )
     errors += routes.unknown_channels(plan.routes, channel_names | set(channel_refs))
+    window_refs = await stored_ids(
+        conn,
+        Q["target_ids"],
+        (name for w in plan.windows for name in w.targets),
+        in_document,
+        plan.prune["targets"],
+    )
+    errors += maintenance.unknown_targets(plan.windows, in_document | set(window_refs))
     if errors:
         raise InvalidInput(errors)
 
@@ -117,4 +135,12 @@ async def _run(conn: Conn, plan: Plan, result: ApplyResult, principal: Principal
         {**channel_refs, **channel_ids},
         plan.prune["routes"],
         result.routes,
+    )
+    await maintenance.write(
+        conn,
+        plan.windows,
+        stored_windows,
+        {**window_refs, **writer.ids},
+        plan.prune["maintenance"],
+        result.maintenance,
     )

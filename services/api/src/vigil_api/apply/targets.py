@@ -35,6 +35,7 @@ _META = {
     "tls_expires_at",
     "depends_on",
     "push_url",  # a secret, and not configuration: the target keeps its token
+    "maintenance",  # live state too: the window it is in now
 }
 
 

@@ -15,10 +15,12 @@ EventKind = Literal["firing", "resolved", "reminder", "test", "digest"]
 class Delivery(msgspec.Struct, kw_only=True):
     """One event to one channel. `status`: pending (waiting for next_attempt_at), sending
     (claimed by a worker), sent, failed (a permanent refusal, or 24 h of temporary failures),
-    suppressed (recorded, never sent: a target it depends on is down, or its firing was
-    suppressed), collapsed (inside the digest `digest_id`, or an outage shorter than the
+    suppressed (recorded, never sent: a target it depends on is down, its target was in the
+    maintenance window `maintenance_window_id`, or its firing was suppressed), collapsed (inside the digest `digest_id`, or an outage shorter than the
     route's delay_s). `attempts` > 0 means it may have reached the receiver. `summary`: a
-    resolve that stands for a firing held back by delay_s ("down from .. to")."""
+    resolve that stands for a firing held back by delay_s ("down from .. to").
+    `released_at`: a firing held by a maintenance window, sent when the window ended while
+    the incident was still open (it keeps `maintenance_window_id`)."""
 
     id: int
     event_id: int | None
@@ -40,6 +42,8 @@ class Delivery(msgspec.Struct, kw_only=True):
     last_error: str | None
     last_status: int | None
     digest_id: int | None
+    maintenance_window_id: int | None = None
+    released_at: datetime | None = None
 
 
 class DeliveryPage(msgspec.Struct, kw_only=True):

@@ -71,7 +71,9 @@ class EventController(Controller):
         ] = None,
     ) -> ServerSentEvent:
         """`event: state` data {target_id,status,previous,since}; `event: result` data
-        {target_id,checked_at,ok,latency_ms,status_code,error_class}; `event: resync` after the
+        {target_id,checked_at,ok,latency_ms,status_code,error_class}; `event: maintenance` data
+        {reason} when a maintenance window started, ended or was written (statuses that read
+        `maintenance` may have changed: refetch them); `event: resync` after the
         server lost its database connection (refetch what you show); `: heartbeat` every 15 s.
         A client that cannot keep up is disconnected and should reconnect."""
         hub: EventHub | None = request.app.state.hub

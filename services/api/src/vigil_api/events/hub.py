@@ -2,8 +2,10 @@
 
 The hub LISTENs on `vigil_status` (sent by the worker), turns each notification into events,
 and puts them on each subscriber's bounded queue; it also LISTENs on `vigil_targets` so that
-the summary's cached counts are dropped on any write, and on `vigil_auth` so that the credential
-cache forgets revoked tokens and sessions. A subscriber whose queue is full is too slow:
+the summary's cached counts are dropped on any write, on `vigil_auth` so that the credential
+cache forgets revoked tokens and sessions, and on `vigil_maintenance` so that a window written
+anywhere reaches clients as a `maintenance` event (as a window's start or end does, which the
+worker sends on `vigil_status`). A subscriber whose queue is full is too slow:
 it is dropped (its stream ends) rather than buffered without bound. The connection's lifecycle is
 vigil_core.listen's: it proves it is alive by a NOTIFY to itself, and after it is lost the hub
 reconnects with backoff, re-LISTENs, drops the cached counts and tells subscribers to `resync`
@@ -29,8 +31,10 @@ from vigil_core.listen import Backoff, ListenConnection
 from vigil_core.logging import get_logger
 from vigil_core.notify import (
     AUTH_CHANNEL,
+    MAINTENANCE_CHANNEL,
     STATUS_CHANNEL,
     TARGETS_CHANNEL,
+    MaintenanceChanged,
     ResultsStored,
     StateChanged,
     decode_status_event,
@@ -48,7 +52,7 @@ BACKOFF = Backoff(first_s=0.1, max_s=5.0)
 
 
 class Event(msgspec.Struct, frozen=True):
-    event: str  # state | result | resync
+    event: str  # state | result | maintenance | resync
     data: str  # JSON
     target_id: int | None = None
 
@@ -94,6 +98,7 @@ class EventHub:
                 STATUS_CHANNEL: self._on_notify,
                 TARGETS_CHANNEL: self._on_target_changed,
                 AUTH_CHANNEL: self._on_auth_changed,
+                MAINTENANCE_CHANNEL: self._on_maintenance_written,
             },
             on_connect=self._on_connect,
             ping_s=PING_INTERVAL_S,
@@ -190,6 +195,15 @@ class EventHub:
     def _on_target_changed(self, payload: str) -> None:
         self._on_change()
 
+    def _on_maintenance_written(self, payload: str) -> None:
+        # A window, its targets or its occurrences were written (by any API process, apply, or
+        # a worker planning ahead): who is in maintenance may have changed.
+        self._maintenance("written")
+
+    def _maintenance(self, reason: str) -> None:
+        self._on_change()
+        self.publish(Event("maintenance", msgspec.json.encode({"reason": reason}).decode()))
+
     def _on_notify(self, payload: str) -> None:
         event = decode_status_event(payload)
         if isinstance(event, StateChanged):
@@ -203,6 +217,10 @@ class EventHub:
                 }
             ).decode()
             self.publish(Event("state", data, event.target_id))
+        elif isinstance(event, MaintenanceChanged):
+            # A window started or ended: statuses read `maintenance`, or stop to, without a
+            # check changing them. Clients read again what they show.
+            self._maintenance("boundary")
         elif isinstance(event, ResultsStored):
             if self._subscribers:
                 # Ids are bigints: one out of range (a hand-made NOTIFY) would fail the batch.

@@ -37,6 +37,9 @@ class Check(msgspec.Struct, kw_only=True):
     # What the check found besides its verdict: a DNS check's answers, a certificate's
     # subject, issuer, SANs and expiry; null for most checks.
     details: dict[str, Any] | None
+    # The maintenance window the check was made in (null: none). A window that does not count
+    # in uptime keeps the check out of the roll-ups.
+    maintenance_window_id: int | None = None
 
 
 class CheckPage(msgspec.Struct, kw_only=True):

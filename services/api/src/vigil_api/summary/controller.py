@@ -18,13 +18,15 @@ from vigil_core.text import storable
 from ..database import PoolDep
 from ..errors import InvalidInput, responses
 from ..pagination import decode_cursor, encode_cursor
+from ..targets.schemas import InMaintenance
+from ..targets.service import in_maintenance
 from ..timerange import floor_hour
 from .cache import Cached
 
 Q = load_queries(__package__)
 
-# The statuses a client sees (vigil_target_status(), migration 0009); Counts has a field for each.
-STATES = ("up", "down", "pending", "paused")
+# The statuses a client sees (vigil_target_status(), migration 0015); Counts has a field for each.
+STATES = ("up", "down", "pending", "maintenance", "paused")
 STATE_PATTERN = f"^({'|'.join(STATES)})$"
 KIND_PATTERN = f"^({'|'.join(SETTINGS)})$"
 
@@ -33,13 +35,15 @@ class Counts(msgspec.Struct, kw_only=True):
     up: int = 0
     down: int = 0
     pending: int = 0
+    maintenance: int = 0
     paused: int = 0
     total: int = 0
 
 
 class SummaryItem(msgspec.Struct, kw_only=True):
-    """One target's state. `status` is "paused" when the target is disabled; `for_s` is the
-    time since the last change of status."""
+    """One target's state. `status` is "paused" when the target is disabled, "maintenance"
+    while a window covers it (`maintenance` says which, and until when); `for_s` is the time
+    since the last change of the stored status."""
 
     id: int
     name: str
@@ -57,6 +61,7 @@ class SummaryItem(msgspec.Struct, kw_only=True):
     # `address` is a push target's word `push`, never its secret URL; a URL's password shows
     # as "********".
     tls_expires_at: datetime | None = None
+    maintenance: InMaintenance | None = None
 
 
 class Summary(msgspec.Struct, kw_only=True):
@@ -92,6 +97,9 @@ async def _all_counts(pool: asyncpg.Pool) -> Counts:
         for r in await conn.fetch(Q["disabled_counts"]):
             by_state[r["stored"]] = by_state.get(r["stored"], 0) - r["n"]
             by_state[r["status"]] = by_state.get(r["status"], 0) + r["n"]
+        for r in await conn.fetch(Q["maintenance_counts"]):
+            by_state[r["stored"]] = by_state.get(r["stored"], 0) - r["n"]
+            by_state["maintenance"] = by_state.get("maintenance", 0) + r["n"]
     return _to_counts(by_state)
 
 
@@ -121,6 +129,7 @@ def _item(r: asyncpg.Record, now: datetime) -> SummaryItem:
         last_error_class=r["last_error_class"],
         uptime_24h=r["uptime_24h"],
         tls_expires_at=r["tls_expires_at"],
+        maintenance=in_maintenance(r),
     )
 
 

@@ -4,13 +4,18 @@
 UPDATE targets SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING *;
 
 -- name: get_target
--- The target with the status clients see (vigil_target_status: 'paused' when disabled), since
--- when, and its last check; its dependencies read by target_dependencies' primary key.
-SELECT t.*, vigil_target_status(t.enabled, s.status) AS status, s.since,
-       s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at,
+-- The target with the status clients see (vigil_target_status: 'paused' when disabled,
+-- 'maintenance' while a window covers it), since when, and its last check; its dependencies
+-- read by target_dependencies' primary key; the window it is in (view target_maintenance).
+SELECT t.*, vigil_target_status(t.enabled, s.status, m.window_id IS NOT NULL) AS status,
+       s.since, s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at,
        array(SELECT d.depends_on_id FROM target_dependencies d
-              WHERE d.target_id = t.id ORDER BY d.depends_on_id) AS depends_on
-  FROM targets t LEFT JOIN target_state s ON s.target_id = t.id
+              WHERE d.target_id = t.id ORDER BY d.depends_on_id) AS depends_on,
+       m.window_id AS maintenance_window_id, m.window_name AS maintenance_name,
+       m.ends_at AS maintenance_ends_at
+  FROM targets t
+  LEFT JOIN target_state s ON s.target_id = t.id
+  LEFT JOIN target_maintenance m ON m.target_id = t.id
  WHERE t.id = $1;
 
 -- name: get_target_for_update
@@ -25,11 +30,15 @@ SELECT t.*,
 
 -- name: list_targets
 -- Keyset pagination on id: $1 is the last id of the previous page (0 for the first).
-SELECT t.*, vigil_target_status(t.enabled, s.status) AS status, s.since,
-       s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at,
+SELECT t.*, vigil_target_status(t.enabled, s.status, m.window_id IS NOT NULL) AS status,
+       s.since, s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at,
        array(SELECT d.depends_on_id FROM target_dependencies d
-              WHERE d.target_id = t.id ORDER BY d.depends_on_id) AS depends_on
-  FROM targets t LEFT JOIN target_state s ON s.target_id = t.id
+              WHERE d.target_id = t.id ORDER BY d.depends_on_id) AS depends_on,
+       m.window_id AS maintenance_window_id, m.window_name AS maintenance_name,
+       m.ends_at AS maintenance_ends_at
+  FROM targets t
+  LEFT JOIN target_state s ON s.target_id = t.id
+  LEFT JOIN target_maintenance m ON m.target_id = t.id
  WHERE t.id > $1
    AND ($3::text IS NULL OR t.kind = $3)
  ORDER BY t.id

@@ -384,6 +384,14 @@ class TargetUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     grace_s: GraceS | UnsetType = UNSET
 
 
+class InMaintenance(msgspec.Struct, kw_only=True):
+    """The maintenance window a target is in now (the one that ends last, if several)."""
+
+    window_id: int
+    name: str
+    ends_at: datetime
+
+
 class Target(msgspec.Struct, kw_only=True):
     """A stored target. Fields of other kinds are null (url for tcp, host for http, ...).
 
@@ -432,9 +440,9 @@ class Target(msgspec.Struct, kw_only=True):
     depends_on: list[int]
     created_at: datetime
     updated_at: datetime
-    # From target_state, as in the summary: the status (up, down, pending, or paused when
-    # disabled), since when, and the last check; tls_expires_at is the certificate's
-    # notAfter from the last HTTPS or TLS check.
+    # From target_state, as in the summary: the status (up, down, pending, paused when
+    # disabled, or maintenance while a window covers it), since when, and the last check;
+    # tls_expires_at is the certificate's notAfter from the last HTTPS or TLS check.
     status: str | None = None
     since: datetime | None = None
     last_checked_at: datetime | None = None
@@ -442,6 +450,8 @@ class Target(msgspec.Struct, kw_only=True):
     last_error_class: str | None = None
     tls_expires_at: datetime | None = None
     push_url: str | None = None
+    # The window the target is in now, or null.
+    maintenance: InMaintenance | None = None
 
 
 class TargetPage(msgspec.Struct, kw_only=True):

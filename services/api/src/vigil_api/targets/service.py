@@ -29,6 +29,7 @@ from .schemas import (
     SCHEDULE_FIELDS,
     DnsFields,
     HttpFields,
+    InMaintenance,
     PushFields,
     Target,
     TargetCreate,
@@ -142,6 +143,17 @@ def to_target(
         last_error_class=row.get("last_error_class"),
         tls_expires_at=row.get("tls_expires_at"),
         push_url=push_url,
+        maintenance=in_maintenance(row),
+    )
+
+
+def in_maintenance(row: asyncpg.Record | dict) -> InMaintenance | None:
+    """The window a read row says the target is in (get_target, the summary), or None."""
+    window_id = row.get("maintenance_window_id")
+    if window_id is None:
+        return None
+    return InMaintenance(
+        window_id=window_id, name=row["maintenance_name"], ends_at=row["maintenance_ends_at"]
     )
 
 

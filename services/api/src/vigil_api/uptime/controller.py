@@ -37,7 +37,9 @@ class Latency(msgspec.Struct, kw_only=True):
 
 
 class Uptime(msgspec.Struct, kw_only=True):
-    """Uptime over [since, until): null uptime_pct when there were no checks."""
+    """Uptime over [since, until): null uptime_pct when there were no checks. maintenance_s:
+    the seconds of it that maintenance windows not counted in uptime covered (their checks are
+    not in `checks`)."""
 
     window: str | None
     since: datetime
@@ -46,12 +48,15 @@ class Uptime(msgspec.Struct, kw_only=True):
     checks: int
     ok: int
     latency_ms: Latency
+    maintenance_s: float = 0.0
 
 
 class DailyUptime(msgspec.Struct, kw_only=True):
     day: date
     uptime_pct: float | None
     checks: int
+    # Seconds of the day that maintenance windows not counted in uptime covered.
+    maintenance_s: float = 0.0
 
 
 class LatencyPoint(msgspec.Struct, kw_only=True):
@@ -85,6 +90,7 @@ def uptime_from_row(
             p99=percentile(buckets, 0.99, max_ms) if count else None,
             max=max_ms,
         ),
+        maintenance_s=row["maintenance_s"],
     )
 
 
@@ -151,6 +157,7 @@ class UptimeController(Controller):
             part.end_day,
             part.head_end,
             part.tail_start,
+            hi,
         )
         if row is None or not row["found"]:
             raise NotFound("target", target_id)
@@ -176,7 +183,12 @@ class UptimeController(Controller):
             await require_target(conn, target_id)
             rows = await conn.fetch(Q["daily"], target_id, today - timedelta(days=days - 1), today)
         return [
-            DailyUptime(day=r["day"], uptime_pct=_pct(r["ok"], r["checks"]), checks=r["checks"])
+            DailyUptime(
+                day=r["day"],
+                uptime_pct=_pct(r["ok"], r["checks"]),
+                checks=r["checks"],
+                maintenance_s=r["maintenance_s"],
+            )
             for r in rows
         ]
 
