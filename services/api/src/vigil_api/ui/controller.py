@@ -101,8 +101,8 @@ def _shell(request: Request) -> Response:
 
 
 class UIController(Controller):
-    """The dashboard, target pages and forms, the notifications page, the admins' audit and
-    access pages, and the login page. Routing happens in the browser (History API)."""
+    """The dashboard, target pages and forms, the notifications, maintenance and status-pages
+    pages, the admins' audit and access pages, and the login page. Routing happens in the browser (History API)."""
 
     path = "/"
     include_in_schema = False
@@ -126,6 +126,14 @@ class UIController(Controller):
 
     @get("/notifications", operation_id="uiNotifications")
     async def notifications(self, request: Request) -> Response:
+        return _shell(request)
+
+    @get("/maintenance", operation_id="uiMaintenance")
+    async def maintenance(self, request: Request) -> Response:
+        return _shell(request)
+
+    @get("/status-pages", operation_id="uiStatusPages")
+    async def status_pages(self, request: Request) -> Response:
         return _shell(request)
 
     @get("/audit", operation_id="uiAudit")

@@ -10,9 +10,11 @@ import { renderDashboard } from "./dashboard.js";
 import { renderTarget } from "./target.js";
 import { renderForm } from "./form.js";
 import { renderLogin } from "./login.js";
+import { renderMaintenance } from "./maintenance.js";
 import { renderNotifications } from "./notifications.js";
 import { navigate, setRouteHandler } from "./router.js";
 import { applyRoles, can, current, lacking, loadSession } from "./session.js";
+import { renderStatusPages } from "./status_pages.js";
 
 // [path, page, scope it needs]: "public" needs no session; null, only being logged in.
 const ROUTES = [
@@ -21,6 +23,8 @@ const ROUTES = [
   [/^\/targets\/(\d+)$/, (m) => (main) => renderTarget(main, Number(m[1])), null],
   [/^\/targets\/(\d+)\/edit$/, (m) => (main) => renderForm(main, Number(m[1])), "write"],
   [/^\/notifications$/, () => renderNotifications, null],
+  [/^\/maintenance$/, () => renderMaintenance, null],
+  [/^\/status-pages$/, () => renderStatusPages, null],
   [/^\/audit$/, () => renderAudit, "admin"],
   [/^\/access$/, () => renderAccess, "admin"],
   [/^\/login$/, () => renderLogin, "public"],

@@ -2,15 +2,17 @@
 
 import { api } from "./api.js";
 import { sparkline } from "./charts.js";
-import { debounce, h, replace, throttle } from "./dom.js";
+import { card, debounce, h, replace, throttle } from "./dom.js";
 import { subscribe } from "./events.js";
 import { can } from "./session.js";
-import { STATUS_LABEL, address, ago, duration, ms, pct, uptimeClass } from "./format.js";
+import { STATUS_LABEL, address, ago, duration, fullDate, ms, pct, uptimeClass, when } from "./format.js";
+import { boundaryTimer, windowList } from "./windows.js";
 
 const PAGE_SIZE = 50;
 const SPARK_POINTS = 30;
 const EXTRAS_TTL_MS = 5 * 60 * 1000;
-const STATES = ["up", "down", "pending", "paused"];
+const STATES = ["up", "down", "pending", "maintenance", "paused"];
+const UPCOMING_SHOWN = 5;
 const KINDS = ["http", "tcp", "icmp"];
 
 // Per-target extras (recent checks, 7 d / 30 d uptime) survive refreshes and page switches.
@@ -18,6 +20,13 @@ const extras = new Map();
 
 export function badge(status) {
   return h("span", { class: `badge b-${status}` }, STATUS_LABEL[status] || status);
+}
+
+// Under a maintenance badge: until when, and which window.
+function statusNote(item) {
+  const m = item.maintenance;
+  if (!m) return null;
+  return h("span", { class: "since", title: `${m.name}, until ${fullDate(m.ends_at)}` }, `until ${when(m.ends_at)}`);
 }
 
 function readFilters() {
@@ -80,6 +89,11 @@ export function renderDashboard(main) {
   const prev = h("button", { class: "button", type: "button", disabled: true }, "← Previous");
   const next = h("button", { class: "button", type: "button", disabled: true }, "Next →");
   const errorEl = h("p", { class: "alert", role: "alert", hidden: true });
+  const windowsBox = h("div");
+  const windowsCard = card("dash-mw-title", "Maintenance",
+    h("a", { href: "/maintenance", "data-link": true }, "All windows"), windowsBox);
+  windowsCard.classList.add("mw-banner");
+  windowsCard.hidden = true;
   const table = h("table", { class: "targets" },
     h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Status"),
@@ -94,6 +108,7 @@ export function renderDashboard(main) {
   replace(main,
     h("section", { class: "dash" },
       h("div", { class: "page-head" }, h("h1", {}, "Targets"), countsEl),
+      windowsCard,
       h("form", { class: "filters", role: "search", on: { submit: (e) => e.preventDefault() } },
         h("div", { class: "field grow" }, h("label", { for: "f-q" }, "Search"), search),
         h("div", { class: "field" }, h("label", { for: "f-kind" }, "Kind"), kind),
@@ -174,8 +189,8 @@ export function renderDashboard(main) {
       lat: h("td", { class: "num", dataset: { label: "latency" } }),
       spark: h("td", { class: "spark-cell" }),
     };
-    replace(cells.status, badge(item.status),
-      item.since ? h("span", { class: "since", title: `since ${item.since}` }, duration(item.for_s ?? (Date.now() - new Date(item.since)) / 1000)) : null);
+    replace(cells.status, badge(item.status), item.status === "maintenance" && item.maintenance ? statusNote(item)
+      : item.since ? h("span", { class: "since", title: `since ${item.since}` }, duration(item.for_s ?? (Date.now() - new Date(item.since)) / 1000)) : null);
     fillUptime(cells.u24, item.uptime_24h);
     const x = extrasFor(item);
     fillUptime(cells.u7, x.u7);
@@ -228,6 +243,28 @@ export function renderDashboard(main) {
     }
   }
 
+  // Active and upcoming windows: a banner above the filters, shown only when there are any.
+  // At a window's start or end the targets' statuses change too (they read as maintenance).
+  const windowTimer = boundaryTimer(() => {
+    refresh();
+    loadWindows();
+  });
+  const windowsAbort = new AbortController();
+  async function loadWindows() {
+    try {
+      const [active, upcoming] = await Promise.all(["active", "upcoming"].map((state) =>
+        api.get("/maintenance", { state }, windowsAbort.signal).then((r) => r.items || [])));
+      const shown = [...active, ...upcoming];
+      windowsCard.hidden = !shown.length;
+      const more = upcoming.length - UPCOMING_SHOWN;
+      replace(windowsBox, windowList(shown, { upcoming: UPCOMING_SHOWN }),
+        more > 0 ? h("p", { class: "help" }, `and ${more} more upcoming`) : null);
+      windowTimer.arm(shown);
+    } catch (err) {
+      if (err.name !== "AbortError") console.info("maintenance windows not loaded", err.message);
+    }
+  }
+
   function restart() {
     abort.abort();
     abort = new AbortController();
@@ -255,18 +292,29 @@ export function renderDashboard(main) {
   next.addEventListener("click", () => { page += 1; load(); });
 
   const refresh = throttle(load, 1000);
-  const periodic = setInterval(load, 30000);
+  const refreshWindows = throttle(loadWindows, 1000);
+  const periodic = setInterval(() => {
+    load();
+    loadWindows();
+  }, 30000);
   const unsubscribe = subscribe(({ type, data }) => {
     if (type === "resync") {
       extras.clear();
       refresh();
+      refreshWindows();
+    } else if (type === "maintenance") {
+      refresh();
+      refreshWindows();
     } else if (type === "state") {
       const row = rows.get(data.target_id);
       if (row) {
-        row.item.status = data.status;
+        // A target in maintenance still reads as such whatever its checks say (until the
+        // refresh below says otherwise).
+        const status = row.item.maintenance && data.status !== "paused" ? "maintenance" : data.status;
+        row.item.status = status;
         row.item.since = data.since;
-        row.tr.dataset.status = data.status;
-        replace(row.cells.status, badge(data.status), h("span", { class: "since" }, "0s"));
+        row.tr.dataset.status = status;
+        replace(row.cells.status, badge(status), status === "maintenance" ? statusNote(row.item) : h("span", { class: "since" }, "0s"));
       }
       refresh();
     } else if (type === "result") {
@@ -291,9 +339,13 @@ export function renderDashboard(main) {
 
   document.title = "Vigil · Targets";
   load();
+  loadWindows();
   return () => {
     abort.abort();
     refresh.cancel();
+    refreshWindows.cancel();
+    windowTimer.cancel();
+    windowsAbort.abort();
     typed.cancel();
     clearInterval(periodic);
     seen.disconnect();

@@ -35,6 +35,8 @@ function detail(d) {
   const parts = [];
   if (d.status === "pending" && d.attempts > 0) parts.push(`next try ${when(d.next_attempt_at)}`);
   if (d.sent_at) parts.push(`sent ${when(d.sent_at)}`);
+  // Held during a maintenance window, and sent once it ended with the incident still open.
+  if (d.released_at) parts.push(`held by maintenance until ${when(d.released_at)}`);
   return parts.join(" · ");
 }
 

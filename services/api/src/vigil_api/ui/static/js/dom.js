@@ -54,6 +54,15 @@ export function replace(el, ...children) {
   return el;
 }
 
+/** Re-render `box` with `paint` and give focus back to the control (data-key) that had it; when
+ * that control is gone (its row was deleted, say), to the box. */
+export function keepFocus(box, paint) {
+  const active = document.activeElement;
+  const key = box.contains(active) ? active.dataset.key : null;
+  paint();
+  if (key) (box.querySelector(`[data-key="${CSS.escape(key)}"]`) || box).focus();
+}
+
 /** Call `fn` at most once per `ms`, with the latest arguments, trailing edge. */
 export function debounce(fn, ms) {
   let timer = null;

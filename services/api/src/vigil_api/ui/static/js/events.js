@@ -17,7 +17,8 @@ let backoff = 1000;
 let retryTimer = null;
 let connectedOnce = false;
 
-/** Receive {type: "state"|"result"|"resync", data}; returns the unsubscribe function. */
+/** Receive {type: "state"|"result"|"maintenance"|"resync", data}; returns the unsubscribe
+ * function. "maintenance": a window started, ended or changed (data says no more). */
 export function subscribe(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);
@@ -66,6 +67,8 @@ function open() {
   });
   source.addEventListener("state", onData("state"));
   source.addEventListener("result", onData("result"));
+  // Carries nothing worth parsing: every page that shows windows re-reads them.
+  source.addEventListener("maintenance", () => emit("maintenance", null));
   // The server lost events itself (its database connection dropped): re-read everything.
   source.addEventListener("resync", () => emit("resync", null));
   source.addEventListener("error", () => {

@@ -66,6 +66,7 @@ export const STATUS_LABEL = {
   down: "Down",
   pending: "Pending",
   paused: "Paused",
+  maintenance: "Maintenance",
 };
 
 /** What to show as a target's address, from either a summary item or a full target. */

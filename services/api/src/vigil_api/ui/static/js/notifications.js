@@ -5,7 +5,7 @@ import { api } from "./api.js";
 import { KIND_LABEL, channelForm } from "./channel_form.js";
 import { confirmAction } from "./confirm.js";
 import { CHANNEL_CLASS, deliveriesTable, errorText, inFlight, statusBadge } from "./deliveries.js";
-import { card, h, replace, throttle } from "./dom.js";
+import { card, h, keepFocus, replace, throttle } from "./dom.js";
 import { subscribe } from "./events.js";
 import { duration, fullDate, when } from "./format.js";
 import { routeForm } from "./route_form.js";
@@ -21,15 +21,6 @@ const TEST_POLLS = 30;
 
 const items = (data) => (Array.isArray(data) ? data : data?.items || []);
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Re-render `box` and give focus back to the control (data-key) that had it; when that
- * control is gone (its row was deleted, a retried delivery lost its button), to the box. */
-function keepFocus(box, paint) {
-  const active = document.activeElement;
-  const key = box.contains(active) ? active.dataset.key : null;
-  paint();
-  if (key) (box.querySelector(`[data-key="${CSS.escape(key)}"]`) || box).focus();
-}
 
 function testResult(test) {
   if (!test) return null;

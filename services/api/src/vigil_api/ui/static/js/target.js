@@ -6,19 +6,23 @@ import { api } from "./api.js";
 import { dailyBars, latencyChart, sparkline, timingBar } from "./charts.js";
 import { detailsCard, pushCard, targetAddress } from "./check_details.js";
 import { confirmAction } from "./confirm.js";
-import { h, replace, throttle } from "./dom.js";
+import { h, keepFocus, replace, throttle } from "./dom.js";
 import { subscribe } from "./events.js";
 import { ago, duration, fullDate, ms, pct, uptimeClass, when } from "./format.js";
 import { badge } from "./dashboard.js";
 import { deliveriesTable, inFlight } from "./deliveries.js";
+import { incidentUpdates } from "./incident_updates.js";
 import { navigate } from "./router.js";
 import { can } from "./session.js";
+import { boundaryTimer, windowList } from "./windows.js";
 
 const WINDOWS = ["24h", "7d", "30d"];
 const RECENT = 20;
 const DELIVERIES = 20;
 // Delivery statuses move without a live event: re-read them this often while one is on its way.
 const DELIVERY_POLL_MS = 3000;
+// "Pause alerts for 30 min": a one-off maintenance window from now.
+const PAUSE_ALERTS_S = 1800;
 
 function stat(label, value, extra, cls) {
   return h("div", { class: `stat ${cls || ""}` },
@@ -104,6 +108,10 @@ export function renderTarget(main, id) {
   const chartBox = h("div", { class: "chart-box" });
   const barsBox = h("div", { class: "bars-box" });
   const incidentsBox = h("div", { class: "table-wrap" });
+  const windowsBox = h("div");
+  const windowsCard = h("section", { class: "card mw-banner", "aria-labelledby": "t-mw-title", hidden: true },
+    h("div", { class: "card-head" }, h("h2", { id: "t-mw-title" }, "Maintenance"), h("div", { class: "row-actions mw-actions" })),
+    windowsBox);
   const deliveriesBox = h("div", { class: "table-wrap" });
   const checksSpark = h("div", { class: "checks-spark" });
   const checksBox = h("div", { class: "table-wrap" });
@@ -118,7 +126,7 @@ export function renderTarget(main, id) {
 
   replace(main, h("article", { class: "target-page" },
     h("a", { class: "back", href: "/", "data-link": true }, "← All targets"),
-    head, errorEl, stats, pushBox, detailsBox,
+    head, errorEl, windowsCard, stats, pushBox, detailsBox,
     section("Response time", tabs, chartBox),
     section("Uptime, last 90 days", barsBox),
     h("div", { class: "two-col" },
@@ -164,6 +172,7 @@ export function renderTarget(main, id) {
     }
   }
 
+  let deleting = false;
   async function actionDelete() {
     const ok = await confirmAction({
       title: `Delete ${target.name}?`,
@@ -171,18 +180,81 @@ export function renderTarget(main, id) {
       action: "Delete",
     });
     if (!ok) return;
+    // The delete is news on the live stream too (a maintenance event: the target left its
+    // windows), which may arrive before the answer: nothing is re-read meanwhile.
+    deleting = true;
     try {
       await api.del(`/targets/${id}`);
       navigate("/");
+    } catch (err) {
+      deleting = false;
+      fail(err);
+    }
+  }
+
+  async function pauseAlerts(button) {
+    button.disabled = true;
+    try {
+      await api.post("/maintenance", { targets: [id], duration_s: PAUSE_ALERTS_S });
+      await Promise.all([loadHead(), loadWindows()]);
+    } catch (err) {
+      fail(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function endMaintenance() {
+    const m = target.maintenance;
+    if (!m) return;
+    const ok = await confirmAction({
+      title: `End ${m.name} now?`,
+      text: "The window ends for every target it covers, not only this one; alerts held for incidents still open are sent.",
+      action: "End maintenance",
+    });
+    if (!ok) return;
+    try {
+      await api.post(`/maintenance/${m.window_id}/end`);
+      await Promise.all([loadHead(), loadWindows()]);
     } catch (err) {
       fail(err);
     }
   }
 
+  // The maintenance card: the windows covering this target that are active or upcoming, and for
+  // writers the quick pause, End maintenance while one is active, and a link to the full form.
+  const windowTimer = boundaryTimer(() => Promise.all([loadHead(), loadWindows()]).catch(fail));
+  let windowsShown = [];
+  async function loadWindows() {
+    const data = await api.get("/maintenance", { target_id: id }, signal);
+    windowsShown = (data.items || []).filter((w) => w.state === "active" || w.state === "upcoming");
+    windowTimer.arm(windowsShown);
+    paintWindows();
+  }
+
+  function paintWindows() {
+    const writer = can("write");
+    windowsCard.hidden = !writer && !windowsShown.length;
+    // Drawn again with every read of the head: the control that had focus keeps it.
+    keepFocus(windowsCard, () => {
+      replace(windowsCard.querySelector(".mw-actions"), writer ? [
+        h("button", { class: "button small", type: "button", dataset: { key: "mw-pause" }, on: { click: (e) => pauseAlerts(e.currentTarget) } }, "Pause alerts for 30 min"),
+        target?.maintenance ? h("button", { class: "button small danger", type: "button", dataset: { key: "mw-end" }, on: { click: endMaintenance } }, "End maintenance") : null,
+        h("a", { class: "button small", href: `/maintenance?target=${id}`, "data-link": true, dataset: { key: "mw-schedule" } }, "Schedule…"),
+      ] : null);
+      replace(windowsBox, windowsShown.length
+        ? windowList(windowsShown, { upcoming: 10 })
+        : h("p", { class: "muted" }, "No maintenance planned. During a window this target is still checked, but its alerts are held."));
+    });
+  }
+
   async function loadHead() {
-    // The target carries its live state: status ("paused" when disabled), since, last check.
+    // The target carries its live state: status ("paused" when disabled, "maintenance" during
+    // a window), since, last check.
     target = await api.get(`/targets/${id}`, null, signal);
+    paintWindows();
     const status = target.enabled ? target.status || "pending" : "paused";
+    const m = target.maintenance;
     document.title = `Vigil · ${target.name}`;
     replace(head,
       h("div", { class: "title" },
@@ -190,7 +262,9 @@ export function renderTarget(main, id) {
         h("p", { class: "meta" }, badge(status),
           h("span", { class: "kind" }, target.kind),
           h("span", { class: "addr" }, targetAddress(target)),
-          target.since ? h("span", { class: "muted" }, `${status === "paused" ? "" : "for " + duration((Date.now() - new Date(target.since)) / 1000)}`) : null)),
+          status === "maintenance" && m
+            ? h("span", { class: "muted mw-note", title: fullDate(m.ends_at) }, `${m.name}, until ${when(m.ends_at)}`)
+            : target.since ? h("span", { class: "muted" }, `${status === "paused" ? "" : "for " + duration((Date.now() - new Date(target.since)) / 1000)}`) : null)),
       h("div", { class: "actions" },
         can("write") ? [
           h("a", { class: "button", href: `/targets/${id}/edit`, "data-link": true }, "Edit"),
@@ -246,6 +320,20 @@ export function renderTarget(main, id) {
     drawBars();
   }
 
+  // Each incident's updates, made once per page and moved into each new drawing of the table,
+  // so an open list (and a half-typed update) survives the live refreshes.
+  const updates = new Map(); // incident id -> {el, load}
+  const expanded = new Set();
+  function updatesOf(incident) {
+    let u = updates.get(incident.id);
+    if (!u) {
+      u = incidentUpdates(incident, { signal, writer: can("write") });
+      updates.set(incident.id, u);
+      u.load();
+    }
+    return u;
+  }
+
   async function loadIncidents() {
     const data = await api.get(`/targets/${id}/incidents`, { limit: 20 }, signal);
     const items = data.items || [];
@@ -253,12 +341,37 @@ export function renderTarget(main, id) {
       replace(incidentsBox, h("p", { class: "muted" }, "No incidents. "));
       return;
     }
-    replace(incidentsBox, h("table", { class: "plain" },
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Started"), h("th", { scope: "col" }, "Duration"), h("th", { scope: "col" }, "Cause"))),
-      h("tbody", {}, items.map((i) => h("tr", { class: i.ended_at ? "" : "ongoing" },
+    const focusKey = incidentsBox.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    const rows = [];
+    for (const i of items) {
+      // An ongoing incident shows its updates from the start: that is where they are written.
+      if (!i.ended_at && !updates.has(i.id)) expanded.add(i.id);
+      const open = expanded.has(i.id);
+      const toggle = h("button", {
+        class: "button small", type: "button", "aria-expanded": String(open), "aria-controls": `iu-row-${i.id}`,
+        dataset: { key: `iu-toggle-${i.id}` },
+        on: {
+          click: () => {
+            if (expanded.has(i.id)) expanded.delete(i.id);
+            else expanded.add(i.id);
+            loadIncidents().catch(fail);
+          },
+        },
+      }, "Updates");
+      rows.push(h("tr", { class: i.ended_at ? "" : "ongoing", dataset: { id: i.id } },
         h("td", { title: fullDate(i.started_at) }, when(i.started_at)),
         h("td", {}, i.ended_at ? duration(i.duration_s) : h("span", { class: "badge b-down" }, `ongoing ${duration((Date.now() - new Date(i.started_at)) / 1000)}`)),
-        h("td", { class: "wrap" }, i.cause || "–"))))));
+        h("td", { class: "wrap" }, i.cause || "–"),
+        h("td", {}, toggle)));
+      if (open) {
+        rows.push(h("tr", { class: "incident-updates-row", id: `iu-row-${i.id}` },
+          h("td", { colspan: 4 }, updatesOf(i).el)));
+      }
+    }
+    replace(incidentsBox, h("table", { class: "plain incidents" },
+      h("thead", {}, h("tr", {}, ["Started", "Duration", "Cause", "Updates"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, rows)));
+    if (focusKey) incidentsBox.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
   }
 
   // Names are read once per page: the head is re-read on every few results.
@@ -300,7 +413,8 @@ export function renderTarget(main, id) {
         const tb = timingBar(c.timings);
         return h("tr", { class: c.ok ? "" : "failed" },
           h("td", { title: fullDate(c.checked_at) }, when(c.checked_at)),
-          h("td", {}, h("span", { class: `badge b-${c.ok ? "up" : "down"}` }, c.ok ? "OK" : "Fail")),
+          h("td", {}, h("span", { class: `badge b-${c.ok ? "up" : "down"}` }, c.ok ? "OK" : "Fail"),
+            c.maintenance_window_id ? h("span", { class: "sub", title: "Made during a maintenance window" }, "maintenance") : null),
           h("td", {}, c.status_code ?? c.details?.rcode ?? "–"),
           h("td", { class: "num" }, ms(c.latency_ms)),
           h("td", { class: "wrap" }, c.error_class ? h("strong", { class: "err-class" }, c.error_class) : "–",
@@ -312,15 +426,18 @@ export function renderTarget(main, id) {
   let headLoaded = null;
   const loadAll = () => {
     headLoaded = loadHead();
-    return Promise.all([headLoaded, loadChart(), loadDaily(), loadIncidents(), loadDeliveries(), loadChecks()]).catch(fail);
+    return Promise.all([headLoaded, loadChart(), loadDaily(), loadIncidents(), loadDeliveries(), loadChecks(), loadWindows()]).catch(fail);
   };
   const liveChecks = throttle(() => loadChecks().catch(fail), 1000);
   // A change of state is news at once; a new result only moves the figures a little.
   const liveHead = throttle(() => Promise.all([loadHead(), loadIncidents(), loadDeliveries()]).catch(fail), 1000);
   const slowHead = throttle(() => loadHead().catch(fail), 5000);
+  const liveWindows = throttle(() => Promise.all([loadHead(), loadWindows(), loadDeliveries()]).catch(fail), 1000);
   const periodic = setInterval(() => Promise.all([loadChart(), loadDaily(), loadDeliveries()]).catch(fail), 60000);
   const unsubscribe = subscribe(({ type, data }) => {
+    if (deleting) return;
     if (type === "resync") loadAll();
+    else if (type === "maintenance") liveWindows();
     else if (data?.target_id !== id) return;
     else if (type === "state") liveHead();
     else if (type === "result") {
@@ -345,6 +462,8 @@ export function renderTarget(main, id) {
     liveChecks.cancel();
     liveHead.cancel();
     slowHead.cancel();
+    liveWindows.cancel();
+    windowTimer.cancel();
     clearInterval(periodic);
     clearTimeout(deliveryPoll);
     resize.disconnect();
