@@ -652,6 +652,23 @@ CREATE FUNCTION public.vigil_target_status(target_enabled boolean, stored_status
                   ELSE stored_status END $$;
 
 
+-- FUNCTION: vigil_target_window(bigint, jsonb, timestamp with time zone)
+
+CREATE FUNCTION public.vigil_target_window(target bigint, labels jsonb, at timestamp with time zone) RETURNS TABLE(window_id bigint, window_name text, starts_at timestamp with time zone, ends_at timestamp with time zone, include_in_uptime boolean)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT w.id, w.name, o.starts_at, o.ends_at, w.include_in_uptime
+      FROM maintenance_occurrences o
+      JOIN maintenance_windows w ON w.id = o.window_id
+     WHERE o.ends_at > at AND o.starts_at <= at
+       AND (EXISTS (SELECT 1 FROM maintenance_window_targets mt
+                     WHERE mt.window_id = w.id AND mt.target_id = target)
+            OR (w.match_labels <> '{}' AND labels @> w.match_labels))
+     ORDER BY o.ends_at DESC, w.id
+     LIMIT 1
+$$;
+
+
 -- FUNCTION: vigil_targets_notify()
 
 CREATE FUNCTION public.vigil_targets_notify() RETURNS trigger

@@ -361,6 +361,15 @@ async def test_targets_in_maintenance_by_id_and_by_labels_and_the_time_excluded(
         (ids[1], counted),
         (ids[2], by_id),
     ]
+    # One target's window (what a read of one target joins) is the view's, target by target.
+    for target_id in ids:
+        one = await db.fetchval(
+            "SELECT m.window_id FROM targets t"
+            " LEFT JOIN LATERAL vigil_target_window(t.id, t.labels, now()) m ON true"
+            " WHERE t.id = $1",
+            target_id,
+        )
+        assert one == {r["target_id"]: r["window_id"] for r in rows}.get(target_id)
     assert await db.fetchval("SELECT vigil_target_status(true, 'down', true)") == "maintenance"
     assert await db.fetchval("SELECT vigil_target_status(false, 'down', true)") == "paused"
 

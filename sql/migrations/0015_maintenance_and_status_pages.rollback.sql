@@ -7,6 +7,7 @@ ALTER TABLE deliveries DROP COLUMN released_at, DROP COLUMN maintenance_window_i
 ALTER TABLE checks DROP COLUMN maintenance_window_id;
 DROP FUNCTION vigil_target_status(boolean, text, boolean);
 DROP VIEW target_maintenance;
+DROP FUNCTION vigil_target_window(bigint, jsonb, timestamptz);
 DROP FUNCTION vigil_maintenance_excluded_s(bigint, timestamptz, timestamptz);
 DROP FUNCTION vigil_maintenance_at(timestamptz);
 DROP INDEX targets_labels_idx;

@@ -91,6 +91,25 @@ AS $$
      ORDER BY c.target_id, o.ends_at DESC, w.id
 $$;
 
+-- The window one target is in at `at` (the one that ends last), for reads of one target or a
+-- page of them (LEFT JOIN LATERAL): it reads the occurrences running then and nothing of the
+-- other targets, where joining target_maintenance would work out every target's.
+CREATE FUNCTION vigil_target_window(target bigint, labels jsonb, at timestamptz)
+    RETURNS TABLE (window_id bigint, window_name text, starts_at timestamptz,
+                   ends_at timestamptz, include_in_uptime boolean)
+    LANGUAGE sql STABLE
+AS $$
+    SELECT w.id, w.name, o.starts_at, o.ends_at, w.include_in_uptime
+      FROM maintenance_occurrences o
+      JOIN maintenance_windows w ON w.id = o.window_id
+     WHERE o.ends_at > at AND o.starts_at <= at
+       AND (EXISTS (SELECT 1 FROM maintenance_window_targets mt
+                     WHERE mt.window_id = w.id AND mt.target_id = target)
+            OR (w.match_labels <> '{}' AND labels @> w.match_labels))
+     ORDER BY o.ends_at DESC, w.id
+     LIMIT 1
+$$;
+
 -- The targets in maintenance now (what reads join to show the status `maintenance`).
 CREATE VIEW target_maintenance AS SELECT * FROM vigil_maintenance_at(now());
 

@@ -6,7 +6,8 @@ UPDATE targets SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING *;
 -- name: get_target
 -- The target with the status clients see (vigil_target_status: 'paused' when disabled,
 -- 'maintenance' while a window covers it), since when, and its last check; its dependencies
--- read by target_dependencies' primary key; the window it is in (view target_maintenance).
+-- read by target_dependencies' primary key; the window it is in (vigil_target_window, which
+-- reads only this target's).
 SELECT t.*, vigil_target_status(t.enabled, s.status, m.window_id IS NOT NULL) AS status,
        s.since, s.last_checked_at, s.last_latency_ms, s.last_error_class, s.tls_expires_at,
        array(SELECT d.depends_on_id FROM target_dependencies d
@@ -15,7 +16,7 @@ SELECT t.*, vigil_target_status(t.enabled, s.status, m.window_id IS NOT NULL) AS
        m.ends_at AS maintenance_ends_at
   FROM targets t
   LEFT JOIN target_state s ON s.target_id = t.id
-  LEFT JOIN target_maintenance m ON m.target_id = t.id
+  LEFT JOIN LATERAL vigil_target_window(t.id, t.labels, now()) m ON true
  WHERE t.id = $1;
 
 -- name: get_target_for_update
@@ -38,7 +39,7 @@ SELECT t.*, vigil_target_status(t.enabled, s.status, m.window_id IS NOT NULL) AS
        m.ends_at AS maintenance_ends_at
   FROM targets t
   LEFT JOIN target_state s ON s.target_id = t.id
-  LEFT JOIN target_maintenance m ON m.target_id = t.id
+  LEFT JOIN LATERAL vigil_target_window(t.id, t.labels, now()) m ON true
  WHERE t.id > $1
    AND ($3::text IS NULL OR t.kind = $3)
  ORDER BY t.id
