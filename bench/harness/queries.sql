@@ -161,3 +161,41 @@ SELECT error_class, count(*) AS n
  WHERE target_id = ANY($1) AND checked_at >= $2 AND NOT ok
  GROUP BY error_class
  ORDER BY n DESC;
+
+-- name: fill_status_page
+-- A public status page `bench` showing targets $1..$2 in groups of 50, each under a display name
+-- (the api scenario's page).
+WITH page AS (
+    INSERT INTO status_pages (slug, title, description)
+    VALUES ('bench', 'Bench status', 'Synthetic targets of the api scenario.')
+    RETURNING id
+), groups AS (
+    INSERT INTO status_page_groups (page_id, position, name)
+    SELECT page.id, g, 'Group ' || (g + 1)
+      FROM page, generate_series(0, ($2::bigint - $1::bigint) / 50) AS g
+    RETURNING id, position
+)
+INSERT INTO status_page_targets (group_id, target_id, position, display_name)
+SELECT groups.id, t.id, (t.id - $1) % 50, 'Service ' || (t.id - $1 + 1)
+  FROM generate_series($1::bigint, $2::bigint) AS t (id)
+  JOIN groups ON groups.position = (t.id - $1) / 50;
+
+-- name: fill_older_days
+-- Daily roll-ups of targets $1..$2 for the days 3 to 89 back (the hourly roll-ups cover the
+-- last ones): 1,440 checks a day, one day in 20 with some failed; $3 is a day's latency
+-- bucket histogram.
+INSERT INTO check_rollups_daily (target_id, day, checks, ok, latency_sum_ms, latency_max_ms,
+                                 latency_count, latency_buckets)
+SELECT t.id, (now() AT TIME ZONE 'UTC')::date - d, 1440,
+       1440 - CASE WHEN random() < 0.05 THEN 1 + (random() * 60)::int ELSE 0 END,
+       1440 * 12.5, 60, 1440, $3::int[]
+  FROM generate_series($1::bigint, $2::bigint) AS t (id), generate_series(3, 89) AS d
+    ON CONFLICT (target_id, day) DO NOTHING;
+
+-- name: fill_open_incidents
+-- An open incident for each down target of $1..$2 (fill_state makes every 50th one down).
+INSERT INTO incidents (target_id, started_at, cause)
+SELECT s.target_id, now() - interval '3 hours', 'status'
+  FROM target_state s
+ WHERE s.target_id BETWEEN $1 AND $2 AND s.status = 'down'
+    ON CONFLICT DO NOTHING;

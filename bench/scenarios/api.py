@@ -1,4 +1,4 @@
-"""api: wrk against GET /api/v1/targets/{id} and /api/v1/summary, with Litestar's minimal app as the ceiling and the same app without its auth middleware as auth's baseline.
+"""api: wrk against GET /api/v1/targets/{id}, /api/v1/summary and a public status page of 500 targets, with Litestar's minimal app as the ceiling and the same app without its auth middleware as auth's baseline.
 
 The same uvicorn options serve all three and each gets the same wrk load, a read token in every
 request. `target_noauth` is the same GET against a second API process whose app has the auth
@@ -6,6 +6,10 @@ middleware replaced by a pass-through (`bench.baselines.api_without_auth`); with
 two take turns in `slices` slices of `duration_s` / `slices` each. Figures are requests/s, p99
 latency and requests per CPU-second of the server process, Vigil's share of the ceiling, and
 `auth_cost` = 1 - target ÷ target_noauth requests per CPU-second: what the middleware takes.
+
+`status_page` is GET /status/bench, a public page of `page_targets` targets in groups of 50 with
+90 days of daily roll-ups, asked as a browser asks (no credentials, gzip accepted, no
+If-None-Match, so every answer is the whole page from the API's cache).
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import asyncpg
 
 from tests.support import bearer, free_port
 from vigil_core.db import connect
 
 from ..harness.db import Q
-from ..harness.history import generate
+from ..harness.history import generate, typical_hour_buckets
 from ..harness.lab import Lab
 from ..harness.measure import wrk_against
 from ..harness.procs import Child, wait_http
@@ -29,6 +34,7 @@ NAME = "api"
 SIZES = {
     "tiny": {
         "targets": 200,
+        "page_targets": 50,
         "warmup_s": 1,
         "duration_s": 1,
         "slices": 1,
@@ -37,6 +43,7 @@ SIZES = {
     },
     "short": {
         "targets": 10_000,
+        "page_targets": 500,
         "warmup_s": 2,
         "duration_s": 5,
         "slices": 5,
@@ -45,6 +52,7 @@ SIZES = {
     },
     "full": {
         "targets": 10_000,
+        "page_targets": 500,
         "warmup_s": 3,
         "duration_s": 15,
         "slices": 5,
@@ -64,6 +72,12 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
             0.05,
             "auth costs GET /api/v1/targets/{id} under 5 % of its requests per CPU-second",
         ),
+        Goal(
+            "status_page_p99_ms",
+            "<=",
+            20,
+            "a public status page of 500 targets answers within 20 ms (p99) under wrk -c32",
+        ),
     ]
     db_url = await lab.database()
     conn = await connect(db_url)
@@ -78,6 +92,7 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
             raw_every_s=60,
         )
         first, last = await conn.fetchrow(Q["target_id_range"])
+        await _status_page(conn, first, first + p["page_targets"] - 1)
     finally:
         await conn.close()
 
@@ -96,8 +111,8 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         apis, routes = await _start_apis(lab, db_url, f"/api/v1/targets/{(first + last) // 2}", rep)
         await _check_routes(routes, headers, report)
         # Unmeasured load first: the pools fill, the plans are prepared, the token is cached.
-        for child, url in routes.values():
-            await _wrk(child, url, p["warmup_s"], p, headers)
+        for name, (child, url) in routes.items():
+            await _wrk(child, url, p["warmup_s"], p, VISITOR if name == "status_page" else headers)
 
         figures: dict[str, float | None] = {}
         c = await _wrk(ceiling, ceiling_url, p["duration_s"], p, headers)
@@ -107,6 +122,8 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         )
         if "summary" in routes:
             results["summary"] = await _wrk(*routes["summary"], p["duration_s"], p, headers)
+        if "status_page" in routes:
+            results["status_page"] = await _wrk(*routes["status_page"], p["duration_s"], p, VISITOR)
         for name, r in results.items():
             figures |= _figures(name, r)
             figures[f"{name}_vs_ceiling"] = ratio(r["rps"], c["rps"])
@@ -157,7 +174,22 @@ async def _start_apis(
         "target": (api, f"{base}{target}"),
         "target_noauth": (noauth, f"{noauth_base}{target}"),
         "summary": (api, f"{base}/api/v1/summary"),
+        "status_page": (api, f"{base}/status/bench"),
     }
+
+
+# A browser's request for a public page: no credentials, gzip accepted.
+VISITOR = {"Accept-Encoding": "gzip, deflate"}
+
+
+async def _status_page(conn: asyncpg.Connection, first: int, last: int) -> None:
+    """The page `bench` of targets first..last, with 90 days of roll-ups and the open incidents
+    of the down ones."""
+    day = [n * 24 for n in typical_hour_buckets()]
+    await conn.execute(Q["fill_status_page"], first, last)
+    await conn.execute(Q["fill_older_days"], first, last, day)
+    await conn.execute(Q["fill_open_incidents"], first, last)
+    await conn.execute("ANALYZE")
 
 
 async def _check_routes(
