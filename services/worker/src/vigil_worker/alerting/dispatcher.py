@@ -221,8 +221,10 @@ class Dispatcher:
         if free > 0:
             claimed = await self._claim(free, held)
             if claimed < free:
-                # Everything claimable is claimed: sleep until the next thing comes due.
-                next_in_s = await self._fetchval("next_due")
+                # Everything claimable is claimed: sleep until the next thing comes due,
+                # counting what came due since this round began (its suppress and claim ran
+                # before it was due: without it, nothing would wake the loop for it).
+                next_in_s = await self._fetchval("next_due", time.monotonic() - now)
                 if next_in_s is not None:
                     waits.append(next_in_s)
         # With every slot taken, a send that ends wakes the loop.

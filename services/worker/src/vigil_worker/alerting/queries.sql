@@ -331,10 +331,12 @@ UPDATE deliveries d
 -- name: next_due
 -- Seconds until the next delivery comes due (a retry, a firing held back by delay_s) or a
 -- lease expires; NULL when nothing waits. Due ones left unclaimed are blocked, held for a
--- digest or beyond the free slots: each of those has its own wake-up.
+-- digest or beyond the free slots: each of those has its own wake-up. One that came due while
+-- the round ran ($1: seconds since it began), after its suppress and claim looked, counts
+-- (negative: a round at once).
 SELECT extract(epoch FROM least(
            (SELECT min(next_attempt_at) FROM deliveries
-             WHERE status = 'pending' AND next_attempt_at > now()),
+             WHERE status = 'pending' AND next_attempt_at > now() - make_interval(secs => $1)),
            (SELECT min(lease_until) FROM deliveries
              WHERE status = 'sending' AND lease_until > now())) - clock_timestamp())::double precision
        AS in_s;
