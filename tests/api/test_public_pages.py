@@ -19,6 +19,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from vigil_api.public.cache import SharedCache
+from vigil_api.public.controller import ASSET_URLS
 from vigil_api.ui.controller import CONTENT_SECURITY_POLICY
 
 from ..support import bearer
@@ -576,6 +577,46 @@ async def test_a_burst_of_visitors_costs_one_load(db_url: str, scene) -> None:
     assert [a.status_code for a in answers] == [200] * 60 + [404] * 20
     assert len({a.content for a in answers[:40]}) == 1
     assert cache.loads == 2  # acme once, for both renders; the unknown slug once
+
+
+async def test_head_answers_as_get_without_the_body(db_url: str, scene) -> None:
+    """Uptime and link checkers ask with HEAD: the GET's status and headers (its length too),
+    no body, through a real server; an unknown page is a 404 for HEAD as for GET."""
+    app = make_app(db_url)
+    web = scene["web"]
+    paths = [
+        "/status/acme",
+        "/status/acme.json",
+        "/status/acme/feed.atom",
+        f"/badge/{web}/status.svg",
+        f"/badge/{web}/uptime.svg?window=7d",
+        f"/badge/{web}/latency.svg",
+        ASSET_URLS["status.css"],
+    ]
+    async with (
+        LiveServer(app) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as anon,
+    ):
+        for path in paths:
+            for encoding in ("identity", "gzip"):
+                sent = {"accept-encoding": encoding}
+                got = await anon.get(path, headers=sent)
+                head = await anon.head(path, headers=sent)
+                assert (head.status_code, got.status_code) == (200, 200), path
+                assert head.content == b"", path
+                assert int(got.headers["content-length"]) > 0, path
+                for name in (
+                    "content-length",
+                    "content-type",
+                    "etag",
+                    "cache-control",
+                    "content-encoding",
+                ):
+                    assert head.headers.get(name) == got.headers.get(name), (path, name)
+            revalidated = await anon.head(path, headers={"if-none-match": got.headers["etag"]})
+            assert revalidated.status_code == 304, path
+        assert (await anon.head("/status/nope")).status_code == 404
+        assert (await anon.head("/badge/987654321/status.svg")).status_code == 404
 
 
 async def test_the_checks_table_is_never_read(db_url: str, scene, db: asyncpg.Connection) -> None:

@@ -99,4 +99,8 @@ def send(request: Request, answer: Rendered) -> Response:
     if answer.gzipped is not None and accepts_gzip(accept_encoding):
         body = answer.gzipped
         headers["content-encoding"] = "gzip"
+    if request.scope["method"] == "HEAD":
+        # The GET's headers, its length included, and no body (RFC 9110 9.3.2).
+        headers["content-length"] = str(len(body))
+        body = b""
     return Response(content=body, media_type=answer.media_type, headers=headers)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, HttpMethod, Request, Response, route
 from litestar.params import FromPath, QueryParameter
 
 from ..errors import NotFound
@@ -36,6 +36,8 @@ FEED_MAX_AGE_S = 60
 BADGE_MAX_AGE_S = 60
 ASSET_MAX_AGE_S = 86400
 BADGE_WINDOW = "^(24h|7d|30d)$"
+# Uptime checkers and link checkers ask with HEAD: the same answer without its body.
+READ = [HttpMethod.GET, HttpMethod.HEAD]
 MAX_RENDERS = 8  # kept per page load: the HTML, the JSON and feeds for a few Host names
 
 _JSON = msgspec.json.Encoder()
@@ -207,26 +209,26 @@ class PublicController(Controller):
     include_in_schema = False
     opt = {"access": "public"}
 
-    @get("/status/{slug:str}", operation_id="publicStatusPage")
+    @route("/status/{slug:str}", http_method=READ, operation_id="publicStatusPage")
     async def status_page(self, request: Request, slug: FromPath[str]) -> Response:
         """The page as HTML, or as JSON at /status/<slug>.json."""
         if slug.endswith(".json"):
             return await _page(request, slug.removesuffix(".json"), ("json",))
         return await _page(request, slug, ("html",))
 
-    @get("/status/{slug:str}/feed.atom", operation_id="publicStatusFeed")
+    @route("/status/{slug:str}/feed.atom", http_method=READ, operation_id="publicStatusFeed")
     async def feed(self, request: Request, slug: FromPath[str]) -> Response:
         base = str(request.base_url).rstrip("/")
         return await _page(request, slug, ("atom", base))
 
-    @get("/status-assets/{name:str}", operation_id="publicStatusAsset")
+    @route("/status-assets/{name:str}", http_method=READ, operation_id="publicStatusAsset")
     async def asset(self, request: Request, name: FromPath[str]) -> Response:
         answer = _ASSET_ANSWERS.get(name)
         if answer is None:
             raise NotFound("status page asset", repr(name))
         return send(request, answer)
 
-    @get("/badge/{target_id:int}/status.svg", operation_id="publicStatusBadge")
+    @route("/badge/{target_id:int}/status.svg", http_method=READ, operation_id="publicStatusBadge")
     async def status_badge(self, request: Request, target_id: TargetId) -> Response:
         async def load() -> str | None:
             status = await (await _pool(request)).fetchval(page.Q["badge_status"], target_id)
@@ -234,7 +236,7 @@ class PublicController(Controller):
 
         return await _badge(request, ("status", target_id), load)
 
-    @get("/badge/{target_id:int}/uptime.svg", operation_id="publicUptimeBadge")
+    @route("/badge/{target_id:int}/uptime.svg", http_method=READ, operation_id="publicUptimeBadge")
     async def uptime_badge(
         self, request: Request, target_id: TargetId, window: Window = "24h"
     ) -> Response:
@@ -244,7 +246,9 @@ class PublicController(Controller):
 
         return await _badge(request, ("uptime", target_id, window), load)
 
-    @get("/badge/{target_id:int}/latency.svg", operation_id="publicLatencyBadge")
+    @route(
+        "/badge/{target_id:int}/latency.svg", http_method=READ, operation_id="publicLatencyBadge"
+    )
     async def latency_badge(
         self, request: Request, target_id: TargetId, window: Window = "24h"
     ) -> Response:
