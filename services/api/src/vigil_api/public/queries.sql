@@ -92,12 +92,12 @@ SELECT incident_id, status, message, created_at
  ORDER BY incident_id, created_at DESC, id DESC;
 
 -- name: badge_status
--- The status of a target that is on some status page (no row: it is on none).
-SELECT vigil_target_status(t.enabled, s.status,
-                           EXISTS (SELECT 1 FROM target_maintenance m WHERE m.target_id = t.id))
-           AS status
+-- The status of a target that is on some status page (no row: it is on none). Its maintenance
+-- from its own windows (vigil_target_window), not the view of every target's.
+SELECT vigil_target_status(t.enabled, s.status, m.window_id IS NOT NULL) AS status
   FROM targets t
   JOIN target_state s ON s.target_id = t.id
+  LEFT JOIN LATERAL vigil_target_window(t.id, t.labels, now()) m ON true
  WHERE t.id = $1 AND EXISTS (SELECT 1 FROM status_page_targets st WHERE st.target_id = t.id);
 
 -- name: badge_rollups
