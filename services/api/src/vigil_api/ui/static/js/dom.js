@@ -54,6 +54,22 @@ export function replace(el, ...children) {
   return el;
 }
 
+/** Show a form (`made`: {form, focus}) in `panel`, the box above a table, and focus it. Returns
+ * close(), which empties and hides the panel and gives focus back to what opened it, found by
+ * its data-key inside `root` (a refresh may have drawn the table anew meanwhile), or else to
+ * `fallback`. */
+export function openPanel(panel, made, { opener, fallback, root }) {
+  const key = opener?.dataset.key;
+  replace(panel, made.form);
+  panel.hidden = false;
+  made.focus();
+  return () => {
+    replace(panel);
+    panel.hidden = true;
+    ((key && root.querySelector(`[data-key="${CSS.escape(key)}"]`)) || fallback).focus();
+  };
+}
+
 /** Re-render `box` with `paint` and give focus back to the control (data-key) that had it; when
  * that control is gone (its row was deleted, say), to the box. */
 export function keepFocus(box, paint) {

@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { confirmAction } from "./confirm.js";
-import { card, h, keepFocus, replace } from "./dom.js";
+import { card, h, keepFocus, openPanel, replace } from "./dom.js";
 import { subscribe } from "./events.js";
 import { windowForm } from "./maintenance_form.js";
 import { can } from "./session.js";
@@ -64,13 +64,8 @@ export function renderMaintenance(main) {
   }
 
   function openForm(win, opener, preselect = []) {
-    const key = opener?.dataset.key;
-    const close = () => {
-      replace(panel);
-      panel.hidden = true;
-      ((key && main.querySelector(`[data-key="${CSS.escape(key)}"]`)) || add || main).focus();
-    };
-    const made = windowForm({
+    note.textContent = "";
+    const close = openPanel(panel, windowForm({
       win,
       targets,
       preselect,
@@ -79,12 +74,8 @@ export function renderMaintenance(main) {
         note.textContent = `Window ${saved.name} ${win ? "saved" : "created"}: ${saved.state}.`;
         await load().catch(fail);
       },
-      onCancel: close,
-    });
-    note.textContent = "";
-    replace(panel, made.form);
-    panel.hidden = false;
-    made.focus();
+      onCancel: () => close(),
+    }), { opener, fallback: add || main, root: main });
   }
 
   async function endNow(w) {

@@ -5,7 +5,7 @@ import { api } from "./api.js";
 import { KIND_LABEL, channelForm } from "./channel_form.js";
 import { confirmAction } from "./confirm.js";
 import { CHANNEL_CLASS, deliveriesTable, errorText, inFlight, statusBadge } from "./deliveries.js";
-import { card, h, keepFocus, replace, throttle } from "./dom.js";
+import { card, h, keepFocus, openPanel, replace, throttle } from "./dom.js";
 import { subscribe } from "./events.js";
 import { duration, fullDate, when } from "./format.js";
 import { routeForm } from "./route_form.js";
@@ -69,20 +69,6 @@ export function renderNotifications(main) {
     errorEl.hidden = false;
   }
 
-  // Panels (the forms) open above their table and give focus back to what opened them, found
-  // by its data-key since a refresh may have drawn the table anew meanwhile.
-  function openPanel(panel, made, opener, fallback) {
-    const key = opener?.dataset.key;
-    replace(panel, made.form);
-    panel.hidden = false;
-    made.focus();
-    return () => {
-      replace(panel);
-      panel.hidden = true;
-      (key && main.querySelector(`[data-key="${CSS.escape(key)}"]`) || fallback).focus();
-    };
-  }
-
   function openChannel(channel, opener) {
     const close = openPanel(channelPanel, channelForm({
       channel,
@@ -91,7 +77,7 @@ export function renderNotifications(main) {
         await Promise.all([loadChannels(), loadRoutes()]).catch(fail);
       },
       onCancel: () => close(),
-    }), opener, newChannel);
+    }), { opener, fallback: newChannel, root: main });
   }
 
   function openRoute(route, opener) {
@@ -103,7 +89,7 @@ export function renderNotifications(main) {
         await loadRoutes().catch(fail);
       },
       onCancel: () => close(),
-    }), opener, newRoute);
+    }), { opener, fallback: newRoute, root: main });
   }
 
   async function sendTest(c) {

@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { confirmAction } from "./confirm.js";
-import { card, h, keepFocus, replace } from "./dom.js";
+import { card, h, keepFocus, openPanel, replace } from "./dom.js";
 import { fullDate, when } from "./format.js";
 import { can } from "./session.js";
 import { statusPageForm } from "./status_page_form.js";
@@ -38,7 +38,6 @@ export function renderStatusPages(main) {
   }
 
   async function openForm(page, opener) {
-    const key = opener?.dataset.key;
     let full = page;
     try {
       if (page) full = await api.get(`/status-pages/${page.id}`, null, signal);
@@ -46,12 +45,8 @@ export function renderStatusPages(main) {
       fail(err);
       return;
     }
-    const close = () => {
-      replace(panel);
-      panel.hidden = true;
-      ((key && main.querySelector(`[data-key="${CSS.escape(key)}"]`)) || add || main).focus();
-    };
-    const made = statusPageForm({
+    note.textContent = "";
+    const close = openPanel(panel, statusPageForm({
       page: full,
       targets,
       onSaved: async (saved) => {
@@ -59,12 +54,8 @@ export function renderStatusPages(main) {
         note.textContent = `Status page ${saved.title} ${page ? "saved" : "created"}: it is at ${saved.url}.`;
         await load().catch(fail);
       },
-      onCancel: close,
-    });
-    note.textContent = "";
-    replace(panel, made.form);
-    panel.hidden = false;
-    made.focus();
+      onCancel: () => close(),
+    }), { opener, fallback: add || main, root: main });
   }
 
   async function remove(p) {
