@@ -269,6 +269,49 @@ async def test_tcp_hang_is_ok_once_connected(servers: Servers, ctx: CheckContext
     assert outcome.ok
 
 
+async def test_the_deadline_is_a_timeout_and_leaves_the_task_uncancelled(
+    servers: Servers, ctx: CheckContext
+) -> None:
+    """run_check's deadline cancels the check, reports `timeout`, and takes its cancellation
+    back: the task that ran it goes on (the runner still stores the result)."""
+
+    async def in_a_task() -> tuple[str | None, int]:
+        outcome = await run_check(target("http", servers.hang + "/", 0.2), ctx)
+        task = asyncio.current_task()
+        assert task is not None
+        await asyncio.sleep(0)  # a cancellation left pending would be raised here
+        return outcome.error_class, task.cancelling()
+
+    assert await asyncio.wait_for(asyncio.create_task(in_a_task()), 10) == ("timeout", 0)
+
+
+async def test_a_check_that_ends_in_time_is_not_cancelled_later(
+    servers: Servers, ctx: CheckContext
+) -> None:
+    """The deadline's timer goes with the check: once past it, the task is not cancelled."""
+    loop = asyncio.get_running_loop()
+
+    async def in_a_task() -> bool:
+        outcome = await run_check(target("http", servers.http + "/ok", 0.3), ctx)
+        past_the_deadline = asyncio.Event()
+        loop.call_later(0.5, past_the_deadline.set)
+        await past_the_deadline.wait()
+        return outcome.ok
+
+    assert await asyncio.wait_for(asyncio.create_task(in_a_task()), 10)
+
+
+async def test_a_check_cancelled_from_outside_is_cancelled_not_a_timeout(
+    servers: Servers, ctx: CheckContext
+) -> None:
+    """A worker that stops cancels its running checks: that is not a `timeout` result."""
+    task = asyncio.create_task(run_check(target("http", servers.hang + "/", 5), ctx))
+    asyncio.get_running_loop().call_later(0.2, task.cancel)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(task), 10)
+    assert task.cancelled()
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
 async def test_icmp_loopback(ctx: CheckContext, host: str) -> None:
     outcome = await run_check(target("icmp", host), ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ipaddress
 import socket
@@ -109,6 +110,12 @@ class CheckContext:
     settings: Settings = field(default_factory=Settings)
     resolver: Resolver = field(default_factory=Resolver)
     resources: dict[str, Any] = field(default_factory=dict)
+    # The loop the checks run on (checks.start() sets it): on Python 3.11 every
+    # asyncio.get_running_loop() is a getpid() system call, and a check would make several.
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def running_loop(self) -> asyncio.AbstractEventLoop:
+        return self.loop if self.loop is not None else asyncio.get_running_loop()
 
     def resource(self, kind: Kind[Any, R]) -> R:
         return self.resources[kind.name]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 
@@ -17,7 +16,7 @@ async def connect_socket(
     """A connected non-blocking socket to host:port with the lookup's and the connect's
     seconds, or the failure (dns, refused, connect). The tcp and tls kinds share it."""
     host, port = parse_host_port(address)
-    loop = asyncio.get_running_loop()
+    loop = ctx.running_loop()
     resolved = await resolve(ctx.resolver, host, port, socket.SOCK_STREAM, timeout_s)
     if isinstance(resolved, Outcome):
         return resolved
