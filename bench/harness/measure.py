@@ -50,6 +50,9 @@ def start_profiler(lab: Lab, child: Child, duration_s: float) -> Child | None:
                 fmt,
                 "--output",
                 str(out),
+                # VIGIL_BENCH_PROFILE_NATIVE=1: C frames too (uvloop, asyncpg, msgspec, the kernel
+                # entry points), where the Python frames alone show only the event loop's line.
+                *(["--native"] if os.environ.get("VIGIL_BENCH_PROFILE_NATIVE") == "1" else []),
             ],
             lab.workdir,
         )
