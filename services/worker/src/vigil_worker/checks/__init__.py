@@ -9,7 +9,7 @@ start hook and ended by its stop hook, which start() and stop() run for every ki
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -93,7 +93,8 @@ async def run_check(target: ClaimedTarget[Any], ctx: CheckContext) -> Outcome:
     loop = ctx.running_loop()
     started = loop.time()
     try:
-        outcome = await _within(kind.check(target, ctx), target.timeout_s, loop)
+        async with asyncio.timeout(target.timeout_s):
+            outcome = await kind.check(target, ctx)
     except TimeoutError:
         return failure("timeout", f"no answer within {target.timeout_s:g}s")
     except Exception as exc:  # noqa: BLE001 - any failure of a check is a stored result
@@ -105,41 +106,6 @@ async def run_check(target: ClaimedTarget[Any], ctx: CheckContext) -> Outcome:
     if outcome.error_message is not None:
         # A message may quote the target's URL: its password stays out of the stored result.
         outcome.error_message = storable(mask_passwords_in(outcome.error_message))
-    return outcome
-
-
-async def _within(
-    check: Awaitable[Outcome], timeout_s: float, loop: asyncio.AbstractEventLoop
-) -> Outcome:
-    """`async with asyncio.timeout(timeout_s): return await check`, as asyncio does it (the
-    expiry cancels the task, and that cancellation, not another, becomes TimeoutError), minus
-    what asyncio.timeout() costs per check: its lookups of the running loop and task (a getpid()
-    system call each on Python 3.11) and its rescheduling."""
-    task = asyncio.current_task(loop)
-    assert task is not None, "a check runs in a task"
-    cancelling = task.cancelling()
-    expired = False
-
-    def expire() -> None:
-        nonlocal expired
-        expired = True
-        task.cancel()
-
-    handle = loop.call_at(loop.time() + timeout_s, expire)
-    try:
-        outcome = await check
-    except asyncio.CancelledError:
-        if expired and task.uncancel() <= cancelling:
-            raise TimeoutError from None
-        raise
-    except BaseException:
-        if expired:
-            task.uncancel()
-        raise
-    finally:
-        handle.cancel()
-    if expired:  # the check ignored the cancellation and returned: its expiry is withdrawn
-        task.uncancel()
     return outcome
 
 
