@@ -87,7 +87,11 @@ async def module_client(
 
 @pytest.fixture
 async def client(module_client: AsyncTestClient, db_url: str) -> AsyncTestClient:
-    """The module's app, in-process, over an emptied database, with an admin token."""
+    """The module's app, in-process, over an emptied database, with an admin token, and without
+    the summary answers an earlier test's database left in its caches."""
+    state = module_client.app.state
+    state.summary_counts.invalidate()
+    state.summary_pages.clear()
     return module_client
 
 

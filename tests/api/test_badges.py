@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 from litestar import Litestar
 
+from vigil_api.cache import SharedCache
 from vigil_api.public.badges import badge, text_width
-from vigil_api.public.cache import SharedCache
 
 from .conftest import create
 from .public_support import add_page, add_rollup, add_window, set_state

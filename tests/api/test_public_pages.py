@@ -18,7 +18,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from vigil_api.public.cache import SharedCache
+from vigil_api.cache import SharedCache
 from vigil_api.public.controller import ASSET_URLS
 from vigil_api.ui.controller import CONTENT_SECURITY_POLICY
 

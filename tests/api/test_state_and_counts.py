@@ -1,5 +1,5 @@
-"""A target's live state on its own JSON, and the summary's cached unfiltered counts: exact
-after this API's writes, refreshed after a state NOTIFY and after the TTL."""
+"""A target's live state on its own JSON, and the summary's cached answers: exact after this
+API's writes, refreshed after a state NOTIFY and after the TTL."""
 
 from __future__ import annotations
 
@@ -87,24 +87,26 @@ async def _all_counts(client) -> dict:
     return (await client.get("/api/v1/summary")).json()["counts"]
 
 
-async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(
-    app, client, db
-) -> None:
-    cache = app.state.summary_counts
-    old_ttl, cache.ttl_s = cache.ttl_s, 60.0  # long enough that only invalidation can refresh it
+async def test_summary_answers_are_cached_until_a_write_or_a_state_notify(app, client, db) -> None:
+    counts, pages = app.state.summary_counts, app.state.summary_pages
+    old_ttls = counts.ttl_s, pages.ttl_s
+    # Long enough that only invalidation can refresh them.
+    counts.ttl_s = pages.ttl_s = 60.0
     try:
         a, b = await create(client, name="a"), await create(client, name="b")
         assert (await _all_counts(client))["pending"] == 2
 
-        # A write straight in the database with no NOTIFY: the cached counts stay as they were,
-        # the filtered counts (never cached) and the items show it at once.
+        # A write straight in the database with no NOTIFY: the answer given stays as it was;
+        # one never asked before (and its filtered counts, never cached) shows it at once.
         await db.execute(SET_STATE, a["id"], "up", None)
         s = (await client.get("/api/v1/summary")).json()
         assert (s["counts"]["pending"], s["counts"]["up"]) == (2, 0)
+        assert [i["status"] for i in s["items"]] == ["pending", "pending"]
+        s = (await client.get("/api/v1/summary?kind=http")).json()
+        assert s["counts"]["up"] == 1
         assert [i["status"] for i in s["items"]] == ["up", "pending"]
-        assert (await client.get("/api/v1/summary?kind=http")).json()["counts"]["up"] == 1
 
-        # A state change as the worker announces it: the hub marks the counts stale, and a
+        # A state change as the worker announces it: the hub marks the answers stale, and a
         # request starts their refresh in the background.
         await db.execute(
             "SELECT pg_notify($1, $2)",
@@ -113,13 +115,15 @@ async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(
             f'"since":"2026-01-01T00:00:00Z"}}',
         )
         async with asyncio.timeout(10):
-            while (await _all_counts(client))["up"] != 1:
+            while (s := (await client.get("/api/v1/summary")).json())["counts"]["up"] != 1:
                 await asyncio.sleep(0.05)
+        assert [i["status"] for i in s["items"]] == ["up", "pending"]
 
         # A write through this API: exact in the very next answer.
         await db.execute(SET_STATE, b["id"], "down", "status")
         await client.post(f"/api/v1/targets/{a['id']}/pause")
-        assert await _all_counts(client) == {
+        s = (await client.get("/api/v1/summary")).json()
+        assert s["counts"] == {
             "up": 0,
             "down": 1,
             "pending": 0,
@@ -127,10 +131,12 @@ async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(
             "paused": 1,
             "total": 2,
         }
+        assert [i["status"] for i in s["items"]] == ["paused", "down"]
 
         # And refreshed in the background once the TTL has passed otherwise.
-        cache.ttl_s = 0.6
-        cache.invalidate()
+        counts.ttl_s = pages.ttl_s = 0.6
+        counts.invalidate()
+        pages.clear()
         assert (await _all_counts(client))["down"] == 1
         await db.execute(SET_STATE, b["id"], "up", None)
         assert (await _all_counts(client))["down"] == 1
@@ -139,7 +145,7 @@ async def test_unfiltered_counts_are_cached_until_a_write_or_a_state_notify(
             while (await _all_counts(client))["up"] != 1:
                 await asyncio.sleep(0.05)
     finally:
-        cache.ttl_s = old_ttl
+        counts.ttl_s, pages.ttl_s = old_ttls
 
 
 def test_uptime_query_sums_every_latency_bucket() -> None:

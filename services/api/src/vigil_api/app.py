@@ -22,6 +22,7 @@ from .auth.bootstrap import ensure_initial_admin
 from .auth.controller import AuthController
 from .auth.credentials import Authenticator
 from .auth.middleware import AuthMiddleware
+from .cache import SharedCache
 from .channels.controller import ChannelController
 from .database import Database
 from .deliveries.controller import DeliveryController
@@ -34,13 +35,12 @@ from .incidents.updates import IncidentUpdateController
 from .maintenance.controller import MaintenanceController
 from .metrics import ApiMetrics, metrics_endpoint
 from .openapi import openapi_config
-from .public.cache import SharedCache
 from .public.controller import PublicController
 from .push.controller import PushController
 from .results.controller import CheckController
 from .routes.controller import RouteController
 from .status_pages.controller import StatusPageController
-from .summary.cache import Cached
+from .summary.cache import Cached, page_cache
 from .summary.controller import Counts, SummaryController
 from .targets.controller import TargetController
 from .tokens.controller import TokenController
@@ -60,6 +60,12 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
     db = Database.from_settings(settings)
     metrics = ApiMetrics()
     summary_counts: Cached[Counts] = Cached()
+    summary_pages = page_cache()
+
+    def summary_stale() -> None:
+        summary_counts.mark_stale()
+        summary_pages.mark_stale()
+
     public_cache = SharedCache()
     authenticator = Authenticator(
         settings.keyring(), idle_timeout_s=settings.session_idle_timeout_s
@@ -73,7 +79,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        hub = EventHub(db, on_change=summary_counts.mark_stale, on_auth_change=authenticator.clear)
+        hub = EventHub(db, on_change=summary_stale, on_auth_change=authenticator.clear)
         app.state.hub = hub
         hub.start()  # its side tasks are watched: a death fails /healthz
         await db.warm()
@@ -85,6 +91,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             bootstrap.cancel()
             await hub.stop()
             await summary_counts.close()
+            await summary_pages.close()
             await public_cache.close()
             await db.close()
 
@@ -95,12 +102,14 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
         # Before the answer to a write leaves, so the writer's next summary sees its write.
         if message["type"] == "http.response.start" and scope.get("method") not in READ_METHODS:
             summary_counts.invalidate()
+            summary_pages.clear()
 
     state = {
         "db": db,
         "metrics": metrics,
         "hub": None,
         "summary_counts": summary_counts,
+        "summary_pages": summary_pages,
         "public_cache": public_cache,
         "settings": settings,
         "authenticator": authenticator,

@@ -20,9 +20,9 @@ from msgspec import Meta
 
 from ..auth.principal import principal_of
 from ..body import StrictBody
+from ..cache import forget_public
 from ..database import PoolDep
 from ..errors import InvalidInput, NotFound, responses
-from ..public.cache import forget_public
 from .controller import Q
 
 IncidentId: TypeAlias = Annotated[

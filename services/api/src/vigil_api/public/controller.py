@@ -21,6 +21,7 @@ import msgspec
 from litestar import Controller, HttpMethod, Request, Response, route
 from litestar.params import FromPath, QueryParameter
 
+from ..cache import TTL_S, SharedCache
 from ..errors import NotFound
 from ..params import TargetId
 from ..status_pages.service import SLUG, logo_origin
@@ -28,7 +29,6 @@ from ..timerange import WINDOWS, ceil_hour, floor_hour, split_days
 from ..ui.controller import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from . import atom, badges, html, page
 from .answer import Rendered, rendered, send
-from .cache import TTL_S, SharedCache
 
 PAGE_MAX_AGE_S = int(TTL_S)
 # Feed readers and README badges (through image proxies) ask seldom and need no second's news.

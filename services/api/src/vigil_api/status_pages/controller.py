@@ -13,9 +13,9 @@ from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ..body import StrictBody
+from ..cache import forget_public
 from ..database import PoolDep
 from ..errors import responses
-from ..public.cache import forget_public
 from . import service
 from .schemas import StatusPage, StatusPageCreate, StatusPageList
 

@@ -14,6 +14,10 @@ it on every page load, so the answer is reused:
 * counts older than MAX_AGE_S (the refreshes failing) are never served: the request counts.
 
 Filtered counts are never cached.
+
+The pages themselves (`page_cache`) are kept in a SharedCache with the same rules: cleared by
+this process's writes, marked stale by a state change heard from any process, and otherwise at
+most PAGE_TTL_S old.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Generic, TypeVar
 
 from vigil_core.logging import get_logger
 
+from ..cache import SharedCache
+
 log = get_logger("vigil_api.summary")
 
 T = TypeVar("T")
@@ -33,6 +39,16 @@ T = TypeVar("T")
 TTL_S = 2.0
 MIN_REFRESH_S = 0.5
 MAX_AGE_S = 10.0
+
+PAGE_TTL_S = 1.0
+PAGE_ENTRIES = 256  # filter, cursor and limit combinations
+
+
+def page_cache() -> SharedCache:
+    """The summary's answers (encoded JSON) by their query parameters."""
+    return SharedCache(
+        PAGE_TTL_S, max_stale_s=MAX_AGE_S, max_entries=PAGE_ENTRIES, min_refresh_s=MIN_REFRESH_S
+    )
 
 
 class Cached(Generic[T]):
@@ -63,10 +79,12 @@ class Cached(Generic[T]):
         """Refresh in the background on the next request."""
         self._stale = True
 
-    async def get(self, fill: Callable[[], Awaitable[T]]) -> T:
+    async def get(self, fill: Callable[[], Awaitable[T]], *, fresh: bool = False) -> T:
+        """The value; `fresh`: not one from before the last `mark_stale` (a summary page's
+        refresh, which no request waits for, must not keep the counts it was called for)."""
         now = time.monotonic()
         age = now - self._filled_at
-        if self._value is None or age >= self.max_age_s:
+        if self._value is None or age >= self.max_age_s or (fresh and self._stale):
             return await self._fill(fill)
         if (
             (self._stale or age >= self.ttl_s)

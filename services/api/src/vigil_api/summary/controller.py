@@ -7,7 +7,7 @@ from typing import Annotated
 
 import asyncpg
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.params import QueryParameter
 
 from vigil_core.db import load_queries
@@ -15,7 +15,6 @@ from vigil_core.kinds import SETTINGS
 from vigil_core.secrets import mask_address
 from vigil_core.text import storable
 
-from ..database import PoolDep
 from ..errors import InvalidInput, responses
 from ..pagination import decode_cursor, encode_cursor
 from ..targets.schemas import InMaintenance
@@ -108,7 +107,18 @@ async def _counts(
 ) -> Counts:
     """Targets per state under the filters; unfiltered ones from the short-lived cache."""
     if kind is None and labels is None and q is None:
-        return await cache.get(lambda: _all_counts(pool))
+        return await cache.get(lambda: _all_counts(pool), fresh=True)
+    rows = await pool.fetch(Q["summary_counts"], kind, labels, q)
+    return _to_counts({r["status"]: r["n"] for r in rows})
+
+
+async def counts_under(
+    pool: asyncpg.Pool, kind: str | None, labels: dict | None, q: str | None
+) -> Counts:
+    """Targets per state under the summary's kind/label/name filters, counted now (no cache):
+    the live stream's `counts` events (events.hub), which must not lag behind a change."""
+    if kind is None and labels is None and q is None:
+        return await _all_counts(pool)
     rows = await pool.fetch(Q["summary_counts"], kind, labels, q)
     return _to_counts({r["status"]: r["n"] for r in rows})
 
@@ -145,7 +155,6 @@ class SummaryController(Controller):
     )
     async def summary(
         self,
-        pool: PoolDep,
         request: Request,
         state_filter: Annotated[
             str | None,
@@ -170,26 +179,67 @@ class SummaryController(Controller):
         cursor: Annotated[
             str | None, QueryParameter(max_length=600, description="`next` of the previous page")
         ] = None,
-    ) -> Summary:
+    ) -> Response[Summary]:
         """Targets ordered by name with status, time since the last change, last latency and
-        24 h uptime; counts by state under the same kind/label/name filters."""
+        24 h uptime; counts by state under the same kind/label/name filters.
+
+        Answers are shared by the API process's clients for a moment: exact after a write
+        through this process, refreshed after a state change from any process, and otherwise
+        at most a second old (`last_checked_at`, latency and uptime move with every check;
+        the live stream carries those)."""
         labels = parse_labels(label)
         after = decode_cursor(cursor, str)[0] if cursor else None
-        now = datetime.now(UTC)
-        rows = await pool.fetch(
-            Q["summary_page"],
+        key = (
             kind,
-            labels,
+            tuple(sorted(labels.items())) if labels else None,
             q,
             state_filter,
             after,
-            limit + 1,
-            floor_hour(now - timedelta(hours=24)),
+            limit,
         )
-        counts = await _counts(pool, request.app.state.summary_counts, kind, labels, q)
-        items = [_item(r, now) for r in rows[:limit]]
-        return Summary(
-            counts=counts,
-            items=items,
-            next=encode_cursor(items[-1].name) if len(rows) > limit else None,
-        )
+
+        async def load(_previous: bytes | None) -> bytes:
+            page = await _summary(
+                await request.app.state.db.pool(),
+                request.app.state.summary_counts,
+                kind,
+                labels,
+                q,
+                state_filter,
+                after,
+                limit,
+            )
+            return msgspec.json.encode(page)
+
+        body = await request.app.state.summary_pages.get(key, load)
+        return Response(body, media_type=MediaType.JSON)
+
+
+async def _summary(
+    pool: asyncpg.Pool,
+    counts_cache: Cached[Counts],
+    kind: str | None,
+    labels: dict | None,
+    q: str | None,
+    state_filter: str | None,
+    after: str | None,
+    limit: int,
+) -> Summary:
+    now = datetime.now(UTC)
+    rows = await pool.fetch(
+        Q["summary_page"],
+        kind,
+        labels,
+        q,
+        state_filter,
+        after,
+        limit + 1,
+        floor_hour(now - timedelta(hours=24)),
+    )
+    counts = await _counts(pool, counts_cache, kind, labels, q)
+    items = [_item(r, now) for r in rows[:limit]]
+    return Summary(
+        counts=counts,
+        items=items,
+        next=encode_cursor(items[-1].name) if len(rows) > limit else None,
+    )

@@ -1,15 +1,19 @@
-"""The public routes' in-process cache: each page, feed and badge is loaded and rendered at most
-once per TTL_S, however many visitors ask at the same time.
+"""An in-process cache for answers many clients ask for at once: the public routes' pages, feeds
+and badges, and the dashboard's summary pages. Each key is loaded at most once per TTL,
+however many requests ask at the same time.
 
-* A value younger than TTL_S is served as it is.
+* A value younger than its TTL is served as it is.
 * An older one, up to MAX_STALE_S, is still served while one refresh runs in the background, so
-  no visitor waits for a render after the first; the refresh gets the old value, so a page can
+  no request waits for a load after the first; the refresh gets the old value, so a page can
   render again what was asked of the old one (the HTML, the JSON) before it is swapped in.
 * With no value (or only one older than MAX_STALE_S: the refreshes are failing) a request waits
   for the one load in flight, started by the first request that found none. A load that fails
   fails every request that waited for it (503 from the error map) and is not kept.
-* `clear()` (an editor's write in this process) drops every value; a load already running
-  answers the requests that wait for it but is not kept.
+* `clear()` (a write in this process) drops every value; a load already running answers the
+  requests that wait for it but is not kept.
+* `mark_stale()` (another process changed something, heard by NOTIFY) makes every value due
+  for its background refresh, but not sooner than `min_refresh_s` after its load started, so
+  a stream of notifications costs one load per key per `min_refresh_s`, not one per request.
 
 Absent pages and badges are cached too (as None), so a burst for an unknown slug costs one
 query per TTL. At most MAX_ENTRIES keys are kept, the least recently used going first.
@@ -50,16 +54,19 @@ class SharedCache:
         *,
         max_stale_s: float = MAX_STALE_S,
         max_entries: int = MAX_ENTRIES,
+        min_refresh_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl_s = ttl_s
         self.clock = clock
         self.max_stale_s = max_stale_s
         self.max_entries = max_entries
+        self.min_refresh_s = min_refresh_s
         self.loads = 0  # loads started, for tests and logs
         self._entries: OrderedDict[Hashable, _Entry[Any]] = OrderedDict()
         self._loading: dict[Hashable, asyncio.Task[Any]] = {}
         self._generation = 0
+        self._marks = 0  # mark_stale() calls
 
     async def get(self, key: Hashable, load: Callable[[Any], Awaitable[V]]) -> V:
         """The value for `key`; `load(previous value or None)` makes a new one."""
@@ -84,12 +91,16 @@ class SharedCache:
         self, key: Hashable, load: Callable[[Any], Awaitable[Any]], old: Any, *, background: bool
     ) -> asyncio.Task[Any]:
         self.loads += 1
-        generation, started = self._generation, self.clock()
+        generation, marks, started = self._generation, self._marks, self.clock()
 
         async def run() -> Any:
             value = await load(old)
             if generation == self._generation:
-                self._entries[key] = _Entry(value, started)
+                # Marked stale while loading: the load may have read what was there before.
+                loaded_at = (
+                    started if marks == self._marks else self._stale_since(started, self.clock())
+                )
+                self._entries[key] = _Entry(value, loaded_at)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
@@ -111,6 +122,18 @@ class SharedCache:
 
         task.add_done_callback(done)
         return task
+
+    def mark_stale(self) -> None:
+        """Every value is refreshed in the background on its next request (see the module)."""
+        self._marks += 1
+        now = self.clock()
+        for entry in self._entries.values():
+            entry.loaded_at = self._stale_since(entry.loaded_at, now)
+
+    def _stale_since(self, loaded_at: float, now: float) -> float:
+        """The load time that makes a value due for refresh now, or min_refresh_s after it was
+        loaded if that is later."""
+        return min(loaded_at, max(loaded_at + self.min_refresh_s, now) - self.ttl_s)
 
     def clear(self) -> None:
         self._entries.clear()
