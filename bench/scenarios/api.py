@@ -25,7 +25,7 @@ from vigil_core.db import connect
 from ..harness.db import Q
 from ..harness.history import generate, typical_hour_buckets
 from ..harness.lab import Lab
-from ..harness.measure import wrk_against
+from ..harness.measure import start_profiler, wrk_against
 from ..harness.procs import Child, wait_http
 from ..harness.report import Goal, Report
 from ..harness.stats import ratio
@@ -133,6 +133,8 @@ async def run(lab: Lab, size: str, p: dict) -> Report:
         figures["auth_cost"] = None if share is None else 1 - share
         figures["errors"] = c["errors"] + sum(r["errors"] for r in results.values())
         report.add_run(figures)
+        if rep == 0:
+            await _profile(lab, routes, p, headers)
         for child in apis:
             lab.forget(child)
     if "auth_cost" in report.units and report.summary()["auth_cost"]["median"] is None:
@@ -205,6 +207,15 @@ async def _check_routes(
                 elif resp.status != 200:  # e.g. a 401: the bench's credentials are wrong
                     body = (await resp.text())[:300]
                     raise RuntimeError(f"{url} answered {resp.status}: {body}")
+
+
+async def _profile(lab: Lab, routes: dict[str, tuple[Child, str]], p: dict, headers: dict) -> None:
+    """With --profile: one more load of each authenticated route, under py-spy (a separate
+    load, so the sampling's cost is in no figure)."""
+    for name in ("target", "summary"):
+        if name in routes and (profiler := start_profiler(lab, routes[name][0], p["duration_s"])):
+            await _wrk(*routes[name], p["duration_s"], p, headers)
+            await asyncio.to_thread(profiler.proc.wait, 30)
 
 
 async def _wrk(child: Child, url: str, duration_s: float, p: dict, headers: dict) -> dict:
