@@ -98,6 +98,9 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
     async def provide_pool(state: State) -> asyncpg.Pool:
         return await state.db.pool()
 
+    async def provide_keyed_pool(state: State) -> asyncpg.Pool:
+        return await state.db.keyed_pool()
+
     async def invalidate_on_write(message: Message, scope: Scope) -> None:
         # Before the answer to a write leaves, so the writer's next summary sees its write.
         if message["type"] == "http.response.start" and scope.get("method") not in READ_METHODS:
@@ -143,7 +146,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
             UIController,
             PublicController,
         ],
-        dependencies={"pool": Provide(provide_pool)},
+        dependencies={"pool": Provide(provide_pool), "keyed_pool": Provide(provide_keyed_pool)},
         lifespan=[lifespan],
         state=State(state),
         # The metrics middleware is outermost, so it counts refusals with their status.

@@ -17,7 +17,7 @@ from vigil_core.db import Conn
 from vigil_core.kinds import SETTINGS
 
 from ..body import StrictBody
-from ..database import PoolDep
+from ..database import KeyedPoolDep, PoolDep
 from ..errors import NotFound, responses
 from ..pagination import decode_cursor, encode_cursor
 from ..params import TargetId
@@ -84,10 +84,12 @@ class TargetController(Controller):
         summary="Get a target",
         responses=responses(400, 404, 503),
     )
-    async def get_target(self, target_id: TargetId, pool: PoolDep, request: Request) -> Target:
+    async def get_target(
+        self, target_id: TargetId, keyed_pool: KeyedPoolDep, request: Request
+    ) -> Target:
         """The target, with its state; a push target's with its secret `push_url`. Header
         values and a password in the URL show as "********"."""
-        async with pool.acquire() as conn:
+        async with keyed_pool.acquire() as conn:
             row = await conn.fetchrow(service.Q["get_target"], target_id)
             if row is None:
                 raise NotFound("target", target_id)
