@@ -45,6 +45,7 @@ class _Entry(Generic[V]):
     value: V
     loaded_at: float  # when the load that gave `value` started
     retry_at: float = 0.0  # a failed background refresh is not tried again before this
+    refresh_at: float = float("inf")  # marked stale: refreshed from then on, whatever its age
 
 
 class SharedCache:
@@ -75,7 +76,7 @@ class SharedCache:
         if entry is not None:
             self._entries.move_to_end(key)
             age = now - entry.loaded_at
-            if age < self.ttl_s:
+            if age < self.ttl_s and now < entry.refresh_at:
                 return entry.value
             if age < self.max_stale_s:
                 if key not in self._loading and now >= entry.retry_at:
@@ -96,11 +97,10 @@ class SharedCache:
         async def run() -> Any:
             value = await load(old)
             if generation == self._generation:
-                # Marked stale while loading: the load may have read what was there before.
-                loaded_at = (
-                    started if marks == self._marks else self._stale_since(started, self.clock())
-                )
-                self._entries[key] = _Entry(value, loaded_at)
+                entry = _Entry(value, started)
+                if marks != self._marks:  # marked while loading: it may have read the old state
+                    entry.refresh_at = started + self.min_refresh_s
+                self._entries[key] = entry
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
@@ -128,12 +128,7 @@ class SharedCache:
         self._marks += 1
         now = self.clock()
         for entry in self._entries.values():
-            entry.loaded_at = self._stale_since(entry.loaded_at, now)
-
-    def _stale_since(self, loaded_at: float, now: float) -> float:
-        """The load time that makes a value due for refresh now, or min_refresh_s after it was
-        loaded if that is later."""
-        return min(loaded_at, max(loaded_at + self.min_refresh_s, now) - self.ttl_s)
+            entry.refresh_at = min(entry.refresh_at, max(entry.loaded_at + self.min_refresh_s, now))
 
     def clear(self) -> None:
         self._entries.clear()
