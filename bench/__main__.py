@@ -20,6 +20,7 @@ from .scenarios import (
     push,
     reaction,
     scale,
+    scaling,
     schedule,
     throughput_dns,
     throughput_http,
@@ -40,6 +41,7 @@ SCENARIOS: dict[str, ModuleType] = {
         accuracy,
         api,
         scale,
+        scaling,
         alerting,
         push,
     )

@@ -8,14 +8,14 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 import asyncpg
 
 from .db import Q, wait_for_checks
 from .lab import Lab
-from .procs import Child, spawn, tree_cpu_seconds
+from .procs import Child, busy_cpu_seconds, spawn, tree_cpu_seconds
 from .report import RESULTS_DIR, Report
 from .stats import ratio
 from .wrk import run_wrk
@@ -77,38 +77,59 @@ async def worker_throughput(
     warmup_s: float,
     duration_s: float,
     pg_pid: int | None,
+    workers: int = 1,
+    watch: Sequence[Child] = (),
 ) -> dict:
-    """Start a worker with every slot overdue, let it warm up, count the checks it stores in a window."""
+    """Start `workers` worker processes with every slot overdue, let them warm up, count the
+    checks they store in a window. `cpu_s` and `rss_bytes` are the workers' sums, `cpu_s_each`
+    one CPU time per worker, `watch_cpu_s` one per child in `watch` (e.g. the target server),
+    `machine_cpu_s` every core's busy time (psutil.cpu_times())."""
     await conn.execute(Q["all_due_now"])
     before = await conn.fetchval(Q["count_checks"])
-    worker = lab.vigil(
-        "worker", ["worker"], db_url, worker_concurrency=concurrency, worker_metrics_port=0
-    )
+    procs = [
+        lab.vigil(
+            "worker" if workers == 1 else f"worker-{i}",
+            ["worker"],
+            db_url,
+            worker_concurrency=concurrency,
+            worker_metrics_port=0,
+        )
+        for i in range(workers)
+    ]
     try:
         await wait_for_checks(conn, before + 1, deadline_s=30)
     except TimeoutError:
-        worker.check_alive()
+        for worker in procs:
+            worker.check_alive()
         raise
     await asyncio.sleep(warmup_s)
-    loop = event_loop_of(worker)
-    profiler = start_profiler(lab, worker, duration_s)
-    t0, cpu0, pg0 = await conn.fetchval(Q["now"]), worker.cpu_seconds(), tree_cpu_seconds(pg_pid)
+    loop = event_loop_of(procs[0])
+    profiler = start_profiler(lab, procs[0], duration_s)
+    t0, pg0, busy0 = await conn.fetchval(Q["now"]), tree_cpu_seconds(pg_pid), busy_cpu_seconds()
+    cpu0 = [worker.cpu_seconds() for worker in procs]
+    watch0 = [child.cpu_seconds() for child in watch]
     await asyncio.sleep(duration_s)
-    t1, cpu1, pg1 = await conn.fetchval(Q["now"]), worker.cpu_seconds(), tree_cpu_seconds(pg_pid)
-    rss = worker.rss_bytes()
-    worker.check_alive()
+    t1, pg1, busy1 = await conn.fetchval(Q["now"]), tree_cpu_seconds(pg_pid), busy_cpu_seconds()
+    cpu = [worker.cpu_seconds() - c0 for worker, c0 in zip(procs, cpu0, strict=True)]
+    watched = [child.cpu_seconds() - c0 for child, c0 in zip(watch, watch0, strict=True)]
+    rss = sum(worker.rss_bytes() for worker in procs)
+    for worker in procs:
+        worker.check_alive()
     if profiler is not None:
         await asyncio.to_thread(profiler.proc.wait, 30)
-    lab.forget(worker)  # SIGTERM: the worker flushes what it holds before it exits
+    for worker in procs:
+        lab.forget(worker)  # SIGTERM: the worker flushes what it holds before it exits
     row = await conn.fetchrow(Q["window_checks"], t0, t1)
     wall = (t1 - t0).total_seconds()
-    cpu = cpu1 - cpu0
     return {
         "checks": row["checks"],
         "failed": row["failed"],
         "wall_s": wall,
-        "cpu_s": cpu,
+        "cpu_s": sum(cpu),
+        "cpu_s_each": cpu,
+        "watch_cpu_s": watched,
         "pg_cpu_s": pg1 - pg0,
+        "machine_cpu_s": busy1 - busy0,
         "rss_bytes": rss,
         "loop": loop,
     }

@@ -84,15 +84,24 @@ def _tree(pid: int) -> list[psutil.Process]:
 
 
 def tree_cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process and its live children so far (0 for no pid)."""
+    """User + system CPU time of a process and its children so far (0 for no pid): the live
+    ones' own, and the exited ones' their parents reaped (`children_*`), so that a child exiting
+    inside a window (a Postgres backend, an autovacuum worker) does not take its time with it."""
     total = 0.0
     for p in _tree(pid) if pid else []:
         try:
             t = p.cpu_times()
-            total += t.user + t.system
+            total += t.user + t.system + t.children_user + t.children_system
         except psutil.NoSuchProcess:
             pass
     return total
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time all cores of the machine spent busy so far (user, nice, system, irq, softirq;
+    guest time is inside user, steal is another VM's)."""
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
 
 
 def spawn(name: str, argv: list[str], workdir: Path, env: Mapping[str, str] | None = None) -> Child:
