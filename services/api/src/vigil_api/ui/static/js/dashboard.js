@@ -117,13 +117,27 @@ export function renderDashboard(main) {
       h("div", { class: "table-wrap" }, table),
       h("nav", { class: "pager", "aria-label": "Pages" }, prev, status, next)));
 
+  // The count buttons are made once and their figures updated: a live update must not
+  // replace a button being clicked.
+  const countButtons = new Map();
   function renderCounts(counts) {
     const entries = [["", "All", counts.total], ...STATES.map((st) => [st, STATUS_LABEL[st], counts[st] ?? 0])];
-    replace(countsEl, entries.map(([st, text, n]) =>
-      h("button", {
-        type: "button", class: `count c-${st || "all"}`, "aria-pressed": String(filters.state === st),
-        dataset: { state: st }, on: { click: () => setFilter("state", filters.state === st ? "" : st) },
-      }, h("span", { class: "n" }, String(n ?? 0)), h("span", { class: "t" }, text))));
+    if (!countButtons.size) {
+      replace(countsEl, entries.map(([st, text]) => {
+        const n = h("span", { class: "n" });
+        const button = h("button", {
+          type: "button", class: `count c-${st || "all"}`, dataset: { state: st },
+          on: { click: () => setFilter("state", filters.state === st ? "" : st) },
+        }, n, h("span", { class: "t" }, text));
+        countButtons.set(st, { button, n });
+        return button;
+      }));
+    }
+    for (const [st, , n] of entries) {
+      const b = countButtons.get(st);
+      b.n.textContent = String(n ?? 0);
+      b.button.setAttribute("aria-pressed", String(filters.state === st));
+    }
   }
 
   function extrasFor(item) {
@@ -180,6 +194,15 @@ export function renderDashboard(main) {
       failed ? h("span", { class: "err-class" }, item.last_error_class) : null);
   }
 
+  // What a newer read of the same row changes: status, 24 h uptime, latency.
+  function paintRow(cells, item) {
+    replace(cells.status, badge(item.status), item.status === "maintenance" && item.maintenance ? statusNote(item)
+      : item.since ? h("span", { class: "since", title: `since ${item.since}` }, duration(item.for_s ?? (Date.now() - new Date(item.since)) / 1000)) : null);
+    fillUptime(cells.u24, item.uptime_24h);
+    paintLatency(cells.lat, item);
+    cells.lat.title = item.last_checked_at ? `last checked ${ago(item.last_checked_at)}` : "not checked yet";
+  }
+
   function renderRow(item) {
     const cells = {
       status: h("td", { class: "status" }),
@@ -189,14 +212,10 @@ export function renderDashboard(main) {
       lat: h("td", { class: "num", dataset: { label: "latency" } }),
       spark: h("td", { class: "spark-cell" }),
     };
-    replace(cells.status, badge(item.status), item.status === "maintenance" && item.maintenance ? statusNote(item)
-      : item.since ? h("span", { class: "since", title: `since ${item.since}` }, duration(item.for_s ?? (Date.now() - new Date(item.since)) / 1000)) : null);
-    fillUptime(cells.u24, item.uptime_24h);
+    paintRow(cells, item);
     const x = extrasFor(item);
     fillUptime(cells.u7, x.u7);
     fillUptime(cells.u30, x.u30);
-    paintLatency(cells.lat, item);
-    cells.lat.title = item.last_checked_at ? `last checked ${ago(item.last_checked_at)}` : "not checked yet";
     replace(cells.spark, x.checks ? sparkline(x.checks) : h("span", { class: "muted" }, "…"));
     const tr = h("tr", { dataset: { id: item.id, status: item.status } },
       cells.status,
@@ -210,6 +229,20 @@ export function renderDashboard(main) {
   }
 
   function renderRows(items) {
+    // The same rows as shown: painted where they are, so that a link or button being clicked
+    // stays in the page (a refresh after a live update or a resync must not replace them).
+    if (items.length && items.length === rows.size && items.every((item) => rows.has(item.id))) {
+      const shown = [...rows.keys()];
+      if (items.every((item, i) => shown[i] === item.id)) {
+        for (const item of items) {
+          const row = rows.get(item.id);
+          row.item = item;
+          row.tr.dataset.status = item.status;
+          paintRow(row.cells, item);
+        }
+        return;
+      }
+    }
     seen.disconnect();
     rows = new Map();
     if (!items.length) {
@@ -228,8 +261,10 @@ export function renderDashboard(main) {
     try {
       const data = await api.get("/summary", { ...filters, limit: PAGE_SIZE, cursor: cursors[page] }, abort.signal);
       errorEl.hidden = true;
-      renderCounts(data.counts);
+      // Once the stream has sent counts under these filters, it is the fresher of the two.
+      if (!streamCounts) renderCounts(data.counts);
       renderRows(data.items);
+      live.update(interest(data.items));
       cursors = cursors.slice(0, page + 1);
       if (data.next) cursors.push(data.next);
       prev.disabled = page === 0;
@@ -266,6 +301,8 @@ export function renderDashboard(main) {
   }
 
   function restart() {
+    streamCounts = false;
+    live.update(interest([]));
     abort.abort();
     abort = new AbortController();
     cursors = [null];
@@ -297,26 +334,41 @@ export function renderDashboard(main) {
     load();
     loadWindows();
   }, 30000);
-  const unsubscribe = subscribe(({ type, data }) => {
+  // The stream brings the states and results of the rows shown, and the counts under the
+  // filters; the rows are known once the page is read (then a "resync" fills the gap).
+  // A label still being typed ("env", no colon yet) is refused by the summary and would be by
+  // the stream too: no counts are asked for until it reads key:value.
+  const interest = (items) => ({
+    types: ["state", "result", "maintenance", ...(!filters.label || /^[^:]+:/.test(filters.label) ? ["counts"] : [])],
+    targets: items.map((item) => item.id),
+    filters: { kind: filters.kind, label: filters.label, q: filters.q },
+  });
+  let streamCounts = false;
+  const live = subscribe(({ type, data }) => {
     if (type === "resync") {
-      extras.clear();
+      if (data?.reason !== "subscribed") extras.clear();
       refresh();
-      refreshWindows();
+      if (data?.reason !== "subscribed") refreshWindows();
+    } else if (type === "counts") {
+      streamCounts = true;
+      renderCounts(data);
     } else if (type === "maintenance") {
       refresh();
       refreshWindows();
     } else if (type === "state") {
       const row = rows.get(data.target_id);
       if (row) {
-        // A target in maintenance still reads as such whatever its checks say (until the
-        // refresh below says otherwise).
+        // A target in maintenance still reads as such whatever its checks say (until a
+        // refresh says otherwise).
         const status = row.item.maintenance && data.status !== "paused" ? "maintenance" : data.status;
         row.item.status = status;
         row.item.since = data.since;
+        row.item.for_s = 0;
         row.tr.dataset.status = status;
         replace(row.cells.status, badge(status), status === "maintenance" ? statusNote(row.item) : h("span", { class: "since" }, "0s"));
       }
-      refresh();
+      // Under a state filter the row may have left the list (or another joined it).
+      if (filters.state) refresh();
     } else if (type === "result") {
       const row = rows.get(data.target_id);
       if (!row) return;
@@ -335,7 +387,7 @@ export function renderDashboard(main) {
         }
       }
     }
-  });
+  }, interest([]));
 
   document.title = "Vigil · Targets";
   load();
@@ -349,6 +401,6 @@ export function renderDashboard(main) {
     typed.cancel();
     clearInterval(periodic);
     seen.disconnect();
-    unsubscribe();
+    live();
   };
 }

@@ -186,7 +186,7 @@ export function renderMaintenance(main) {
   }, REFRESH_MS);
   const unsubscribe = subscribe(({ type }) => {
     if (type === "maintenance" || type === "resync") load().catch(fail);
-  });
+  }, { types: ["maintenance"] });
 
   load().then(() => {
     if (!forTarget) return;

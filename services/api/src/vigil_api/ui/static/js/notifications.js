@@ -271,7 +271,7 @@ export function renderNotifications(main) {
   const unsubscribe = subscribe(({ type }) => {
     if (type === "resync") loadAll();
     else if (type === "state") live();
-  });
+  }, { types: ["state"] }); // any target's change of state may have sent alerts
 
   loadAll();
   return () => {

@@ -434,6 +434,8 @@ export function renderTarget(main, id) {
   const slowHead = throttle(() => loadHead().catch(fail), 5000);
   const liveWindows = throttle(() => Promise.all([loadHead(), loadWindows(), loadDeliveries()]).catch(fail), 1000);
   const periodic = setInterval(() => Promise.all([loadChart(), loadDaily(), loadDeliveries()]).catch(fail), 60000);
+  // This target's states and results, and the windows' news; read once the stream brings
+  // them, so that nothing between the read and the stream is missed.
   const unsubscribe = subscribe(({ type, data }) => {
     if (deleting) return;
     if (type === "resync") loadAll();
@@ -444,7 +446,7 @@ export function renderTarget(main, id) {
       liveChecks();
       slowHead();
     }
-  });
+  }, { types: ["state", "result", "maintenance"], targets: [id] });
   // Redraw only when the width changes: a redraw can change the height, which must not loop.
   let lastWidth = 0;
   const resize = new ResizeObserver(() => {
@@ -455,7 +457,9 @@ export function renderTarget(main, id) {
   });
   resize.observe(chartBox);
 
-  loadAll();
+  unsubscribe.ready.then(() => {
+    if (!signal.aborted) loadAll();
+  });
   return () => {
     abort.abort();
     unsubscribe();
