@@ -26,6 +26,7 @@ from .scenarios import (
     throughput_http,
     throughput_icmp,
     throughput_tcp,
+    ui_stream,
 )
 
 SCENARIOS: dict[str, ModuleType] = {
@@ -44,6 +45,7 @@ SCENARIOS: dict[str, ModuleType] = {
         scaling,
         alerting,
         push,
+        ui_stream,
     )
 }
 
