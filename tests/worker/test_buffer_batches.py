@@ -1,0 +1,67 @@
+"""The result buffer's batches under load: a result after a quiet spell goes at once; under a
+steady load a small backlog waits for the flush interval and goes as one batch; a large
+backlog never waits."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+
+from vigil_core.models import CheckResult
+from vigil_worker.buffer import LINGER_ROWS, ResultBuffer
+from vigil_worker.metrics import WorkerMetrics
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+INTERVAL_S = 0.5  # long enough to tell a wait from none on a busy machine
+
+
+def _result(i: int) -> CheckResult:
+    return CheckResult(target_id=i, checked_at=T0, due_at=T0, ok=True, latency_ms=1.0)
+
+
+def _buffer(max_batch: int = 1000) -> ResultBuffer:
+    return ResultBuffer(10_000, max_batch, WorkerMetrics(), min_interval_s=INTERVAL_S)
+
+
+async def _timed_batch(buffer: ResultBuffer) -> tuple[list[CheckResult], float]:
+    started = time.monotonic()
+    async with asyncio.timeout(10):
+        batch = await buffer.next_batch()
+    return batch, time.monotonic() - started
+
+
+async def test_a_result_after_a_quiet_spell_goes_at_once() -> None:
+    buffer = _buffer()
+    buffer.add(_result(1))
+    batch, waited = await _timed_batch(buffer)
+    assert [r.target_id for r in batch] == [1] and waited < INTERVAL_S / 2, waited
+    buffer.release(batch)
+    # A few more, arriving slower than a steady load, right after: at once too.
+    buffer.add(_result(2))
+    batch, waited = await _timed_batch(buffer)
+    assert [r.target_id for r in batch] == [2] and waited < INTERVAL_S / 2, waited
+
+
+async def test_a_steady_load_is_gathered_into_one_batch_per_interval() -> None:
+    buffer = _buffer()
+    buffer.add(_result(0))
+    first, _ = await _timed_batch(buffer)
+    taken_at = time.monotonic()
+    buffer.release(first)
+    for i in range(1, LINGER_ROWS + 5):  # a steady load: more than LINGER_ROWS at once
+        buffer.add(_result(i))
+    batch, _ = await _timed_batch(buffer)
+    assert len(batch) == LINGER_ROWS + 4
+    assert time.monotonic() - taken_at >= INTERVAL_S * 0.9
+
+
+async def test_a_large_backlog_never_waits() -> None:
+    buffer = _buffer(max_batch=100)  # a backlog of a tenth of a batch (10) goes at once
+    buffer.add(_result(0))
+    first, _ = await _timed_batch(buffer)
+    buffer.release(first)
+    for i in range(1, 50):
+        buffer.add(_result(i))
+    batch, waited = await _timed_batch(buffer)
+    assert len(batch) == 49 and waited < INTERVAL_S / 2, waited
