@@ -49,7 +49,7 @@ async def test_keyed_reads_keep_their_plans_and_filtered_reads_do_not(db_url) ->
 
 async def _check_plans(db) -> None:
     keyed, main = await db.keyed_pool(), await db.pool()
-    assert keyed.get_max_size() == max(1, db.max_size // 2)
+    assert keyed.get_max_size() == db.max_size
     generic, custom = await _plans(keyed, "%vigil_target_window%WHERE t.id = $1%")
     # The first five executions of a statement are planned for their values; then it is kept.
     assert generic >= 12 - 5 * keyed.get_size() and custom <= 5 * keyed.get_size(), (

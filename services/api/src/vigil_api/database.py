@@ -36,10 +36,11 @@ CONNECT_RETRY_S = 0.5
 # seq-scanned and sorted all targets (289 ms at 100k) where the plan for the real values walks
 # the name index (1 ms). Planning every execution costs the API's small statements ~0.1 ms.
 SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
-# Reads of one row by its key have one good plan whatever the key, so theirs are kept: a second,
-# smaller pool (`Database.keyed_pool`) under PostgreSQL's default. Re-planning GET
+# Reads of one row by its key have one good plan whatever the key, so theirs are kept: a second
+# pool of the same size (`Database.keyed_pool`) under PostgreSQL's default. Re-planning GET
 # /api/v1/targets/{id} (its maintenance window and dependencies) cost 360 µs of Postgres CPU a
-# read against 55 µs with the plan kept (10k targets, 3,000 reads on one connection).
+# read against 55 µs with the plan kept (10k targets, 3,000 reads on one connection). Half the
+# size cost it a third of its throughput under 32 clients (bench api, 2026-12-02).
 KEYED_SETTINGS = {"plan_cache_mode": "auto"}
 
 
@@ -114,15 +115,15 @@ class Database:
         return self._pool
 
     async def keyed_pool(self) -> asyncpg.Pool:
-        """The pool for reads of one row by its key (see KEYED_SETTINGS), at most half the
-        main pool's size; created and failing as `pool()`."""
+        """The pool for reads of one row by its key (see KEYED_SETTINGS), as large as the
+        main one; created and failing as `pool()`."""
         if self._keyed is None:
             self._keyed = await self._open(keyed=True)
         return self._keyed
 
     async def _open(self, *, keyed: bool) -> asyncpg.Pool:
         if keyed:
-            settings, max_size = KEYED_SETTINGS, max(1, self.max_size // 2)
+            settings, max_size = KEYED_SETTINGS, self.max_size
         else:
             settings, max_size = SERVER_SETTINGS, self.max_size
         min_size = min(self._min_size, max_size)
