@@ -1,6 +1,6 @@
 """The in-process cache of answers many clients ask for at once (vigil_api/cache.py: the public
 pages, the summary): one load per key however many ask, stale values served while one refresh
-runs, `clear()` for this process's writes and `mark_stale()` for other processes' changes."""
+runs, and `clear()` for writes."""
 
 from __future__ import annotations
 
@@ -151,43 +151,3 @@ async def test_cache_keeps_at_most_max_entries() -> None:
     assert len(load.calls) == 4
     await cache.get("a", load)
     assert len(load.calls) == 5
-
-
-async def test_cache_marked_stale_refreshes_in_the_background_at_the_next_request() -> None:
-    clock, load = Clock(), Loader()
-    cache = SharedCache(60, max_stale_s=120, clock=clock)
-    await cache.get("k", load)
-    clock.now += 1
-    cache.mark_stale()
-    assert await cache.get("k", load) == "v1"  # served at once, while one refresh runs
-    await _settle(cache)
-    assert await cache.get("k", load) == "v2" and len(load.calls) == 2
-    clock.now += 30
-    assert await cache.get("k", load) == "v2"  # fresh again for its TTL
-
-
-async def test_cache_marks_cost_one_load_per_min_refresh_s() -> None:
-    clock, load = Clock(), Loader()
-    cache = SharedCache(60, max_stale_s=120, min_refresh_s=0.5, clock=clock)
-    await cache.get("k", load)
-    for _ in range(20):  # a stream of notifications, and requests between them
-        cache.mark_stale()
-        await cache.get("k", load)
-        await _settle(cache)
-        clock.now += 0.1
-    # 2 s of marks every 0.1 s: a refresh at most every 0.5 s after the first load.
-    assert 3 <= len(load.calls) <= 1 + 2.0 / 0.5, load.calls
-
-
-async def test_cache_a_load_running_across_a_mark_is_served_but_refreshed_again() -> None:
-    clock, load = Clock(), Loader()
-    cache = SharedCache(60, max_stale_s=120, clock=clock)
-    load.release.clear()
-    first = asyncio.create_task(cache.get("k", load))
-    await asyncio.sleep(0)
-    cache.mark_stale()  # the change came while the load read the database
-    load.release.set()
-    assert await first == "v1"
-    assert await cache.get("k", load) == "v1"  # kept, but due for a refresh at once
-    await _settle(cache)
-    assert await cache.get("k", load) == "v2"

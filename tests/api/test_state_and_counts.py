@@ -106,8 +106,8 @@ async def test_summary_answers_are_cached_until_a_write_or_a_state_notify(app, c
         assert s["counts"]["up"] == 1
         assert [i["status"] for i in s["items"]] == ["up", "pending"]
 
-        # A state change as the worker announces it: the hub marks the answers stale, and a
-        # request starts their refresh in the background.
+        # A state change as the worker announces it: the hub drops the answers (the counts are
+        # counted again), as soon as it hears the NOTIFY.
         await db.execute(
             "SELECT pg_notify($1, $2)",
             STATUS_CHANNEL,

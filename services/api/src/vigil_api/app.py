@@ -63,8 +63,10 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
     summary_pages = page_cache()
 
     def summary_stale() -> None:
+        # A client that reads the summary again because of a state event must see the change:
+        # the answers go (the next request of each query loads once for all who ask).
         summary_counts.mark_stale()
-        summary_pages.mark_stale()
+        summary_pages.clear()
 
     public_cache = SharedCache()
     authenticator = Authenticator(

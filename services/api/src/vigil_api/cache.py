@@ -9,11 +9,8 @@ however many requests ask at the same time.
 * With no value (or only one older than MAX_STALE_S: the refreshes are failing) a request waits
   for the one load in flight, started by the first request that found none. A load that fails
   fails every request that waited for it (503 from the error map) and is not kept.
-* `clear()` (a write in this process) drops every value; a load already running answers the
-  requests that wait for it but is not kept.
-* `mark_stale()` (another process changed something, heard by NOTIFY) makes every value due
-  for its background refresh, but not sooner than `min_refresh_s` after its load started, so
-  a stream of notifications costs one load per key per `min_refresh_s`, not one per request.
+* `clear()` (a write in this process, or for the summary a state change heard from any) drops
+  every value; a load already running answers the requests that wait for it but is not kept.
 
 Absent pages and badges are cached too (as None), so a burst for an unknown slug costs one
 query per TTL. At most MAX_ENTRIES keys are kept, the least recently used going first.
@@ -45,7 +42,6 @@ class _Entry(Generic[V]):
     value: V
     loaded_at: float  # when the load that gave `value` started
     retry_at: float = 0.0  # a failed background refresh is not tried again before this
-    refresh_at: float = float("inf")  # marked stale: refreshed from then on, whatever its age
 
 
 class SharedCache:
@@ -55,19 +51,16 @@ class SharedCache:
         *,
         max_stale_s: float = MAX_STALE_S,
         max_entries: int = MAX_ENTRIES,
-        min_refresh_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl_s = ttl_s
         self.clock = clock
         self.max_stale_s = max_stale_s
         self.max_entries = max_entries
-        self.min_refresh_s = min_refresh_s
         self.loads = 0  # loads started, for tests and logs
         self._entries: OrderedDict[Hashable, _Entry[Any]] = OrderedDict()
         self._loading: dict[Hashable, asyncio.Task[Any]] = {}
         self._generation = 0
-        self._marks = 0  # mark_stale() calls
 
     async def get(self, key: Hashable, load: Callable[[Any], Awaitable[V]]) -> V:
         """The value for `key`; `load(previous value or None)` makes a new one."""
@@ -76,7 +69,7 @@ class SharedCache:
         if entry is not None:
             self._entries.move_to_end(key)
             age = now - entry.loaded_at
-            if age < self.ttl_s and now < entry.refresh_at:
+            if age < self.ttl_s:
                 return entry.value
             if age < self.max_stale_s:
                 if key not in self._loading and now >= entry.retry_at:
@@ -92,15 +85,12 @@ class SharedCache:
         self, key: Hashable, load: Callable[[Any], Awaitable[Any]], old: Any, *, background: bool
     ) -> asyncio.Task[Any]:
         self.loads += 1
-        generation, marks, started = self._generation, self._marks, self.clock()
+        generation, started = self._generation, self.clock()
 
         async def run() -> Any:
             value = await load(old)
             if generation == self._generation:
-                entry = _Entry(value, started)
-                if marks != self._marks:  # marked while loading: it may have read the old state
-                    entry.refresh_at = started + self.min_refresh_s
-                self._entries[key] = entry
+                self._entries[key] = _Entry(value, started)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
@@ -122,13 +112,6 @@ class SharedCache:
 
         task.add_done_callback(done)
         return task
-
-    def mark_stale(self) -> None:
-        """Every value is refreshed in the background on its next request (see the module)."""
-        self._marks += 1
-        now = self.clock()
-        for entry in self._entries.values():
-            entry.refresh_at = min(entry.refresh_at, max(entry.loaded_at + self.min_refresh_s, now))
 
     def clear(self) -> None:
         self._entries.clear()

@@ -15,9 +15,9 @@ it on every page load, so the answer is reused:
 
 Filtered counts are never cached.
 
-The pages themselves (`page_cache`) are kept in a SharedCache with the same rules: cleared by
-this process's writes, marked stale by a state change heard from any process, and otherwise at
-most PAGE_TTL_S old.
+The pages themselves (`page_cache`) are kept in a SharedCache: cleared by this process's
+writes and by a state change heard from any process (a client that reads again because of a
+state event must see it), and otherwise at most PAGE_TTL_S old.
 """
 
 from __future__ import annotations
@@ -46,9 +46,7 @@ PAGE_ENTRIES = 256  # filter, cursor and limit combinations
 
 def page_cache() -> SharedCache:
     """The summary's answers (encoded JSON) by their query parameters."""
-    return SharedCache(
-        PAGE_TTL_S, max_stale_s=MAX_AGE_S, max_entries=PAGE_ENTRIES, min_refresh_s=MIN_REFRESH_S
-    )
+    return SharedCache(PAGE_TTL_S, max_stale_s=MAX_AGE_S, max_entries=PAGE_ENTRIES)
 
 
 class Cached(Generic[T]):

@@ -184,7 +184,7 @@ class SummaryController(Controller):
         24 h uptime; counts by state under the same kind/label/name filters.
 
         Answers are shared by the API process's clients for a moment: exact after a write
-        through this process, refreshed after a state change from any process, and otherwise
+        through this process and after a state change from any process, and otherwise
         at most a second old (`last_checked_at`, latency and uptime move with every check;
         the live stream carries those)."""
         labels = parse_labels(label)
