@@ -162,9 +162,10 @@ async def test_an_incident_that_ends_inside_a_window_sends_nothing(
             # The window is ended early; the worker's round that saw it end (and told clients
             # so) released nothing, and nothing is left to send.
             await seen_running(worker)
+            seen = len(inbox.heard)
             async with db.transaction():
                 assert await schedules.end_now(db, wid, "once", dt.datetime.now(UTC))
-            await inbox.next(timeout=20)
+            await inbox.next(timeout=20, after=seen)
             await until_settled(db)
             heard = list(rx.requests)
         after = await db.fetchrow("SELECT * FROM deliveries WHERE id = $1", firing["id"])
@@ -204,9 +205,10 @@ async def test_a_reminder_due_in_a_window_is_suppressed_and_not_sent_after_it(
             )
             assert isinstance(reminder, asyncpg.Record)
             await seen_running(worker)
+            seen = len(inbox.heard)
             async with db.transaction():
                 assert await schedules.end_now(db, wid, "once", dt.datetime.now(UTC))
-            await inbox.next(timeout=20)
+            await inbox.next(timeout=20, after=seen)
             await until_settled(db)
             heard = list(rx.requests)
         after = await db.fetchrow("SELECT * FROM deliveries WHERE id = $1", reminder["id"])

@@ -88,9 +88,11 @@ class StatusInbox:
             self.heard.append(dt.datetime.now(UTC))
             self._arrived.set()
 
-    async def next(self, timeout: float) -> dt.datetime:
-        """The time the next MaintenanceChanged (after those seen so far) arrived."""
-        seen = len(self.heard)
+    async def next(self, timeout: float, after: int | None = None) -> dt.datetime:
+        """The time the next MaintenanceChanged arrived after the first `after` (default: those
+        seen so far). Take `after` = len(heard) before an action on the inbox's own connection:
+        the event can arrive while that action waits for its answer, before next() is called."""
+        seen = len(self.heard) if after is None else after
         async with asyncio.timeout(timeout):
             while len(self.heard) <= seen:
                 self._arrived.clear()
@@ -345,18 +347,22 @@ async def test_a_worker_hears_windows_change_through_its_listener(
             what="listening, and a first round",
         )
         now = dt.datetime.now(UTC)
+        seen = len(inbox.heard)
         window_id = await once_window(db, "now", [tid], now, now + dt.timedelta(hours=1))
-        await inbox.next(timeout=20)  # it started
+        await inbox.next(timeout=20, after=seen)  # it started
+        seen = len(inbox.heard)
         async with db.transaction():
             assert await schedules.end_now(db, window_id, "once", dt.datetime.now(UTC))
-        await inbox.next(timeout=20)  # it ended early
+        await inbox.next(timeout=20, after=seen)  # it ended early
         # A window that runs and gains a target: its statuses changed too.
         other = await add_target(db, "u", "tcp", "127.0.0.1:9")
         now = dt.datetime.now(UTC)
+        seen = len(inbox.heard)
         second = await once_window(db, "second", [tid], now, now + dt.timedelta(hours=1))
-        await inbox.next(timeout=20)
+        await inbox.next(timeout=20, after=seen)
+        seen = len(inbox.heard)
         await db.execute("INSERT INTO maintenance_window_targets VALUES ($1, $2)", second, other)
-        await inbox.next(timeout=20)
+        await inbox.next(timeout=20, after=seen)
         healthy, details = worker.health()
         assert healthy, details
 
