@@ -62,10 +62,11 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
     summary_counts: Cached[Counts] = Cached()
     summary_pages = page_cache()
 
-    def summary_stale() -> None:
-        # A client that reads the summary again because of a state event must see the change:
-        # the answers go (the next request of each query loads once for all who ask).
-        summary_counts.mark_stale()
+    def forget_summary() -> None:
+        # After a write through this process (its writer sees it), or a change heard from any
+        # (a client that reads again because of a live event must see it): the next request of
+        # each query reads the database, once for all who ask at the same time.
+        summary_counts.invalidate()
         summary_pages.clear()
 
     public_cache = SharedCache()
@@ -81,7 +82,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        hub = EventHub(db, on_change=summary_stale, on_auth_change=authenticator.clear)
+        hub = EventHub(db, on_change=forget_summary, on_auth_change=authenticator.clear)
         app.state.hub = hub
         hub.start()  # its side tasks are watched: a death fails /healthz
         await db.warm()
@@ -106,8 +107,7 @@ def create_app(settings: Settings, *, sse_heartbeat_s: float | None = None) -> L
     async def invalidate_on_write(message: Message, scope: Scope) -> None:
         # Before the answer to a write leaves, so the writer's next summary sees its write.
         if message["type"] == "http.response.start" and scope.get("method") not in READ_METHODS:
-            summary_counts.invalidate()
-            summary_pages.clear()
+            forget_summary()
 
     state = {
         "db": db,

@@ -3,14 +3,12 @@
 Counting every target's state is O(targets) (tens of ms at 100k), and the dashboard asks for
 it on every page load, so the answer is reused:
 
-* after a write answered by this API process (POST/PUT/PATCH/DELETE), the next request
-  counts again before answering (`invalidate`, called before that answer is sent): a client
-  sees its own writes at once;
-* after TTL_S, or when the events hub hears a state change (`vigil_status`) or a target
-  write (`vigil_targets`) from any process (`mark_stale`), requests keep getting the last
-  counts while one refresh runs in the background; refreshes start at most every
-  MIN_REFRESH_S, so a busy fleet whose states change all the time costs one count per
-  MIN_REFRESH_S, not one per request;
+* after a write answered by this API process (POST/PUT/PATCH/DELETE), or when the events hub
+  hears a state change (`vigil_status`), a target write (`vigil_targets`) or a maintenance
+  change from any process, the next request counts again before answering (`invalidate`):
+  a client sees its own writes, and one that reads again because of a live event sees it;
+* after TTL_S, requests keep getting the last counts while one refresh runs in the
+  background;
 * counts older than MAX_AGE_S (the refreshes failing) are never served: the request counts.
 
 Filtered counts are never cached.
@@ -37,7 +35,6 @@ log = get_logger("vigil_api.summary")
 T = TypeVar("T")
 
 TTL_S = 2.0
-MIN_REFRESH_S = 0.5
 MAX_AGE_S = 10.0
 
 PAGE_TTL_S = 1.0
@@ -50,21 +47,18 @@ def page_cache() -> SharedCache:
 
 
 class Cached(Generic[T]):
-    """One value: refilled by the request after `invalidate`, in the background when stale."""
+    """One value: refilled by the request after `invalidate`, in the background after its TTL."""
 
     def __init__(
         self,
         ttl_s: float = TTL_S,
         *,
-        min_refresh_s: float = MIN_REFRESH_S,
         max_age_s: float = MAX_AGE_S,
     ) -> None:
         self.ttl_s = ttl_s
-        self.min_refresh_s = min_refresh_s
         self.max_age_s = max_age_s
         self._value: T | None = None
         self._filled_at = 0.0  # when the query that gave _value started
-        self._stale = False
         self._generation = 0
         self._refresh: asyncio.Task | None = None
 
@@ -73,22 +67,12 @@ class Cached(Generic[T]):
         self._value = None
         self._generation += 1
 
-    def mark_stale(self) -> None:
-        """Refresh in the background on the next request."""
-        self._stale = True
-
-    async def get(self, fill: Callable[[], Awaitable[T]], *, fresh: bool = False) -> T:
-        """The value; `fresh`: not one from before the last `mark_stale` (a summary page's
-        refresh, which no request waits for, must not keep the counts it was called for)."""
+    async def get(self, fill: Callable[[], Awaitable[T]]) -> T:
         now = time.monotonic()
         age = now - self._filled_at
-        if self._value is None or age >= self.max_age_s or (fresh and self._stale):
+        if self._value is None or age >= self.max_age_s:
             return await self._fill(fill)
-        if (
-            (self._stale or age >= self.ttl_s)
-            and age >= self.min_refresh_s
-            and self._refresh is None
-        ):
+        if age >= self.ttl_s and self._refresh is None:
             self._refresh = asyncio.create_task(
                 self._background(fill), name="summary-counts-refresh"
             )
@@ -96,13 +80,7 @@ class Cached(Generic[T]):
 
     async def _fill(self, fill: Callable[[], Awaitable[T]]) -> T:
         generation, started = self._generation, time.monotonic()
-        stale = self._stale
-        self._stale = False
-        try:
-            value = await fill()
-        except BaseException:
-            self._stale = self._stale or stale
-            raise
+        value = await fill()
         # A write answered while the query ran may be missing from its answer: serve it, keep it not.
         if generation == self._generation:
             self._value, self._filled_at = value, started

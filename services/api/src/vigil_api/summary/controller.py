@@ -107,9 +107,8 @@ async def _counts(
 ) -> Counts:
     """Targets per state under the filters; unfiltered ones from the short-lived cache."""
     if kind is None and labels is None and q is None:
-        return await cache.get(lambda: _all_counts(pool), fresh=True)
-    rows = await pool.fetch(Q["summary_counts"], kind, labels, q)
-    return _to_counts({r["status"]: r["n"] for r in rows})
+        return await cache.get(lambda: _all_counts(pool))
+    return await counts_under(pool, kind, labels, q)
 
 
 async def counts_under(
