@@ -280,7 +280,9 @@ class EventHub:
         return bool(self._wide["result"]) or target_id in self._narrow["result"]
 
     def _counts_changed(self) -> None:
-        """Something that can move the counts happened: recount at the next round."""
+        """Something that can move the counts happened: the summary forgets its answers
+        (`on_change`), and the streams' counts are taken again at the next round."""
+        self._on_change()
         if self._counts:
             self._counts_dirty = True
             self._counts_wake.set()
@@ -373,7 +375,6 @@ class EventHub:
     def _on_connect(self, reconnected: bool) -> None:
         # What changed while the hub was away was not heard: the cached counts may be stale,
         # and subscribers must re-read.
-        self._on_change()
         self._counts_changed()
         self._on_auth_change()
         if reconnected:
@@ -385,7 +386,6 @@ class EventHub:
         self.publish(Event("credentials", "{}"))
 
     def _on_target_changed(self, payload: str) -> None:
-        self._on_change()
         self._counts_changed()
 
     def _on_maintenance_written(self, payload: str) -> None:
@@ -394,14 +394,12 @@ class EventHub:
         self._maintenance("written")
 
     def _maintenance(self, reason: str) -> None:
-        self._on_change()
         self._counts_changed()
         self.publish(Event("maintenance", msgspec.json.encode({"reason": reason}).decode()))
 
     def _on_notify(self, payload: str) -> None:
         event = decode_status_event(payload)
         if isinstance(event, StateChanged):
-            self._on_change()
             self._counts_changed()
             data = msgspec.json.encode(
                 {
