@@ -122,11 +122,7 @@ class Database:
         return self._keyed
 
     async def _open(self, *, keyed: bool) -> asyncpg.Pool:
-        if keyed:
-            settings, max_size = KEYED_SETTINGS, self.max_size
-        else:
-            settings, max_size = SERVER_SETTINGS, self.max_size
-        min_size = min(self._min_size, max_size)
+        settings = KEYED_SETTINGS if keyed else SERVER_SETTINGS
         async with self._lock:
             # Another request may have opened it while this one waited for the lock.
             opened = self._keyed if keyed else self._pool
@@ -137,8 +133,8 @@ class Database:
             try:
                 pool = await create_pool(
                     self.dsn,
-                    min_size=min_size,
-                    max_size=max_size,
+                    min_size=self._min_size,
+                    max_size=self.max_size,
                     timeout=CONNECT_TIMEOUT_S,
                     server_settings=settings,
                     setup=_audit_setup,
@@ -158,8 +154,8 @@ class Database:
                 raise DatabaseUnavailable(str(exc)) from exc
             log.info(
                 "db.pool_created",
-                min_size=min_size,
-                max_size=max_size,
+                min_size=self._min_size,
+                max_size=self.max_size,
                 plan_cache_mode=settings["plan_cache_mode"],
             )
             return pool
