@@ -46,7 +46,8 @@ export function renderMaintenance(main) {
   const note = h("p", { class: "note", role: "status" });
   const panel = h("div", { class: "panel", hidden: true });
   const boxes = Object.fromEntries(STATES.map(([st]) => [st, h("div", { class: "table-wrap", tabindex: "-1" }, h("p", { class: "muted" }, "Loading…"))]));
-  const add = writer ? h("button", { class: "button primary", type: "button", on: { click: (e) => openForm(null, e.currentTarget) } }, "New window") : null;
+  // Disabled until the targets are read: a form opened before would offer none of them.
+  const add = writer ? h("button", { class: "button primary", type: "button", disabled: true, on: { click: (e) => openForm(null, e.currentTarget) } }, "New window") : null;
 
   replace(main, h("section", { class: "maintenance" },
     h("div", { class: "page-head" },
@@ -176,6 +177,7 @@ export function renderMaintenance(main) {
     windows = ws;
     targets = ts;
     names = new Map(ts.map((t) => [t.id, t.name]));
+    if (add) add.disabled = false;
     errorEl.hidden = true;
     paint();
     timer.arm(windows);

@@ -51,7 +51,8 @@ export function renderNotifications(main) {
   // A viewer sees every table but none of the controls that change something.
   const writer = can("write");
   const newChannel = writer ? h("button", { class: "button primary", type: "button", on: { click: (e) => openChannel(null, e.currentTarget) } }, "New channel") : null;
-  const newRoute = writer ? h("button", { class: "button", type: "button", on: { click: (e) => openRoute(null, e.currentTarget) } }, "New route") : null;
+  // Disabled until the channels are read: a route form opened before would offer none of them.
+  const newRoute = writer ? h("button", { class: "button", type: "button", disabled: true, on: { click: (e) => openRoute(null, e.currentTarget) } }, "New route") : null;
 
   replace(main, h("section", { class: "notifications" },
     h("div", { class: "page-head" },
@@ -241,6 +242,7 @@ export function renderNotifications(main) {
 
   async function loadChannels() {
     channels = await api.getAll("/channels", { limit: 1000 }, signal);
+    if (newRoute) newRoute.disabled = false;
     paintChannels();
     paintRoutes();
   }

@@ -21,7 +21,8 @@ export function renderStatusPages(main) {
   const note = h("p", { class: "note", role: "status" });
   const panel = h("div", { class: "panel", hidden: true });
   const box = h("div", { class: "table-wrap", tabindex: "-1" }, h("p", { class: "muted" }, "Loading…"));
-  const add = writer ? h("button", { class: "button primary", type: "button", on: { click: (e) => openForm(null, e.currentTarget) } }, "New status page") : null;
+  // Disabled until the targets are read: a form opened before would offer none of them.
+  const add = writer ? h("button", { class: "button primary", type: "button", disabled: true, on: { click: (e) => openForm(null, e.currentTarget) } }, "New status page") : null;
 
   replace(main, h("section", { class: "status-pages" },
     h("div", { class: "page-head" },
@@ -105,6 +106,7 @@ export function renderStatusPages(main) {
     ]);
     pages = ps;
     targets = ts;
+    if (add) add.disabled = false;
     errorEl.hidden = true;
     paint();
   }

@@ -1,0 +1,98 @@
+"""A form that offers a list (a maintenance window's or a status page's targets, a route's
+channels) cannot be opened before the page has read that list: its "New" button stays disabled
+until then. Before, a click that beat the read opened a form offering nothing, and it stayed so
+(a busy machine made the maintenance UI test fail that way)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+from playwright.async_api import Locator, Page, Route, expect
+
+from .conftest import Stack, login
+from .test_auth import unique
+
+REFUSED_URL = "http://127.0.0.1:9/"  # nothing listens there
+
+
+async def a_target(stack: Stack) -> str:
+    name = unique("list wait")
+    await stack.post("/targets", {"name": name, "kind": "http", "url": REFUSED_URL})
+    return name
+
+
+async def a_channel(stack: Stack) -> str:
+    name = unique("list wait")
+    await stack.post("/channels", {"name": name, "kind": "slack", "config": {"url": REFUSED_URL}})
+    return name
+
+
+async def offers_target_in_window_form(form: Locator, name: str) -> None:
+    targets = form.get_by_label("Targets", exact=True)
+    await expect(targets.locator("option", has_text=name)).to_have_count(1)
+
+
+async def offers_target_in_page_form(form: Locator, name: str) -> None:
+    await form.get_by_role("button", name="Add a target to group 1").click()
+    picker = form.locator("[data-field='groups[0].targets[0]']").get_by_label("Target", exact=True)
+    await expect(picker.locator("option", has_text=name)).to_have_count(1)
+
+
+async def offers_channel_in_route_form(form: Locator, name: str) -> None:
+    await expect(form.get_by_role("checkbox", name=name)).to_be_visible()
+
+
+@dataclass(frozen=True)
+class Case:
+    path: str
+    held: str  # the list read the page must wait for (a glob of its URL)
+    make: Callable[[Stack], Awaitable[str]]
+    button: str
+    form: str
+    offers: Callable[[Locator, str], Awaitable[None]]
+
+
+CASES = {
+    "maintenance": Case(
+        "/maintenance", "**/api/v1/targets?*", a_target, "New window",
+        "form.maintenance-form", offers_target_in_window_form,
+    ),
+    "status-pages": Case(
+        "/status-pages", "**/api/v1/targets?*", a_target, "New status page",
+        "form.status-page-form", offers_target_in_page_form,
+    ),
+    "routes": Case(
+        "/notifications", "**/api/v1/channels?*", a_channel, "New route",
+        "form.panel-form", offers_channel_in_route_form,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+async def test_new_button_waits_until_the_list_is_read(
+    stack: Stack, page: Page, case: Case
+) -> None:
+    await login(page, stack)
+    name = await case.make(stack)
+    release = asyncio.Event()
+    held = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        held.set()
+        await release.wait()
+        await route.continue_()
+
+    await page.route(case.held, hold)
+    await page.goto(stack.base + case.path)
+    await asyncio.wait_for(held.wait(), 15)
+    button = page.get_by_role("button", name=case.button)
+    await expect(button).to_be_disabled()
+
+    release.set()
+    await expect(button).to_be_enabled()
+    await button.click()
+    await case.offers(page.locator(case.form), name)
+    page.watch.assert_clean()
