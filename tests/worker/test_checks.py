@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -267,6 +268,26 @@ async def test_tcp_hang_is_ok_once_connected(servers: Servers, ctx: CheckContext
     # a TCP check only needs the handshake; a server that never speaks is up
     outcome = await run_check(target("tcp", servers.hang.removeprefix("http://"), 0.5), ctx)
     assert outcome.ok
+
+
+async def test_tcp_handshake_never_answered_is_a_timeout_and_leaks_no_socket(
+    ctx: CheckContext,
+) -> None:
+    """A listener whose backlog is full drops the SYN: the connect waits until the deadline,
+    the check is a `timeout`, and the socket it waited on is closed (no fd left behind)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        host, port = listener.getsockname()
+        with socket.create_connection((host, port), timeout=2):  # fills the backlog
+            fds = len(os.listdir("/proc/self/fd"))
+            for _ in range(3):
+                outcome = await run_check(target("tcp", f"{host}:{port}", 0.2), ctx)
+                assert outcome.error_class == "timeout", outcome
+            assert len(os.listdir("/proc/self/fd")) == fds
+        listener.accept()[0].close()  # the backlog frees
+        # The loop watches none of the closed sockets any more: the next check connects.
+        assert (await run_check(target("tcp", f"{host}:{port}", 2.0), ctx)).ok
 
 
 async def test_the_deadline_is_a_timeout_and_leaves_the_task_uncancelled(
