@@ -2,8 +2,9 @@
 pending slots a change of their target voided.
 
 A claim (claim_due, FOR UPDATE SKIP LOCKED) returns each slot's due time and the database
-clock, which keeps the DbClock in step. It runs in a transaction of its own after
-claim_planner, which keeps its joins index lookups however many targets there are.
+clock, which keeps the DbClock in step. The claimer has a pool of its own, whose planner
+settings (main.CLAIM_SETTINGS) keep the claim's joins lookups of the claimed rows however many
+targets there are; a claim is one statement, so it holds no lock across a round trip.
 Notifications name targets that changed; their pending slots are re-read and cancelled when
 the schedule row is gone (delete, disable) or re-anchored (a new interval, address...), and the
 next claim picks up the new schedule at once.
@@ -57,9 +58,7 @@ class Claimer:
             limit = min(self._claim_batch, self._slots.free)
             if limit <= 0:
                 return True
-            async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute(Q["claim_planner"])
-                rows = await conn.fetch(Q["claim_due"], self._lookahead_s, limit)
+            rows = await self._pool.fetch(Q["claim_due"], self._lookahead_s, limit)
             if rows:
                 self._clock.sync(rows[0]["db_now"])
                 for row in rows:

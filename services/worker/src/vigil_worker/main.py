@@ -49,6 +49,7 @@ class Worker:
         self.settings = settings
         self.metrics = metrics
         self.pool: asyncpg.Pool | None = None
+        self.claim_pool: asyncpg.Pool | None = None
         self.scheduler: Scheduler | None = None
         self.writer: ResultWriter | None = None
         self.listener: Listener | None = None
@@ -114,6 +115,14 @@ class Worker:
 # writer step (100k targets, three flushes at once): Postgres CPU per 5,000-row flush
 # 101-110 -> 83-85 ms, 42.4-42.8k -> 47.0k rows/s.
 SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+# The claimer's own connection: claim_due's generic plan guesses a tenth of the schedule for
+# its LIMIT $2 and joined that to targets by hashing all of them, O(targets) a claim. Without
+# hash and merge joins it looks up the claimed rows by key. Postgres CPU per 1,000 checks,
+# throughput-tcp --short at 10k targets: 38-40 -> 30-31 ms; at 100k targets and 1,000
+# checks/s, 146-159 -> 78-83 us per check (bench/README.md). A pool of its own because the
+# settings are per connection, and a claim in a transaction with SET LOCAL would hold its
+# rows' locks across round trips.
+CLAIM_SETTINGS = {**SERVER_SETTINGS, "enable_hashjoin": "off", "enable_mergejoin": "off"}
 # The windows task wakes at every boundary and on NOTIFY; its safety net is the scheduler's poll
 # interval, at most this.
 WINDOWS_SAFETY_S = 60.0
@@ -148,11 +157,21 @@ async def serve(
         server_settings=SERVER_SETTINGS,
         **settings.pool_options(),
     )
+    # The scheduler claims one batch at a time: one connection.
+    claim_pool = worker.claim_pool = await create_pool(
+        dsn,
+        min_size=1,
+        max_size=1,
+        timeout=5,
+        server_settings=CLAIM_SETTINGS,
+        **settings.pool_options(),
+    )
     writer = worker.writer = ResultWriter(pool, settings.worker_result_buffer, m)
     # Every kind's shared resources (the HTTP session, the ICMP sockets) and the one resolver.
     check_ctx = worker.checks = await checks.start(settings)
     scheduler = worker.scheduler = Scheduler(
         pool,
+        claim_pool,
         check_ctx,
         writer,
         m,
@@ -279,10 +298,13 @@ async def _shutdown(
     tasks["alert-dispatcher"].cancel()
     await asyncio.gather(*tasks.values(), return_exceptions=True)
     await checks.stop(check_ctx)
-    try:
-        await asyncio.wait_for(pool.close(), timeout=max(0.1, end - time.monotonic()))
-    except Exception:
-        pool.terminate()
+    for p in (pool, worker.claim_pool):
+        if p is None:
+            continue
+        try:
+            await asyncio.wait_for(p.close(), timeout=max(0.1, end - time.monotonic()))
+        except Exception:
+            p.terminate()
     if runner is not None:
         await runner.cleanup()
     log.info(

@@ -5,39 +5,33 @@
 -- Slot k of a target is due at anchor_at + k * interval_s (fixed rate, no drift). A slot
 -- missed while no worker ran is skipped: the claimed slot is the latest one due, never one
 -- before next_check_at, so no slot is claimed twice. Returns the database clock too, so the
--- worker times slots against it rather than its own clock.
+-- worker times slots against it rather than its own clock. The slot is computed from the row
+-- as it was locked, and the UPDATE finds that row by its ctid (it stays put while locked), so
+-- schedule is read once and targets joined once. It runs on the claim pool's connection,
+-- with hash and merge joins off (main.CLAIM_SETTINGS): the generic plan guesses a tenth of
+-- the schedule for LIMIT $2, and hashed all of targets for it, O(targets) a claim.
 WITH due AS (
-    SELECT s.target_id
+    SELECT s.ctid AS row_id, s.target_id, s.next_check_at, s.anchor_at
       FROM schedule s
      WHERE s.next_check_at <= now() + make_interval(secs => $1)
      ORDER BY s.next_check_at
      LIMIT $2
        FOR UPDATE SKIP LOCKED
 ), slot AS (
-    SELECT s.target_id,
-           greatest(s.next_check_at,
-                    s.anchor_at + make_interval(secs => t.interval_s * floor(
-                        extract(epoch FROM now() - s.anchor_at) / t.interval_s))) AS due_at
+    SELECT due.row_id, due.anchor_at, t.id, t.name, t.kind, t.address, t.interval_s,
+           t.timeout_s, t.settings,
+           greatest(due.next_check_at,
+                    due.anchor_at + make_interval(secs => t.interval_s * floor(
+                        extract(epoch FROM now() - due.anchor_at) / t.interval_s))) AS due_at
       FROM due
-      JOIN schedule s ON s.target_id = due.target_id
       JOIN targets t ON t.id = due.target_id
 )
 UPDATE schedule s
-   SET next_check_at = slot.due_at + make_interval(secs => t.interval_s)
+   SET next_check_at = slot.due_at + make_interval(secs => slot.interval_s)
   FROM slot
-  JOIN targets t ON t.id = slot.target_id
- WHERE s.target_id = slot.target_id
-RETURNING t.id, t.name, t.kind, t.address, t.interval_s, t.timeout_s, t.settings,
-          s.anchor_at, slot.due_at, clock_timestamp() AS db_now;
-
--- name: claim_planner
--- Before claim_due, in its transaction: its joins (the claimed rows with targets and schedule)
--- are index lookups of the batch's rows. The generic plan guesses a tenth of the schedule for
--- LIMIT $2, and hashed all of targets for it: O(targets) a claim, 30-47 -> 23-33 us a claimed
--- row at 10k targets, 200 -> 38 at 100k (bench/README.md). claim_due runs only after this, so
--- the plan a connection keeps for it is made under it.
-SET LOCAL enable_hashjoin = off;
-SET LOCAL enable_mergejoin = off;
+ WHERE s.ctid = slot.row_id
+RETURNING slot.id, slot.name, slot.kind, slot.address, slot.interval_s, slot.timeout_s,
+          slot.settings, slot.anchor_at, slot.due_at, clock_timestamp() AS db_now;
 
 -- name: next_due
 SELECT min(next_check_at) AS next_check_at, clock_timestamp() AS db_now FROM schedule;

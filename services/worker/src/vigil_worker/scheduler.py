@@ -38,6 +38,7 @@ class Scheduler:
     def __init__(
         self,
         pool: asyncpg.Pool,
+        claim_pool: asyncpg.Pool,
         ctx: CheckContext,
         writer: ResultWriter,
         metrics: WorkerMetrics,
@@ -62,7 +63,7 @@ class Scheduler:
             pool, self._clock, dsn=dsn, probe_timeout_s=min(5.0, db_timeout_s)
         )
         self._claimer = Claimer(
-            pool,
+            claim_pool,
             self._clock,
             self._slots,
             self._offline,
