@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Sequence
 
 import prometheus_client
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 from vigil_core.logging import get_logger
 
@@ -20,36 +23,106 @@ _LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 _BATCH_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 
 
+# The series every check touches (the checks and errors counters, the check-duration and
+# schedule-lag histograms) are plain numbers exported by a collector at scrape time:
+# prometheus_client takes a lock for every increment and for each histogram's bucket and sum.
+# Only the event loop's thread touches them, and the /metrics handler runs on that thread too.
+
+
+class LoopHistogram:
+    """Counts per bucket (upper bounds inclusive, as Prometheus's `le`) and their sum; one
+    thread only."""
+
+    __slots__ = ("_bounds", "counts", "sum")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self._bounds = tuple(bounds)
+        self.counts = [0] * (len(self._bounds) + 1)  # the last: above every bound (+Inf)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self._bounds, value)] += 1
+        self.sum += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        """Cumulative counts by `le`, +Inf last, as the exposition wants them."""
+        out: list[tuple[str, float]] = []
+        total = 0
+        for bound, count in zip((*self._bounds, float("inf")), self.counts, strict=True):
+            total += count
+            out.append((floatToGoString(bound), total))
+        return out
+
+
+class CheckSeries:
+    """vigil_worker_checks, _check_errors, _check_duration_seconds and _schedule_lag_seconds,
+    registered on `registry` as one collector."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        latency_buckets: Sequence[float],
+        lag_buckets: Sequence[float],
+    ) -> None:
+        self._latency_buckets = tuple(latency_buckets)
+        self.checks: dict[tuple[str, str], int] = {}  # (kind, outcome) -> count
+        self.errors: dict[tuple[str, str], int] = {}  # (kind, error_class) -> count
+        self.durations: dict[str, LoopHistogram] = {}  # kind -> seconds
+        self.lag = LoopHistogram(lag_buckets)
+        registry.register(self)
+
+    def checked(self, kind: str, ok: bool, error_class: str | None, seconds: float) -> None:
+        """One check done: counted by outcome (and error class), its wall time observed."""
+        self.counted(kind, ok, error_class)
+        duration = self.durations.get(kind)
+        if duration is None:
+            duration = self.durations[kind] = LoopHistogram(self._latency_buckets)
+        duration.observe(seconds)
+
+    def counted(self, kind: str, ok: bool, error_class: str | None) -> None:
+        """A result that took no time of this worker's (a push ping): counted only."""
+        key = (kind, "ok" if ok else "fail")
+        self.checks[key] = self.checks.get(key, 0) + 1
+        if not ok:
+            err = (kind, error_class or "unknown")
+            self.errors[err] = self.errors.get(err, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        checks = CounterMetricFamily(
+            "vigil_worker_checks", "Checks run, by kind and outcome.", labels=["kind", "outcome"]
+        )
+        for labels, n in self.checks.items():
+            checks.add_metric(labels, n)
+        yield checks
+        errors = CounterMetricFamily(
+            "vigil_worker_check_errors",
+            "Failed checks, by kind and error class.",
+            labels=["kind", "error_class"],
+        )
+        for labels, n in self.errors.items():
+            errors.add_metric(labels, n)
+        yield errors
+        duration = HistogramMetricFamily(
+            "vigil_worker_check_duration_seconds", "Wall time of a check, by kind.", labels=["kind"]
+        )
+        for kind, h in self.durations.items():
+            duration.add_metric([kind], h.buckets(), h.sum)
+        yield duration
+        lag = HistogramMetricFamily(
+            "vigil_worker_schedule_lag_seconds", "Start time of a check minus its slot's due time."
+        )
+        lag.add_metric([], self.lag.buckets(), self.lag.sum)
+        yield lag
+
+
 class WorkerMetrics:
     """All series of one worker; tests get a fresh registry each."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry or CollectorRegistry()
-        self.checks = Counter(
-            "vigil_worker_checks",
-            "Checks run, by kind and outcome.",
-            ["kind", "outcome"],
-            registry=r,
-        )
-        self.check_errors = Counter(
-            "vigil_worker_check_errors",
-            "Failed checks, by kind and error class.",
-            ["kind", "error_class"],
-            registry=r,
-        )
-        self.check_duration = Histogram(
-            "vigil_worker_check_duration_seconds",
-            "Wall time of a check, by kind.",
-            ["kind"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.schedule_lag = Histogram(
-            "vigil_worker_schedule_lag_seconds",
-            "Start time of a check minus its slot's due time.",
-            buckets=_LAG_BUCKETS,
-            registry=r,
-        )
+        # The series every check touches, in plain numbers (CheckSeries).
+        self.per_check = CheckSeries(r, _LATENCY_BUCKETS, _LAG_BUCKETS)
+        self.schedule_lag = self.per_check.lag
         self.flush_batch = Histogram(
             "vigil_worker_flush_batch_size",
             "Results written per flush.",

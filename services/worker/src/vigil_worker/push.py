@@ -146,10 +146,7 @@ class PushIntake:
         return len(rows) == room
 
     def _count(self, result: CheckResult) -> None:
-        m = self._metrics
-        m.checks.labels("push", "ok" if result.ok else "fail").inc()
-        if not result.ok:
-            m.check_errors.labels("push", DOWN_CLASS).inc()
+        self._metrics.per_check.counted("push", result.ok, DOWN_CLASS)
 
     def _on_notify(self, payload: str) -> None:
         self._wake.set()

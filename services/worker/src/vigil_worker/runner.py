@@ -6,8 +6,6 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from prometheus_client import Counter, Histogram
-
 from vigil_core.logging import get_logger
 from vigil_core.models import CheckResult
 
@@ -26,8 +24,7 @@ class CheckRunner:
     def __init__(self, ctx: CheckContext, writer: ResultWriter, metrics: WorkerMetrics) -> None:
         self._ctx = ctx
         self._writer = writer
-        self._metrics = metrics
-        self._series: dict[tuple[str, bool], tuple[Counter, Histogram]] = {}
+        self._per_check = metrics.per_check
 
     async def __call__(self, slot: Slot, lag: float) -> None:
         target = slot.target
@@ -58,19 +55,7 @@ class CheckRunner:
     def _record(
         self, target: ClaimedTarget[Any], outcome: Outcome, elapsed: float, latency_ms: float
     ) -> None:
-        # Labelled children are looked up once per (kind, outcome): this runs per check.
-        key = (target.kind, outcome.ok)
-        series = self._series.get(key)
-        if series is None:
-            m = self._metrics
-            series = self._series[key] = (
-                m.checks.labels(target.kind, "ok" if outcome.ok else "fail"),
-                m.check_duration.labels(target.kind),
-            )
-        series[0].inc()
-        series[1].observe(elapsed)
-        if not outcome.ok:
-            self._metrics.check_errors.labels(target.kind, outcome.error_class or "unknown").inc()
+        self._per_check.checked(target.kind, outcome.ok, outcome.error_class, elapsed)
         log.debug(
             "check.done",
             target_id=target.id,

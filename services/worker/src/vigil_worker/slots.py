@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import Histogram
-
 from vigil_core.logging import get_logger
 
 from .checks import ClaimedTarget
 from .dbclock import DbClock
+from .metrics import LoopHistogram
 
 log = get_logger("vigil_worker.slots")
 
@@ -42,7 +41,7 @@ class SlotTable:
         clock: DbClock,
         concurrency: int,
         run: RunSlot,
-        lag: Histogram,
+        lag: LoopHistogram,
     ) -> None:
         self._loop = loop
         self._clock = clock
