@@ -118,8 +118,8 @@ SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 # The claimer's own connection: claim_due's generic plan guesses a tenth of the schedule for
 # its LIMIT $2 and joined that to targets by hashing all of them, O(targets) a claim. Without
 # hash and merge joins it looks up the claimed rows by key. Postgres CPU per 1,000 checks,
-# throughput-tcp --short at 10k targets: 38-40 -> 30-31 ms; at 100k targets and 1,000
-# checks/s, 146-159 -> 78-83 us per check (bench/README.md). A pool of its own because the
+# throughput-tcp --short at 10k targets: 37-39 -> 28-29 ms; at 100k targets and 1,000
+# checks/s, 134-146 -> 79-83 us per check (bench/README.md, with the ctid update). A pool of its own because the
 # settings are per connection, and a claim in a transaction with SET LOCAL would hold its
 # rows' locks across round trips.
 CLAIM_SETTINGS = {**SERVER_SETTINGS, "enable_hashjoin": "off", "enable_mergejoin": "off"}
@@ -255,9 +255,11 @@ async def _shutdown(
     """Stop claiming, let checks and alert sends finish or time out, flush, all within the grace
     period."""
     settings = worker.settings
-    scheduler, writer, pool = worker.scheduler, worker.writer, worker.pool
+    scheduler, writer = worker.scheduler, worker.writer
+    pool, claim_pool = worker.pool, worker.claim_pool
     dispatcher = worker.dispatcher
-    assert scheduler is not None and writer is not None and pool is not None  # set by serve()
+    assert scheduler is not None and writer is not None  # set by serve()
+    assert pool is not None and claim_pool is not None
     assert dispatcher is not None
     end = time.monotonic() + settings.worker_grace_s
     reserve = min(5.0, settings.worker_grace_s / 4)  # kept for the final flush
@@ -298,9 +300,7 @@ async def _shutdown(
     tasks["alert-dispatcher"].cancel()
     await asyncio.gather(*tasks.values(), return_exceptions=True)
     await checks.stop(check_ctx)
-    for p in (pool, worker.claim_pool):
-        if p is None:
-            continue
+    for p in (pool, claim_pool):
         try:
             await asyncio.wait_for(p.close(), timeout=max(0.1, end - time.monotonic()))
         except Exception:
