@@ -202,24 +202,27 @@ async def test_http_fresh_connection_each_check(servers: Servers, ctx: CheckCont
 
 
 class HostsResolver(AbstractResolver):
-    """Answers from a table, as /etc/hosts does; other names fail as NXDOMAIN would."""
+    """Answers from a table, as /etc/hosts does (a name may have several addresses); other
+    names fail as NXDOMAIN would."""
 
-    def __init__(self, hosts: dict[str, str]) -> None:
+    def __init__(self, hosts: dict[str, str | list[str]]) -> None:
         self.hosts, self.asked = hosts, []
 
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict]:
         self.asked.append(host)
         if host not in self.hosts:
             raise OSError(socket.EAI_NONAME, f"{host} does not exist")
+        found = self.hosts[host]
         return [
             {
                 "hostname": host,
-                "host": self.hosts[host],
+                "host": ip,
                 "port": port,
                 "family": socket.AF_INET,
                 "proto": 0,
                 "flags": socket.AI_NUMERICHOST,
             }
+            for ip in ([found] if isinstance(found, str) else found)
         ]
 
     async def close(self) -> None:
@@ -248,6 +251,30 @@ async def test_http_session_resolves_through_the_given_resolver(
     assert resolver.asked == ["app.vigil.test", "gone.vigil.test"]
 
 
+async def test_http_tries_every_address_of_a_name(servers: Servers) -> None:
+    """A name with several addresses is connected as aiohttp does (the next address when one
+    refuses; the worker's own connect takes only a lone address): one listening address is
+    enough, and a name whose every address refuses is `refused`."""
+    port = servers.http.rsplit(":", 1)[1]  # the server listens on 127.0.0.1 only
+    resolver = HostsResolver(
+        {
+            "two.vigil.test": ["127.0.0.2", "127.0.0.1"],
+            "none.vigil.test": ["127.0.0.2", "127.0.0.3"],
+        }
+    )
+    async with new_session(resolver=resolver) as http:
+        with_resolver = CheckContext(resources={HTTP.name: http})
+        second_answers = await run_check(
+            target("http", f"http://two.vigil.test:{port}/ok"), with_resolver
+        )
+        none_answer = await run_check(
+            target("http", f"http://none.vigil.test:{port}/ok"), with_resolver
+        )
+    assert second_answers.ok and second_answers.status_code == 200, second_answers
+    assert "connect" in second_answers.timings and "dns" in second_answers.timings
+    assert none_answer.error_class == "refused", none_answer
+
+
 TCP_CASES = [
     ("listening", "listening", True, None),
     ("refused", "refused", False, "refused"),
@@ -270,8 +297,9 @@ async def test_tcp_hang_is_ok_once_connected(servers: Servers, ctx: CheckContext
     assert outcome.ok
 
 
-async def test_tcp_handshake_never_answered_is_a_timeout_and_leaks_no_socket(
-    ctx: CheckContext,
+@pytest.mark.parametrize("kind, address", [("tcp", "{}:{}"), ("http", "http://{}:{}/")])
+async def test_handshake_never_answered_is_a_timeout_and_leaks_no_socket(
+    ctx: CheckContext, kind: str, address: str
 ) -> None:
     """A listener whose backlog is full drops the SYN: the connect waits until the deadline,
     the check is a `timeout`, and the socket it waited on is closed (no fd left behind)."""
@@ -282,7 +310,7 @@ async def test_tcp_handshake_never_answered_is_a_timeout_and_leaks_no_socket(
         with socket.create_connection((host, port), timeout=2):  # fills the backlog
             fds = len(os.listdir("/proc/self/fd"))
             for _ in range(3):
-                outcome = await run_check(target("tcp", f"{host}:{port}", 0.2), ctx)
+                outcome = await run_check(target(kind, address.format(host, port), 0.2), ctx)
                 assert outcome.error_class == "timeout", outcome
             assert len(os.listdir("/proc/self/fd")) == fds
         listener.accept()[0].close()  # the backlog frees

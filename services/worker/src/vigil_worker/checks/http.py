@@ -7,10 +7,10 @@ bytes, a gzip bomb is never inflated further than the cap, a keyword is searched
 window (an RE2 pattern and the JSON conditions over the body read so far, at most the cap), and a
 body that does not decode is `decode` with the status the server really sent.
 
-Phases come from an aiohttp TraceConfig (DNS, connection, first byte). aiohttp reports the
-TCP connect and the TLS handshake as one "connection create" phase, so the connector below marks
+Phases (DNS, TCP connect, TLS, first byte) are marked by the session's resolver and connector
+and by the check itself, into the probe of the check running in the task. The connector marks
 the moment the socket is connected (asyncio calls the protocol factory then, before the
-handshake) to split the two.
+handshake), which splits the connect from the TLS handshake.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any, Protocol
 
 import aiohttp
@@ -43,6 +42,7 @@ from vigil_core.text import storable
 
 from . import conditions
 from .base import CheckContext, ClaimedTarget, Kind, Outcome, failure, ms
+from .tcp import connect_nonblocking
 from .tls import certificate_facts, certificate_not_after, expiring, facts_details
 
 # Exactly what the decoders below undo; a server may still send anything.
@@ -106,21 +106,50 @@ _PROBE: ContextVar[_Probe | None] = ContextVar("vigil_http_probe", default=None)
 
 
 class _TimedConnector(aiohttp.TCPConnector):
-    # aiohttp's private _wrap_create_connection, because no public hook can do this: its trace
-    # signals report connect and TLS as one phase and hand over neither the transport nor the
-    # protocol, and by the time a response is returned a short body has released (closed) the
-    # connection, so the peer certificate and the `closed` future must be taken here.
-    async def _wrap_create_connection(self, factory: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    """aiohttp's connector, marking the check's phases in its probe and connecting a single
+    address without uvloop's `sock_connect`.
+
+    The marks are taken here rather than through an aiohttp TraceConfig: a trace costs every
+    request a Trace object and a coroutine per signal (44 more Python calls per check, about a
+    tenth of the check), and its "connection create" phase is connect and TLS as one. So this
+    overrides two of aiohttp's private methods, because no public hook can do it:
+    `_create_connection` (connect and TLS, from the pool's slot to a ready connection) and
+    `_wrap_create_connection` (the socket connect, then TLS; by the time a response is returned
+    a short body has released the connection, so the peer certificate and the `closed` future
+    must be taken here too). The lookup's marks come from `_TimedResolver`.
+    """
+
+    async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
         probe = _PROBE.get()
         if probe is None:
-            return await super()._wrap_create_connection(factory, *args, **kwargs)
+            return await super()._create_connection(req, traces, timeout)
+        probe.marks["conn_start"] = time.perf_counter()
+        protocol = await super()._create_connection(req, traces, timeout)
+        probe.marks["conn_end"] = time.perf_counter()
+        return protocol
+
+    async def _wrap_create_connection(  # type: ignore[override]
+        self, factory: Any, *args: Any, addr_infos: list[Any], req: Any, timeout: Any, **kwargs: Any
+    ) -> Any:
+        probe = _PROBE.get()
+        if probe is None:
+            return await super()._wrap_create_connection(
+                factory, *args, addr_infos=addr_infos, req=req, timeout=timeout, **kwargs
+            )
         marks = probe.marks
 
         def timed_factory() -> Any:
             marks["tcp_done"] = time.perf_counter()
             return factory()
 
-        transport, protocol = await super()._wrap_create_connection(timed_factory, *args, **kwargs)
+        if len(addr_infos) == 1 and timeout.sock_connect is None and not args:
+            transport, protocol = await self._connect_one(
+                timed_factory, addr_infos[0], req, **kwargs
+            )
+        else:  # several addresses: aiohappyeyeballs races them
+            transport, protocol = await super()._wrap_create_connection(
+                timed_factory, *args, addr_infos=addr_infos, req=req, timeout=timeout, **kwargs
+            )
         # Read now: a short body is consumed and the connection released before we look.
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
@@ -130,44 +159,88 @@ class _TimedConnector(aiohttp.TCPConnector):
             probe.closed.add_done_callback(_retrieve)
         return transport, protocol
 
+    async def _connect_one(
+        self,
+        factory: Any,
+        addr_info: tuple[Any, ...],
+        req: Any,
+        *,
+        client_error: type[Exception] = aiohttp.ClientConnectorError,
+        **kwargs: Any,
+    ) -> Any:
+        """What aiohttp does with one address (aiohappyeyeballs connects it alone, then the
+        loop wraps the socket), with the same errors, but connecting the socket with
+        `connect_nonblocking`: uvloop's `sock_connect` resolves the IP address again on every
+        connect, which cost about a sixth of a loopback check's CPU (bench/README.md)."""
+        try:
+            sock = _socket(addr_info)
+            sock.setblocking(False)
+            try:
+                await connect_nonblocking(self._loop, sock, addr_info[4])
+            except BaseException:
+                sock.close()  # the caller's deadline (CancelledError) must not leak the socket
+                raise
+            return await self._loop.create_connection(factory, sock=sock, **kwargs)
+        except ssl.CertificateError as exc:
+            raise aiohttp.ClientConnectorCertificateError(req.connection_key, exc) from exc
+        except ssl.SSLError as exc:
+            raise aiohttp.ClientConnectorSSLError(req.connection_key, exc) from exc
+        except OSError as exc:
+            if exc.errno is None and isinstance(exc, TimeoutError):
+                raise
+            raise client_error(req.connection_key, exc) from exc
+
 
 def _retrieve(future: asyncio.Future[None]) -> None:
     if not future.cancelled():
         future.exception()  # a reset nobody asked about is not "never retrieved"
 
 
-def _tracer() -> aiohttp.TraceConfig:
-    def mark(name: str) -> Callable[[Any, SimpleNamespace, Any], Awaitable[None]]:
-        async def record(session: Any, ctx: SimpleNamespace, params: Any) -> None:
-            if isinstance(ctx.trace_request_ctx, dict):
-                ctx.trace_request_ctx[name] = time.perf_counter()
+class _TimedResolver(AbstractResolver):
+    """The session's resolver, marking the lookup's start and end in the check's probe.
 
-        return record
+    aiohttp asks it only when its DNS cache misses, in a task shared by the requests waiting
+    for the same host, which runs in the context of the check that started it: that check's
+    timings get `dns`, as they did from aiohttp's trace signals.
+    """
 
-    trace = aiohttp.TraceConfig()
-    trace.on_dns_resolvehost_start.append(mark("dns_start"))
-    trace.on_dns_resolvehost_end.append(mark("dns_end"))
-    trace.on_connection_create_start.append(mark("conn_start"))
-    trace.on_connection_create_end.append(mark("conn_end"))
-    trace.on_request_end.append(mark("headers"))
-    return trace
+    def __init__(self, inner: AbstractResolver) -> None:
+        self._inner = inner
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[Any]:
+        probe = _PROBE.get()
+        if probe is not None:
+            probe.marks["dns_start"] = time.perf_counter()
+        found = await self._inner.resolve(host, port, family)
+        if probe is not None:
+            probe.marks["dns_end"] = time.perf_counter()
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
-def new_session(resolver: AbstractResolver | None = None) -> aiohttp.ClientSession:
+def new_session(resolver: AbstractResolver) -> aiohttp.ClientSession:
     """The session every HTTP check shares (KIND's start hook makes it, its stop hook closes it).
 
-    `resolver` replaces aiohttp's default name resolution (the worker passes an async one).
+    Names are looked up with `resolver` (the worker passes its async one), which the caller
+    owns and closes.
     """
     # force_close: every check opens its own connection, so connect failures and connect/TLS
     # time are seen each time. limit=0: the scheduler bounds concurrency, not the connector.
     # The DNS cache is short: checks measure resolution at least every 10 s per host.
     connector = _TimedConnector(
-        force_close=True, limit=0, ttl_dns_cache=10, resolver=resolver, socket_factory=_socket
+        force_close=True,
+        limit=0,
+        ttl_dns_cache=10,
+        resolver=_TimedResolver(resolver),
+        socket_factory=_socket,
     )
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None),  # the caller owns the deadline
-        trace_configs=[_tracer()],
         read_bufsize=_PIECE,
         auto_decompress=False,  # _decoder() below, bounded and with honest errors
         cookie_jar=aiohttp.DummyCookieJar(),  # each check has a jar of its own (_follow)
@@ -272,8 +345,8 @@ async def _follow(target: ClaimedTarget[HttpSettings], ctx: CheckContext, probe:
             data=hop.body,
             allow_redirects=False,
             ssl=settings.verify_tls,
-            trace_request_ctx=probe.marks,
         ) as resp:
+            probe.marks["headers"] = time.perf_counter()
             set_cookies = resp.headers.getall(hdrs.SET_COOKIE, ())
             if set_cookies:
                 if jar is None:

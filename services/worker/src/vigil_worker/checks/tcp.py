@@ -27,7 +27,7 @@ async def connect_socket(
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
-        await _connect(loop, sock, sockaddr)
+        await connect_nonblocking(loop, sock, sockaddr)
     except ConnectionRefusedError:
         sock.close()
         return failure("refused", f"connection to {address} refused")
@@ -40,7 +40,7 @@ async def connect_socket(
     return sock, dns_s, time.perf_counter() - started
 
 
-async def _connect(loop: asyncio.AbstractEventLoop, sock: socket.socket, sockaddr: tuple) -> None:
+async def connect_nonblocking(loop: asyncio.AbstractEventLoop, sock: socket.socket, sockaddr: tuple) -> None:
     """Connect the non-blocking `sock` to `sockaddr`, an address already resolved, waiting for
     it to become writable. What `loop.sock_connect` does, without the getaddrinfo it makes
     again for every connect (on uvloop about a quarter of a loopback connect's CPU, see
