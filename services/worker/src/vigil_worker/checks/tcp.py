@@ -40,7 +40,9 @@ async def connect_socket(
     return sock, dns_s, time.perf_counter() - started
 
 
-async def connect_nonblocking(loop: asyncio.AbstractEventLoop, sock: socket.socket, sockaddr: tuple) -> None:
+async def connect_nonblocking(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, sockaddr: tuple
+) -> None:
     """Connect the non-blocking `sock` to `sockaddr`, an address already resolved, waiting for
     it to become writable. What `loop.sock_connect` does, without the getaddrinfo it makes
     again for every connect (on uvloop about a quarter of a loopback connect's CPU, see
