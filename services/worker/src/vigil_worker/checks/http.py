@@ -174,12 +174,7 @@ class _TimedConnector(aiohttp.TCPConnector):
         connect (about 50 µs of a 190 µs loopback connect, bench/README.md)."""
         try:
             sock = _socket(addr_info)
-            sock.setblocking(False)
-            try:
-                await connect_nonblocking(self._loop, sock, addr_info[4])
-            except BaseException:
-                sock.close()  # the caller's deadline (CancelledError) must not leak the socket
-                raise
+            await connect_nonblocking(self._loop, sock, addr_info[4])  # closes it if it fails
             return await self._loop.create_connection(factory, sock=sock, **kwargs)
         except ssl.CertificateError as exc:
             raise aiohttp.ClientConnectorCertificateError(req.connection_key, exc) from exc

@@ -25,43 +25,44 @@ async def connect_socket(
     family, sockaddr, dns_s = resolved
     started = time.perf_counter()
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setblocking(False)
     try:
         await connect_nonblocking(loop, sock, sockaddr)
     except ConnectionRefusedError:
-        sock.close()
         return failure("refused", f"connection to {address} refused")
     except OSError as exc:
-        sock.close()
         return failure("connect", f"cannot connect to {address}: {exc.strerror or exc}")
-    except BaseException:
-        sock.close()  # the caller's deadline (CancelledError) must not leak the socket
-        raise
     return sock, dns_s, time.perf_counter() - started
 
 
 async def connect_nonblocking(
     loop: asyncio.AbstractEventLoop, sock: socket.socket, sockaddr: tuple
 ) -> None:
-    """Connect the non-blocking `sock` to `sockaddr`, an address already resolved, waiting for
-    it to become writable. What `loop.sock_connect` does, without the getaddrinfo it makes
-    again for every connect (on uvloop about a quarter of a loopback connect's CPU, see
-    bench/README.md). Errors are the connect's own (ConnectionRefusedError, OSError)."""
+    """Make `sock` non-blocking and connect it to `sockaddr`, an address already resolved,
+    waiting for it to become writable. What `loop.sock_connect` does, without the getaddrinfo
+    it makes again for every connect (on uvloop about a quarter of a loopback connect's CPU,
+    see bench/README.md). Errors are the connect's own (ConnectionRefusedError, OSError); when
+    the connect fails or is cancelled (the caller's deadline), `sock` is closed, so no socket
+    is left behind."""
+    sock.setblocking(False)
     try:
-        sock.connect(sockaddr)
-        return
-    except BlockingIOError:
-        pass
-    fd = sock.fileno()
-    writable = loop.create_future()
-    loop.add_writer(fd, _wake, writable)
-    try:
-        await writable
-    finally:
-        loop.remove_writer(fd)
-    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-    if err:
-        raise OSError(err, os.strerror(err))  # OSError picks the subclass of the errno
+        try:
+            sock.connect(sockaddr)
+            return
+        except BlockingIOError:
+            pass
+        fd = sock.fileno()
+        writable = loop.create_future()
+        loop.add_writer(fd, _wake, writable)
+        try:
+            await writable
+        finally:
+            loop.remove_writer(fd)
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            raise OSError(err, os.strerror(err))  # OSError picks the subclass of the errno
+    except BaseException:
+        sock.close()
+        raise
 
 
 def _wake(writable: asyncio.Future[None]) -> None:
