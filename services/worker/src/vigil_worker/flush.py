@@ -101,14 +101,16 @@ ROW_TYPES = {"vigil_state_flush": STATE_FLUSH, "vigil_rollup_hour": ROLLUP_HOUR}
 
 class RowTypes:
     """Checks, in every flush, that the database's composite types have the attributes of
-    ROW_TYPES in that order (read from pg_attribute). Every flush, not once: a migration may
-    make a type anew under a running worker, and a connection opened after that prepares its
-    statements against the new type without any error, so only the check itself can tell."""
+    ROW_TYPES in that order (read from pg_attribute, one statement for all of them). Every
+    flush, not once: a migration may make a type anew under a running worker, and a connection
+    opened after that prepares its statements against the new type without any error, so only
+    the check itself can tell."""
 
     async def check(self, conn: Conn) -> None:
         """Raise RowShapeError for a type whose attributes are not the ones the flush sends."""
-        for type_name, attributes in ROW_TYPES.items():
-            found = tuple(await conn.fetchval(Q["composite_attributes"], type_name) or ())
+        for record in await conn.fetch(Q["composite_attributes"], list(ROW_TYPES)):
+            type_name, attributes = record["name"], ROW_TYPES[record["name"]]
+            found = tuple(record["attributes"] or ())
             if found != attributes:
                 raise RowShapeError(
                     f"{type_name} has the attributes {list(found)}, "

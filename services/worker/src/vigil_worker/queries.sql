@@ -171,12 +171,15 @@ WITH stored_states AS (
 SELECT pg_notify($2, payload) FROM unnest($3::text[]) AS payload;
 
 -- name: composite_attributes
--- The attribute names of a composite type ($1), in order: the flush builds its rows by name
--- and checks them against these in every flush.
-SELECT array_agg(a.attname::text ORDER BY a.attnum)
-  FROM pg_type t
-  JOIN pg_attribute a ON a.attrelid = t.typrelid
- WHERE t.oid = to_regtype($1) AND a.attnum > 0 AND NOT a.attisdropped;
+-- The attribute names of each of the composite types named in $1, in order (NULL for a type
+-- that does not exist), in one round trip: the flush builds its rows by name and checks them
+-- against these in every flush.
+SELECT n.name,
+       (SELECT array_agg(a.attname::text ORDER BY a.attnum)
+          FROM pg_type t
+          JOIN pg_attribute a ON a.attrelid = t.typrelid
+         WHERE t.oid = to_regtype(n.name) AND a.attnum > 0 AND NOT a.attisdropped) AS attributes
+  FROM unnest($1::text[]) AS n(name);
 
 -- name: ensure_partitions
 -- Serialised by a transaction-level advisory lock: two workers creating the same partition
