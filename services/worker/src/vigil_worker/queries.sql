@@ -9,7 +9,9 @@
 -- as it was locked, and the UPDATE finds that row by its ctid (it stays put while locked), so
 -- schedule is read once and targets joined once. It runs on the claim pool's connection,
 -- with hash and merge joins off (main.CLAIM_SETTINGS): the generic plan guesses a tenth of
--- the schedule for LIMIT $2, and hashed all of targets for it, O(targets) a claim.
+-- the schedule for LIMIT $2, and hashed all of targets for it, O(targets) a claim. The time
+-- since the anchor is a float8 (date_part), not a numeric (extract): ~1 us less a row; a
+-- float8's step there is under 0.2 us, below a timestamp's microsecond, for 30 years.
 WITH due AS (
     SELECT s.ctid AS row_id, s.target_id, s.next_check_at, s.anchor_at
       FROM schedule s
@@ -22,7 +24,7 @@ WITH due AS (
            t.timeout_s, t.settings,
            greatest(due.next_check_at,
                     due.anchor_at + make_interval(secs => t.interval_s * floor(
-                        extract(epoch FROM now() - due.anchor_at) / t.interval_s))) AS due_at
+                        date_part('epoch', now() - due.anchor_at) / t.interval_s))) AS due_at
       FROM due
       JOIN targets t ON t.id = due.target_id
 )
