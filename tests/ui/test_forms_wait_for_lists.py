@@ -1,7 +1,8 @@
 """A form that offers a list (a maintenance window's or a status page's targets, a route's
 channels) cannot be opened before the page has read that list: its "New" button stays disabled
 until then. Before, a click that beat the read opened a form offering nothing, and it stayed so
-(a busy machine made the maintenance UI test fail that way)."""
+(a busy machine made the maintenance UI test fail that way). Likewise the target edit form takes
+no typing until it holds the stored target."""
 
 from __future__ import annotations
 
@@ -95,4 +96,42 @@ async def test_new_button_waits_until_the_list_is_read(
     await expect(button).to_be_enabled()
     await button.click()
     await case.offers(page.locator(case.form), name)
+    page.watch.assert_clean()
+
+
+async def test_the_edit_form_takes_no_typing_until_the_target_is_read(
+    stack: Stack, page: Page
+) -> None:
+    """The edit form fills its fields from the stored target once it is read; a value typed
+    before then was overwritten and the old one saved (the auth UI test's edit failed so on a
+    busy machine). Now the fields stay disabled until the target is in the form."""
+    await login(page, stack)
+    target = await stack.post(
+        "/targets",
+        {"name": unique("edit wait"), "kind": "http", "url": REFUSED_URL, "interval_s": 60},
+    )
+    release = asyncio.Event()
+    held = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        held.set()
+        await release.wait()
+        await route.continue_()
+
+    await page.route(f"**/api/v1/targets/{target['id']}", hold)
+    await page.goto(f"{stack.base}/targets/{target['id']}/edit")
+    await asyncio.wait_for(held.wait(), 15)
+    interval = page.get_by_label("Interval (seconds)")
+    await expect(interval).to_be_disabled()
+    await expect(page.get_by_role("button", name="Save changes")).to_be_disabled()
+
+    typing = asyncio.create_task(interval.fill("120"))  # waits for the field to be enabled
+    release.set()
+    await typing
+    await expect(interval).to_have_value("120")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.locator("dl.settings")).to_contain_text("120 s")
+    status, stored = await stack.get(f"/targets/{target['id']}")
+    assert status == 200
+    assert isinstance(stored, dict) and stored["interval_s"] == 120
     page.watch.assert_clean()

@@ -420,12 +420,19 @@ export function renderForm(main, id) {
   const abort = new AbortController();
   const targets = api.getAll("/targets", { limit: 1000 }, abort.signal);
   if (editing) {
-    submit.disabled = true;
+    // Nothing can be typed or saved until the stored target is in the form: an edit typed sooner
+    // would be overwritten by fill() and saved as the old value.
+    const fieldsets = form.querySelectorAll(":scope > fieldset");
+    const loading = (on) => {
+      submit.disabled = on;
+      for (const set of fieldsets) set.disabled = on;
+    };
+    loading(true);
     Promise.all([api.get(`/targets/${id}`, null, abort.signal), targets]).then(([t, all]) => {
       replace(heading, "Edit ", h("span", { class: "quoted" }, t.name));
       fill(t);
       fillDepends(all, t.depends_on);
-      submit.disabled = false;
+      loading(false);
     }).catch((err) => {
       if (err.name === "AbortError") return;
       replace(formError, `Could not load the target: ${err.message}`);
