@@ -24,7 +24,7 @@ NAME = "throughput-dns"
 DNS_NAME = "bench.test"
 Q = load_queries(__package__, "throughput_dns.sql")
 SIZES = {
-    "tiny": {"targets": 50, "concurrency": 20, "warmup_s": 0.3, "duration_s": 1.0, "repeat": 1},
+    "tiny": {"targets": 300, "concurrency": 20, "warmup_s": 0.3, "duration_s": 1.0, "repeat": 1},
     "short": {
         "targets": 10_000,
         "concurrency": 256,

@@ -18,7 +18,7 @@ from ..harness.stats import ratio
 
 NAME = "throughput-http"
 SIZES = {
-    "tiny": {"targets": 50, "concurrency": 20, "warmup_s": 0.3, "duration_s": 1.0, "repeat": 1},
+    "tiny": {"targets": 300, "concurrency": 20, "warmup_s": 0.3, "duration_s": 1.0, "repeat": 1},
     "short": {"targets": 5000, "concurrency": 256, "warmup_s": 2.0, "duration_s": 8.0, "repeat": 3},
     "full": {"targets": 8000, "concurrency": 256, "warmup_s": 3.0, "duration_s": 20.0, "repeat": 5},
 }

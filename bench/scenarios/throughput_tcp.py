@@ -13,7 +13,7 @@ from .support import worker_lacks
 
 NAME = "throughput-tcp"
 SIZES = {
-    "tiny": {"targets": 50, "concurrency": 20, "warmup_s": 0.3, "duration_s": 1.0, "repeat": 1},
+    "tiny": {"targets": 300, "concurrency": 20, "warmup_s": 0.3, "duration_s": 1.0, "repeat": 1},
     "short": {
         "targets": 10_000,
         "concurrency": 256,
