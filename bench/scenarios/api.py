@@ -210,9 +210,10 @@ async def _check_routes(
 
 
 async def _profile(lab: Lab, routes: dict[str, tuple[Child, str]], p: dict, headers: dict) -> None:
-    """With --profile: one more load of each authenticated route, under py-spy (a separate
-    load, so the sampling's cost is in no figure)."""
-    for name in ("target", "summary"):
+    """With --profile: one more load of each authenticated route and of the no-auth app's, under
+    py-spy (a separate load, so the sampling's cost is in no figure); the target's two profiles
+    show what the middleware costs, side by side."""
+    for name in ("target", "target_noauth", "summary"):
         if name in routes and (profiler := start_profiler(lab, routes[name][0], p["duration_s"])):
             await _wrk(*routes[name], p["duration_s"], p, headers)
             await asyncio.to_thread(profiler.proc.wait, 30)
