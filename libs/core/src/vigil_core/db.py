@@ -48,6 +48,20 @@ async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     return conn
 
 
+async def keep_session(conn: Conn) -> None:
+    """A pool's `reset` that returns a connection as it is (asyncpg still rolls back an open
+    transaction and drops its listeners first).
+
+    asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    on every release: a round trip that cost 55 µs of client CPU, 37 µs of the backend's and
+    100 µs of wall time a release (`SELECT 1` through a one-connection pool, 3 x 3,000, PG 15).
+    Vigil's pooled connections leave none of that behind: their advisory locks and set_config
+    calls are transaction-scoped, they open no cursors outside a transaction, and LISTEN runs
+    on connections of its own (vigil_core.listen). A pool whose users do set session state
+    passes a reset of its own (the API's audit context).
+    """
+
+
 class BoundedPool(asyncpg.Pool):
     """A pool whose every acquire is bounded, including the implicit one of pool.fetch() & co.
 
@@ -76,7 +90,8 @@ async def create_pool(
     **kwargs: Any,
 ) -> asyncpg.Pool:
     """The one pool factory. The timeouts come from Settings.pool_options(); 0 server-side
-    timeouts mean none (PostgreSQL's own default)."""
+    timeouts mean none (PostgreSQL's own default). A released connection goes back as it is
+    (keep_session) unless `reset` says otherwise."""
     settings = dict(server_settings or {})
     if statement_timeout_s is not None:
         settings.setdefault("statement_timeout", str(int(statement_timeout_s * 1000)))
@@ -87,7 +102,7 @@ async def create_pool(
         "max_queries": 50000,
         "max_inactive_connection_lifetime": 300.0,
         "setup": None,
-        "reset": None,
+        "reset": keep_session,
         "loop": None,
         "connection_class": asyncpg.Connection,
         "record_class": asyncpg.Record,

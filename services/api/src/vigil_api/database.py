@@ -57,14 +57,8 @@ async def _audit_setup(conn: asyncpg.Connection) -> None:
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Return a connection to the pool as it is, but for the audit context of a write.
-
-    asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
-    on every release: a round trip per request. The API leaves none of that behind (its
-    advisory lock is transaction-scoped, its only SET is the audit context, it LISTENs only on
-    the hub's own connection, opens no cursors), and asyncpg still rolls back an open
-    transaction first.
-    """
+    """Return a connection to the pool as it is (vigil_core.db.keep_session), but for the
+    audit context of a write: the API's only session setting."""
     if AUDIT_CONTEXT.get() is not None:
         await conn.execute(_SET_AUDIT, "")
 
