@@ -47,6 +47,9 @@ class ResultBuffer:
         self._last_take = float("-inf")  # when the last batch was taken (time.monotonic())
         self._added = 0  # results added so far
         self._added_at_take = 0  # ... when the last batch was taken
+        # The rows that arrived between the two last takes, and over how long: a steady load's
+        # rate is known from them the moment a batch has gone, before new evidence builds up.
+        self._prev_added, self._prev_gap_s = 0, float("inf")
         self._capacity = capacity
         self._max_batch = max_batch
         # Below this backlog one flush at a time: a light load keeps its batches (and its
@@ -113,7 +116,10 @@ class ResultBuffer:
                 continue
             batch = self._take()
             if batch:
-                self._last_take, self._added_at_take = time.monotonic(), self._added
+                now = time.monotonic()
+                self._prev_added = self._added - self._added_at_take
+                self._prev_gap_s = now - self._last_take
+                self._last_take, self._added_at_take = now, self._added
                 return batch
             self._pending.clear()  # everything held belongs to targets in flight
 
@@ -122,11 +128,17 @@ class ResultBuffer:
         since = time.monotonic() - self._last_take
         if since >= self._min_interval_s:
             return 0.0
-        # The arrival rate since the last batch was taken, in rows per MIN_FLUSH_INTERVAL_S; a
-        # result or two just after a take (a burst, not a load) say nothing of it.
-        added = self._added - self._added_at_take
-        expected = added * self._min_interval_s / max(since, 1e-6)
-        steady = added >= LINGER_MIN_EVIDENCE and expected >= LINGER_ROWS
+        # The arrival rate, in rows per MIN_FLUSH_INTERVAL_S, since the last batch was taken or
+        # else between the two takes before: a result or two (a burst, not a load) say nothing
+        # of it. Without the previous interval, the first result after each take went alone
+        # whenever a flusher was free: at 1,000 checks/s 8-11 rows a flush instead of 25.
+        steady = False
+        for added, over_s in (
+            (self._added - self._added_at_take, since),
+            (self._prev_added, self._prev_gap_s),
+        ):
+            expected = added * self._min_interval_s / max(over_s, 1e-6)
+            steady = steady or (added >= LINGER_MIN_EVIDENCE and expected >= LINGER_ROWS)
         return self._min_interval_s - since if steady else 0.0
 
     def release(self, batch: list[CheckResult], unstored: Sequence[CheckResult] = ()) -> None:
