@@ -29,7 +29,7 @@ from vigil_core.db import connect
 
 from ..harness.db import Q, insert_targets, spread_schedule
 from ..harness.lab import Lab
-from ..harness.measure import worker_throughput
+from ..harness.measure import start_profiler, worker_throughput
 from ..harness.pg import server_pid
 from ..harness.procs import Child, busy_cpu_seconds, tree_cpu_seconds, wait_worker_ready
 from ..harness.report import Goal, Report
@@ -196,11 +196,15 @@ async def _at_size(
         await conn.execute("VACUUM (ANALYZE) targets, schedule, target_state")
         opens = start + timedelta(seconds=p["warmup_s"] + interval * p["first_interval"])
         await _wait_until(conn, worker, opens)
+        # With --profile: py-spy samples the worker over the window (its cost is in the figures).
+        profiler = start_profiler(lab, worker, p["window_s"])
         t0, cpu0 = await conn.fetchval(Q["now"]), _cpu(worker, pg_pid, nginx)
         flush0 = await _flush_histogram(metrics_port)
         await _wait_until(conn, worker, t0 + timedelta(seconds=p["window_s"]))
         t1, cpu1 = await conn.fetchval(Q["now"]), _cpu(worker, pg_pid, nginx)
         flush1 = await _flush_histogram(metrics_port)
+        if profiler is not None:
+            await asyncio.to_thread(profiler.proc.wait, 30)
         rss = worker.rss_bytes()
         lab.forget(worker)  # SIGTERM: the worker flushes what it holds before it exits
         row = await conn.fetchrow(Q["window_checks"], t0, t1)
