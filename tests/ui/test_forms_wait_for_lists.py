@@ -72,23 +72,41 @@ CASES = {
 }  # fmt: skip
 
 
+class Held:
+    """A request held back by hold(): held() waits until it is asked, set() lets it go."""
+
+    def __init__(self) -> None:
+        self._asked = asyncio.Event()
+        self._release = asyncio.Event()
+
+    async def route(self, route: Route) -> None:
+        self._asked.set()
+        await self._release.wait()
+        await route.continue_()
+
+    async def held(self) -> None:
+        await asyncio.wait_for(self._asked.wait(), 15)
+
+    def set(self) -> None:
+        self._release.set()
+
+
+async def hold(page: Page, url_glob: str) -> Held:
+    """Hold back the page's requests to `url_glob` until the answer's set()."""
+    held = Held()
+    await page.route(url_glob, held.route)
+    return held
+
+
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 async def test_new_button_waits_until_the_list_is_read(
     stack: Stack, page: Page, case: Case
 ) -> None:
     await login(page, stack)
     name = await case.make(stack)
-    release = asyncio.Event()
-    held = asyncio.Event()
-
-    async def hold(route: Route) -> None:
-        held.set()
-        await release.wait()
-        await route.continue_()
-
-    await page.route(case.held, hold)
+    release = await hold(page, case.held)
     await page.goto(stack.base + case.path)
-    await asyncio.wait_for(held.wait(), 15)
+    await release.held()
     button = page.get_by_role("button", name=case.button)
     await expect(button).to_be_disabled()
 
@@ -110,17 +128,9 @@ async def test_the_edit_form_takes_no_typing_until_the_target_is_read(
         "/targets",
         {"name": unique("edit wait"), "kind": "http", "url": REFUSED_URL, "interval_s": 60},
     )
-    release = asyncio.Event()
-    held = asyncio.Event()
-
-    async def hold(route: Route) -> None:
-        held.set()
-        await release.wait()
-        await route.continue_()
-
-    await page.route(f"**/api/v1/targets/{target['id']}", hold)
+    release = await hold(page, f"**/api/v1/targets/{target['id']}")
     await page.goto(f"{stack.base}/targets/{target['id']}/edit")
-    await asyncio.wait_for(held.wait(), 15)
+    await release.held()
     interval = page.get_by_label("Interval (seconds)")
     await expect(interval).to_be_disabled()
     await expect(page.get_by_role("button", name="Save changes")).to_be_disabled()

@@ -67,10 +67,8 @@ async def test_a_large_backlog_never_waits() -> None:
     assert len(batch) == 49 and waited < INTERVAL_S / 2, waited
 
 
-async def test_a_steady_load_stays_gathered_after_each_batch() -> None:
-    """The first result after a batch of a steady load waits for the interval too: the rate
-    of the interval before says it is a load. Before, it went alone whenever a flusher was
-    free, and at 1,000 checks/s a flush held 8-11 rows instead of 25 (bench scaling)."""
+async def _after_a_steady_batch() -> tuple[ResultBuffer, float]:
+    """A buffer that has just given out a batch gathered from a steady load, and when."""
     buffer = _buffer()
     buffer.add(_result(0))
     first, _ = await _timed_batch(buffer)
@@ -81,7 +79,14 @@ async def test_a_steady_load_stays_gathered_after_each_batch() -> None:
     taken_at = time.monotonic()
     assert len(gathered) == LINGER_ROWS + 4
     buffer.release(gathered)
+    return buffer, taken_at
 
+
+async def test_a_steady_load_stays_gathered_after_each_batch() -> None:
+    """The first result after a batch of a steady load waits for the interval too: the rate
+    of the interval before says it is a load. Before, it went alone whenever a flusher was
+    free, and at 1,000 checks/s a flush held 8-11 rows instead of 25 (bench scaling)."""
+    buffer, taken_at = await _after_a_steady_batch()
     buffer.add(_result(100))  # one result, just after the batch went
     batch, _ = await _timed_batch(buffer)
     assert [r.target_id for r in batch] == [100]
@@ -91,14 +96,7 @@ async def test_a_steady_load_stays_gathered_after_each_batch() -> None:
 async def test_a_load_that_slowed_down_does_not_hold_a_result_back() -> None:
     """The interval before counts only while it is recent: a result after a quiet spell that
     followed a steady load goes at once."""
-    buffer = _buffer()
-    buffer.add(_result(0))
-    first, _ = await _timed_batch(buffer)
-    buffer.release(first)
-    for i in range(1, LINGER_ROWS + 5):
-        buffer.add(_result(i))
-    gathered, _ = await _timed_batch(buffer)
-    buffer.release(gathered)
+    buffer, _ = await _after_a_steady_batch()
     await asyncio.sleep(INTERVAL_S)  # the load has stopped
     buffer.add(_result(100))
     batch, waited = await _timed_batch(buffer)
