@@ -128,18 +128,20 @@ class ResultBuffer:
         since = time.monotonic() - self._last_take
         if since >= self._min_interval_s:
             return 0.0
-        # The arrival rate, in rows per MIN_FLUSH_INTERVAL_S, since the last batch was taken or
-        # else between the two takes before: a result or two (a burst, not a load) say nothing
-        # of it. Without the previous interval, the first result after each take went alone
+        # The arrival rate since the last batch was taken, or else between the two takes
+        # before. Without the previous interval, the first result after each take went alone
         # whenever a flusher was free: at 1,000 checks/s 8-11 rows a flush instead of 25.
-        steady = False
-        for added, over_s in (
-            (self._added - self._added_at_take, since),
-            (self._prev_added, self._prev_gap_s),
-        ):
-            expected = added * self._min_interval_s / max(over_s, 1e-6)
-            steady = steady or (added >= LINGER_MIN_EVIDENCE and expected >= LINGER_ROWS)
+        steady = self._steady(self._added - self._added_at_take, since) or self._steady(
+            self._prev_added, self._prev_gap_s
+        )
         return self._min_interval_s - since if steady else 0.0
+
+    def _steady(self, added: int, over_s: float) -> bool:
+        """`added` results in `over_s` are a steady load: a rate that fills LINGER_ROWS in
+        MIN_FLUSH_INTERVAL_S, shown by enough of them (a result or two, a burst rather than a
+        load, say nothing of it)."""
+        expected = added * self._min_interval_s / max(over_s, 1e-6)
+        return added >= LINGER_MIN_EVIDENCE and expected >= LINGER_ROWS
 
     def release(self, batch: list[CheckResult], unstored: Sequence[CheckResult] = ()) -> None:
         """A flush of `batch` ended (stored or not): what it did not store goes back to the
