@@ -73,26 +73,27 @@ CASES = {
 
 
 class Held:
-    """A request held back by hold(): held() waits until it is asked, set() lets it go."""
+    """A request held back by hold(): asked() waits until the page makes it, release() lets
+    it go."""
 
     def __init__(self) -> None:
         self._asked = asyncio.Event()
-        self._release = asyncio.Event()
+        self._released = asyncio.Event()
 
     async def route(self, route: Route) -> None:
         self._asked.set()
-        await self._release.wait()
+        await self._released.wait()
         await route.continue_()
 
-    async def held(self) -> None:
+    async def asked(self) -> None:
         await asyncio.wait_for(self._asked.wait(), 15)
 
-    def set(self) -> None:
-        self._release.set()
+    def release(self) -> None:
+        self._released.set()
 
 
 async def hold(page: Page, url_glob: str) -> Held:
-    """Hold back the page's requests to `url_glob` until the answer's set()."""
+    """Hold back the page's requests to `url_glob` until the answer's release()."""
     held = Held()
     await page.route(url_glob, held.route)
     return held
@@ -104,13 +105,13 @@ async def test_new_button_waits_until_the_list_is_read(
 ) -> None:
     await login(page, stack)
     name = await case.make(stack)
-    release = await hold(page, case.held)
+    held = await hold(page, case.held)
     await page.goto(stack.base + case.path)
-    await release.held()
+    await held.asked()
     button = page.get_by_role("button", name=case.button)
     await expect(button).to_be_disabled()
 
-    release.set()
+    held.release()
     await expect(button).to_be_enabled()
     await button.click()
     await case.offers(page.locator(case.form), name)
@@ -128,15 +129,15 @@ async def test_the_edit_form_takes_no_typing_until_the_target_is_read(
         "/targets",
         {"name": unique("edit wait"), "kind": "http", "url": REFUSED_URL, "interval_s": 60},
     )
-    release = await hold(page, f"**/api/v1/targets/{target['id']}")
+    held = await hold(page, f"**/api/v1/targets/{target['id']}")
     await page.goto(f"{stack.base}/targets/{target['id']}/edit")
-    await release.held()
+    await held.asked()
     interval = page.get_by_label("Interval (seconds)")
     await expect(interval).to_be_disabled()
     await expect(page.get_by_role("button", name="Save changes")).to_be_disabled()
 
     typing = asyncio.create_task(interval.fill("120"))  # waits for the field to be enabled
-    release.set()
+    held.release()
     await typing
     await expect(interval).to_have_value("120")
     await page.get_by_role("button", name="Save changes").click()
